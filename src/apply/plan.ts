@@ -1,0 +1,137 @@
+// Plan = the difference between the desired state and the part of the current
+// state that multihome owns. Pure. Foreign objects are never in a plan; those
+// that sit where multihome works are reported as warnings.
+import { compareRoutes, compareRules, routeKey, routeText, ruleKey, ruleText } from '../state/format.js';
+import type { NftState, RouteState, RuleState, State } from '../state/types.js';
+
+export interface Ownership {
+  /** rtnetlink protocol tag on multihome's rules and routes */
+  protocol: number;
+  /** multihome's rule priorities [from, to] */
+  prefs: [number, number];
+  /** provider table ids */
+  tables: number[];
+}
+
+export interface SysctlChange {
+  key: string;
+  from: string | undefined;
+  to: string;
+}
+
+export type NftAction =
+  | { action: 'none' }
+  | { action: 'create'; to: NftState }
+  | { action: 'replace'; reason: string; from: NftState; to: NftState }
+  | { action: 'delete'; from: NftState };
+
+export interface Plan {
+  sysctls: SysctlChange[];
+  routes: { add: RouteState[]; replace: { from: RouteState; to: RouteState }[]; del: RouteState[] };
+  rules: { add: RuleState[]; del: RuleState[] };
+  nft: NftAction;
+  warnings: string[];
+}
+
+export interface NftRecord {
+  /** fingerprint → digest of the table as the kernel held it right after multihome loaded it */
+  fingerprint: string;
+  digest: string;
+  /** the script that was loaded, so the next plan can show a diff */
+  script?: string;
+  /** what multihome owned when it applied, so `down` finds it without a config */
+  ownership?: Ownership;
+}
+
+/** Current rules/routes that multihome owns. */
+export const ownedRules = (s: State, o: Ownership): RuleState[] => s.rules.filter((r) => r.protocol === o.protocol);
+export const ownedRoutes = (s: State, o: Ownership): RouteState[] => s.routes.filter((r) => r.protocol === o.protocol);
+
+/** Route equality for planning: what `ip route` lets us set (kernel-kept flags such as linkdown aside). */
+function sameRoute(a: RouteState, b: RouteState): boolean {
+  const norm = (r: RouteState) =>
+    JSON.stringify({
+      type: r.type,
+      scope: r.scope,
+      prefsrc: r.prefsrc,
+      gateway: r.gateway,
+      dev: r.dev,
+      onlink: r.flags.includes('onlink'),
+      nexthops: r.nexthops?.map((n) => ({ gateway: n.gateway, dev: n.dev, weight: n.weight, onlink: n.flags.includes('onlink') })),
+    });
+  return norm(a) === norm(b);
+}
+
+function planNft(desired: NftState | null, current: NftState | null, record: NftRecord | undefined): NftAction {
+  if (!desired) return current ? { action: 'delete', from: current } : { action: 'none' };
+  if (!current) return { action: 'create', to: desired };
+  if (current.fingerprint !== desired.fingerprint) return { action: 'replace', reason: 'the config changed', from: current, to: desired };
+  if (record && record.fingerprint === current.fingerprint && record.digest !== current.digest) {
+    return { action: 'replace', reason: 'the table was modified outside multihome', from: current, to: desired };
+  }
+  return { action: 'none' };
+}
+
+export function plan(desired: State, current: State, own: Ownership, nftRecord?: NftRecord): Plan {
+  const warnings: string[] = [];
+
+  const sysctls: SysctlChange[] = [];
+  for (const [key, to] of Object.entries(desired.sysctls)) {
+    const from = current.sysctls[key];
+    if (from !== to) sysctls.push({ key, from, to });
+  }
+
+  const have = new Map(ownedRoutes(current, own).map((r) => [routeKey(r), r]));
+  const want = new Map(desired.routes.map((r) => [routeKey(r), r]));
+  const routes: Plan['routes'] = { add: [], replace: [], del: [] };
+  for (const [k, r] of want) {
+    const cur = have.get(k);
+    if (!cur) routes.add.push(r);
+    else if (!sameRoute(cur, r)) routes.replace.push({ from: cur, to: r });
+  }
+  for (const [k, r] of have) if (!want.has(k)) routes.del.push(r);
+  const wantTables = new Set(desired.routes.map((r) => r.table));
+  for (const r of current.routes) {
+    if (r.protocol !== own.protocol && wantTables.has(r.table)) {
+      warnings.push(`${routeText(r)} is not multihome's (proto ${r.protocol}); it stays. Remove it, or give the provider another table id.`);
+    }
+  }
+
+  const haveRules = new Map(ownedRules(current, own).map((r) => [ruleKey(r), r]));
+  const wantRules = new Map(desired.rules.map((r) => [ruleKey(r), r]));
+  const rules: Plan['rules'] = {
+    add: [...wantRules].filter(([k]) => !haveRules.has(k)).map(([, r]) => r),
+    del: [...haveRules].filter(([k]) => !wantRules.has(k)).map(([, r]) => r),
+  };
+  for (const r of current.rules) {
+    if (r.protocol !== own.protocol && r.pref >= own.prefs[0] && r.pref <= own.prefs[1]) {
+      warnings.push(`rule ${ruleText(r)} (IPv${r.family}) sits in multihome's priority range ${own.prefs[0]}-${own.prefs[1]} but is not multihome's; it stays.`);
+    }
+  }
+
+  routes.add.sort(compareRoutes);
+  routes.del.sort(compareRoutes);
+  rules.add.sort(compareRules);
+  rules.del.sort(compareRules);
+  return { sysctls, routes, rules, nft: planNft(desired.nft, current.nft, nftRecord), warnings };
+}
+
+export function isEmpty(p: Plan): boolean {
+  return (
+    p.sysctls.length === 0 &&
+    p.routes.add.length + p.routes.replace.length + p.routes.del.length === 0 &&
+    p.rules.add.length + p.rules.del.length === 0 &&
+    p.nft.action === 'none'
+  );
+}
+
+export function counts(p: Plan): { add: number; change: number; remove: number } {
+  const nftAdd = p.nft.action === 'create' ? 1 : 0;
+  const nftChange = p.nft.action === 'replace' ? 1 : 0;
+  const nftDel = p.nft.action === 'delete' ? 1 : 0;
+  return {
+    add: p.routes.add.length + p.rules.add.length + nftAdd,
+    change: p.routes.replace.length + p.sysctls.length + nftChange,
+    remove: p.routes.del.length + p.rules.del.length + nftDel,
+  };
+}

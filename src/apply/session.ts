@@ -1,0 +1,80 @@
+// The commands' common path: config text → checked against the live system →
+// desired State, then plan, apply or down against a target (a namespace, or
+// this host).
+import type { ResolvedConfig } from '../config/assign.js';
+import { parseConfig } from '../config/parse.js';
+import { compile } from '../compile/index.js';
+import { PRIORITY_SPAN } from '../compile/rules.js';
+import { systemIssues } from '../compile/system-checks.js';
+import type { SystemFacts } from '../compile/facts.js';
+import { UserError } from '../errors/index.js';
+import { readLinks, readRoutes, readState } from '../kernel/read.js';
+import { TABLE_IDS, type State } from '../state/types.js';
+import { DEFAULTS } from '../config/schema.js';
+import { plan, type Ownership, type Plan } from './plan.js';
+import { clearAll, readNftRecord, readSysctlOriginals } from './statedir.js';
+import { applyState, sysctlKeysFor, type ApplyOptions, type ApplyResult, type Target } from './transaction.js';
+
+export interface Prepared {
+  config: ResolvedConfig;
+  desired: State;
+  own: Ownership;
+}
+
+export const ownershipOf = (cfg: Pick<ResolvedConfig, 'route_protocol' | 'rule_priority' | 'providers'>): Ownership => ({
+  protocol: cfg.route_protocol,
+  prefs: [cfg.rule_priority, cfg.rule_priority + PRIORITY_SPAN - 1],
+  tables: Object.values(cfg.providers).map((p) => p.table),
+});
+
+export const DEFAULT_OWNERSHIP: Ownership = ownershipOf({ route_protocol: DEFAULTS.route_protocol, rule_priority: DEFAULTS.rule_priority, providers: {} });
+
+/** Parse and validate; throws UserError with every issue. */
+export function checkConfig(text: string, file: string): ReturnType<typeof parseConfig> & { ok: true } {
+  const r = parseConfig(text, file);
+  if (!r.ok) throw new UserError(`${file}: ${r.issues.length} error${r.issues.length === 1 ? '' : 's'}`, r.issues);
+  return r;
+}
+
+export async function readFacts(cfg: ResolvedConfig, target: Target): Promise<SystemFacts> {
+  const needMain = Object.values(cfg.providers).some((p) => p.routes === 'copy');
+  const [links, mainRoutes] = await Promise.all([readLinks(target.exec), needMain ? readRoutes(target.exec, TABLE_IDS.main) : Promise.resolve([])]);
+  return { links, mainRoutes };
+}
+
+/** Config → desired state for this system; the system's mismatches are config errors with positions. */
+export async function prepare(text: string, file: string, target: Target): Promise<Prepared> {
+  const parsed = checkConfig(text, file);
+  const facts = await readFacts(parsed.config, target);
+  const sys = systemIssues(parsed.config, facts);
+  if (sys.length > 0) {
+    throw new UserError(`${file}: the system does not match the config; nothing was changed`, parsed.locate(sys));
+  }
+  return { config: parsed.config, desired: compile(parsed.config, facts), own: ownershipOf(parsed.config) };
+}
+
+export interface PlanOutput {
+  plan: Plan;
+  /** the previously applied script, for a readable diff */
+  previousScript?: string;
+}
+
+export async function planPrepared(prep: Prepared, target: Target): Promise<PlanOutput> {
+  const before = await readState(sysctlKeysFor(prep.desired), target.exec);
+  const record = readNftRecord(target.stateDir);
+  return { plan: plan(prep.desired, before.state, prep.own, record), previousScript: record?.script };
+}
+
+export function applyPrepared(prep: Prepared, target: Target, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  return applyState(prep.desired, prep.own, target, { ...opts, recordSysctls: true });
+}
+
+/** Remove everything multihome owns and restore the sysctls it changed. */
+export async function down(target: Target, own?: Ownership, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const record = readNftRecord(target.stateDir);
+  const ownership = own ?? record?.ownership ?? DEFAULT_OWNERSHIP;
+  const empty: State = { rules: [], routes: [], nft: null, sysctls: readSysctlOriginals(target.stateDir), links: [] };
+  const result = await applyState(empty, ownership, target, { ...opts, teardown: true });
+  clearAll(target.stateDir);
+  return result;
+}

@@ -1,0 +1,118 @@
+// validate, plan, apply, down: the commands that take a config.
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { armRevert, refuseIfPending } from '../../apply/confirm.js';
+import { describePlan } from '../../apply/render.js';
+import { applyPrepared, checkConfig, down, ownershipOf, planPrepared, prepare } from '../../apply/session.js';
+import { lock } from '../../apply/statedir.js';
+import { sysctlKeysFor } from '../../apply/transaction.js';
+import { EXIT, UserError } from '../../errors/index.js';
+import { spawnDetached } from '../../kernel/exec.js';
+import { DEFAULT_CONFIG, readConfigFile, targetOf } from '../context.js';
+import { printJson, progress, reportError } from '../output.js';
+
+interface Opts {
+  config: string;
+  json?: boolean;
+  confirm?: string;
+}
+
+const withConfig = (c: Command) => c.option('-c, --config <file>', 'config file', DEFAULT_CONFIG).option('--json', 'print JSON for scripts');
+
+/** Run a command body, turning every error into its message and exit code. */
+export async function guarded(json: boolean | undefined, body: () => Promise<number>): Promise<void> {
+  let code: number;
+  try {
+    code = await body();
+  } catch (e) {
+    code = reportError(e, Boolean(json));
+  }
+  process.exitCode = code;
+}
+
+export function registerConfigCommands(program: Command): void {
+  withConfig(program.command('validate').description('check a config file; exit 1 with every error (file:line:col) if it is wrong')).action(
+    (opts: Opts) =>
+      guarded(opts.json, async () => {
+        const r = checkConfig(readConfigFile(opts.config), opts.config);
+        const providers = Object.values(r.config.providers).map((p) => ({ name: p.name, interface: p.interface, table: p.table, mark: p.mark, routes: p.routes }));
+        if (opts.json) printJson({ ok: true, providers, policies: r.config.policies.length });
+        else process.stdout.write(`${opts.config}: ok (${providers.length} providers, ${r.config.policies.length} policies)\n`);
+        return EXIT.ok;
+      }),
+  );
+
+  withConfig(program.command('plan').description('show what apply would change; "No changes." when the kernel matches the config')).action(
+    (opts: Opts, cmd: Command) =>
+      guarded(opts.json, async () => {
+        const target = targetOf(cmd);
+        const prep = await prepare(readConfigFile(opts.config), opts.config, target);
+        const out = await planPrepared(prep, target);
+        if (opts.json) printJson({ ok: true, changes: !isNoop(out.plan), plan: out.plan });
+        else process.stdout.write(describePlan(out.plan, out.previousScript) + '\n');
+        return EXIT.ok;
+      }),
+  );
+
+  withConfig(program.command('apply').description('apply the config in one verified step; on any failure the previous state is restored'))
+    .option('--confirm <seconds>', 'revert automatically unless `multihome confirm` is run within SECONDS')
+    .action((opts: Opts, cmd: Command) =>
+      guarded(opts.json, async () => {
+        const target = targetOf(cmd);
+        const confirmSecs = opts.confirm === undefined ? undefined : Number(opts.confirm);
+        if (confirmSecs !== undefined && !(Number.isInteger(confirmSecs) && confirmSecs > 0)) {
+          throw new UserError(`--confirm ${opts.confirm}: expected a whole number of seconds above 0`);
+        }
+        const prep = await prepare(readConfigFile(opts.config), opts.config, target);
+        const unlock = lock(target.stateDir);
+        try {
+          refuseIfPending(target);
+          const bar = progress('applying');
+          const result = await applyPrepared(prep, target, { onStep: (i, n, s) => bar.step(i, n, s.kind) }).finally(() => bar.done());
+          let deadline: number | undefined;
+          if (confirmSecs !== undefined && result.changed) {
+            deadline = armRevert(target, confirmSecs, { snapshot: result.before, own: prep.own, sysctlKeys: sysctlKeysFor(prep.desired) }, () => startTimer(cmd));
+          }
+          if (opts.json) printJson({ ok: true, changed: result.changed, plan: result.plan, confirmBy: deadline ? new Date(deadline).toISOString() : null });
+          else {
+            process.stdout.write(result.changed ? `${describePlan(result.plan)}\n\nApplied and verified.\n` : 'No changes.\n');
+            if (deadline) process.stdout.write(`Run \`multihome confirm\` within ${confirmSecs}s to keep this change, or it will be reverted.\n`);
+          }
+          return EXIT.ok;
+        } finally {
+          unlock();
+        }
+      }),
+    );
+
+  program
+    .command('down')
+    .description('remove everything multihome added and restore the sysctls it changed')
+    .option('-c, --config <file>', 'config (for a non-default route_protocol/rule_priority; otherwise what was applied is used)')
+    .option('--json', 'print JSON for scripts')
+    .action((opts: Partial<Opts>, cmd: Command) =>
+      guarded(opts.json, async () => {
+        const target = targetOf(cmd);
+        const own = opts.config ? ownershipOf(checkConfig(readConfigFile(opts.config), opts.config).config) : undefined;
+        const unlock = lock(target.stateDir);
+        try {
+          const result = await down(target, own);
+          if (opts.json) printJson({ ok: true, changed: result.changed, plan: result.plan });
+          else process.stdout.write(result.changed ? `${describePlan(result.plan)}\n\nRemoved.\n` : 'Nothing to remove.\n');
+          return EXIT.ok;
+        } finally {
+          unlock();
+        }
+      }),
+    );
+}
+
+const isNoop = (p: Parameters<typeof describePlan>[0]) => describePlan(p) === 'No changes.';
+
+/** The confirm timer is this same program, detached, so it survives the SSH session that started it. */
+function startTimer(cmd: Command): number {
+  const g = cmd.optsWithGlobals() as { netns?: string; stateDir?: string };
+  const target = targetOf(cmd);
+  const main = fileURLToPath(new URL('../main.js', import.meta.url));
+  return spawnDetached([process.execPath, main, ...(g.netns ? ['--netns', g.netns] : []), '--state-dir', target.stateDir.dir, '_confirm-timer']);
+}

@@ -1,0 +1,33 @@
+// Where a command acts: which namespace, which state directory, which config.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { Target } from '../apply/transaction.js';
+import { UserError } from '../errors/index.js';
+import { currentNetnsName } from '../kernel/identity.js';
+
+export const DEFAULT_CONFIG = '/etc/multihome/multihome.yaml';
+
+export interface GlobalOptions {
+  netns?: string;
+  stateDir?: string;
+}
+
+export function targetOf(cmd: Command): Target {
+  const g = cmd.optsWithGlobals() as GlobalOptions;
+  const ns = g.netns ?? currentNetnsName();
+  const dir = g.stateDir ?? (ns ? path.join('/run/multihome/netns', ns) : '/run/multihome');
+  return { exec: g.netns ? { netns: g.netns } : {}, stateDir: { dir } };
+}
+
+export function readConfigFile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`config file ${file} does not exist`, [], file === DEFAULT_CONFIG ? 'write one (see docs/config.md), or pass -c FILE' : 'check the path given with -c');
+    if (code === 'EACCES') throw new UserError(`config file ${file} cannot be read (permission denied)`);
+    if (code === 'EISDIR') throw new UserError(`${file} is a directory, not a config file`);
+    throw e;
+  }
+}

@@ -1,0 +1,10 @@
+// What compile needs to know about the system it compiles for, read by the
+// kernel adapters (or given by a test): interfaces with their addresses, and
+// main's routes for the `copy` strategy.
+import type { LinkState, RouteState } from '../state/types.js';
+
+export interface SystemFacts {
+  links: LinkState[];
+  /** main table routes of both families (only needed when a provider copies main) */
+  mainRoutes: RouteState[];
+}

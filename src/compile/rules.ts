@@ -1,0 +1,36 @@
+// ip rules: marked traffic and traffic from a provider's own address use the
+// provider's table. With `routes: follow`, main's non-default routes are
+// consulted first (`lookup main suppress_prefixlength 0`) so LAN, VPN and
+// static routes keep working for marked traffic, live.
+import type { ResolvedConfig, ResolvedProvider } from '../config/assign.js';
+import { formatAddress, type Family } from '../net/ip.js';
+import { TABLE_IDS, type RuleState } from '../state/types.js';
+import { providerSourceAddresses } from './sources.js';
+import type { SystemFacts } from './facts.js';
+
+/** Rules of provider #i take prefs base + 10·i … base + 10·i + 9. */
+export const RULES_PER_PROVIDER = 10;
+export const PRIORITY_SPAN = 1000;
+
+export function compileRules(cfg: ResolvedConfig, facts: SystemFacts): RuleState[] {
+  const rules: RuleState[] = [];
+  Object.values(cfg.providers).forEach((p, i) => {
+    const base = cfg.rule_priority + RULES_PER_PROVIDER * i;
+    for (const family of [4, 6] as Family[]) {
+      if (!p.gateway[family]) continue;
+      const common = { family, protocol: cfg.route_protocol };
+      const byMark = { fwmark: p.mark, fwmask: cfg.mark_mask };
+      const follow = p.routes === 'follow';
+      if (follow) rules.push({ ...common, ...byMark, pref: base, action: 'lookup', table: TABLE_IDS.main, suppressPrefixlength: 0 });
+      rules.push({ ...common, ...byMark, pref: base + 1, action: 'lookup', table: p.table });
+      for (const src of providerSourceAddresses(p, family, facts)) {
+        const from = formatAddress(src);
+        if (follow) rules.push({ ...common, pref: base + 2, from, action: 'lookup', table: TABLE_IDS.main, suppressPrefixlength: 0 });
+        rules.push({ ...common, pref: base + 3, from, action: 'lookup', table: p.table });
+      }
+    }
+  });
+  return rules;
+}
+
+export const providerIndex = (cfg: ResolvedConfig, p: ResolvedProvider): number => Object.keys(cfg.providers).indexOf(p.name);

@@ -1,0 +1,146 @@
+// The config schema: the one source of the Config type. Field parsers turn
+// text into canonical values (prefixes, port ranges) and report what to write
+// instead; cross-field checks live in semantic.ts.
+import * as z from 'zod';
+import { parseAddress, parsePrefix, type Address, type Family, type Prefix } from '../net/ip.js';
+import { parsePortRange, normalisePortRanges, PROTOCOLS, type PortRange } from '../net/ports.js';
+import { closest } from '../util/suggest.js';
+
+/** An issue raised inside a field parser; `hint` says what to write instead. */
+function fail(ctx: z.core.$RefinementCtx, message: string, hint?: string): never {
+  ctx.addIssue({ code: 'custom', message, params: hint ? { hint } : undefined });
+  return z.NEVER as never;
+}
+
+/** `x` or `[x, …]`, always a list after parsing. A scalar is wrapped first, so the item's own error shows. */
+const listOf = <T extends z.ZodType>(item: T, what: string) =>
+  z.preprocess(
+    (v) => (v === undefined || v === null || Array.isArray(v) ? v : [v]),
+    z.array(item, { error: `expected ${what} or a list of them` }).min(1, { error: `the list of ${what} is empty; remove the key or list at least one` }),
+  );
+
+const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+const name = (what: string) =>
+  z.string({ error: `expected a ${what} name` }).refine((s) => NAME.test(s), {
+    error: `a ${what} name starts with a letter and has at most 32 letters, digits, "_" or "-"`,
+  });
+
+const ifname = z.string({ error: 'expected an interface name such as eth1' }).refine((s) => IFNAME.test(s), {
+  error: 'an interface name has 1 to 15 letters, digits, ".", "_" or "-"',
+});
+
+const address = z.string({ error: 'expected an IPv4 or IPv6 address' }).transform((s, ctx): Address => {
+  const a = parseAddress(s);
+  if (!a) return fail(ctx, `"${s}" is not an IPv4 or IPv6 address`, 'an address such as 203.0.113.1 or 2001:db8::1');
+  return a;
+});
+
+const prefix = z.union([z.string(), z.number()], { error: 'expected a prefix such as 192.168.99.0/24' }).transform((raw, ctx): Prefix => {
+  const s = String(raw);
+  const r = parsePrefix(s);
+  if (!r.ok) return fail(ctx, r.reason, r.suggestion ? `write ${r.suggestion}` : 'a prefix such as 192.168.99.0/24 or 2001:db8::/64');
+  return r.prefix;
+});
+
+const port = z.union([z.number(), z.string()], { error: 'expected a port (443) or a range ("8000-8080")' }).transform((raw, ctx): PortRange => {
+  const r = parsePortRange(raw);
+  if (!r.ok) return fail(ctx, r.reason);
+  return r.range;
+});
+
+const protocol = z.union([z.string(), z.number()], { error: 'expected a protocol name such as tcp or udp' }).transform((raw, ctx): string => {
+  const s = String(raw).toLowerCase();
+  if (s in PROTOCOLS) return s === 'ipv6-icmp' ? 'icmpv6' : s;
+  const n = Number(s);
+  if (Number.isInteger(n) && n >= 0 && n <= 255) {
+    const known = Object.entries(PROTOCOLS).find(([, v]) => v === n);
+    return known ? known[0] : String(n);
+  }
+  const guess = closest(s, Object.keys(PROTOCOLS));
+  return fail(ctx, `unknown protocol "${raw}"`, guess ? `did you mean "${guess}"?` : `one of ${Object.keys(PROTOCOLS).join(', ')} or a number 0-255`);
+});
+
+const uint = (what: string, max: number) =>
+  z.number({ error: `expected ${what} as a number (decimal or 0x hex)` }).int({ error: `${what} must be a whole number` }).min(0).max(max, { error: `${what} must be at most ${max}` });
+
+const strategy = z.enum(['follow', 'copy'], { error: 'expected "follow" (look up main first, live) or "copy" (copy main into the table)' });
+
+/** One address per family at most; `gateway: [203.0.113.1, 2001:db8::1]` gives both. */
+const perFamily = (what: string) =>
+  listOf(address, what).transform((list, ctx) => {
+    const out: { 4?: Address; 6?: Address } = {};
+    for (const a of list) {
+      if (out[a.family]) return fail(ctx, `two IPv${a.family} ${what}s; give at most one per address family`);
+      out[a.family as Family] = a;
+    }
+    return out;
+  });
+
+type SnatValue = false | 'masquerade' | { 4?: Address; 6?: Address };
+const snat = z.unknown().transform((v, ctx): SnatValue => {
+  if (v === false || v === 'masquerade') return v;
+  if (typeof v !== 'string' && !Array.isArray(v)) return fail(ctx, 'expected an address to SNAT to, "masquerade", or false (no NAT)');
+  const r = perFamily('address').safeParse(v);
+  if (r.success) return r.data;
+  const first = r.error.issues[0] as { message: string; params?: { hint?: string } } | undefined;
+  return fail(ctx, first?.message ?? 'not an address', first?.params?.hint);
+});
+
+export const ProviderSchema = z.strictObject({
+  interface: ifname,
+  gateway: perFamily('gateway'),
+  snat: snat.optional(),
+  table: uint('table', 0xffffffff).optional(),
+  mark: uint('mark', 0xffffffff).optional(),
+  routes: strategy.optional(),
+});
+
+export const MatchSchema = z.strictObject({
+  from: listOf(prefix, 'prefixes').optional(),
+  to: listOf(prefix, 'prefixes').optional(),
+  protocol: listOf(protocol, 'protocols').optional(),
+  sport: listOf(port, 'ports').transform(normalisePortRanges).optional(),
+  dport: listOf(port, 'ports').transform(normalisePortRanges).optional(),
+  iif: listOf(ifname, 'interfaces').optional(),
+});
+
+export const PolicySchema = z.strictObject({
+  name: z.string({ error: 'expected a policy name' }).regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, {
+    error: 'a policy name has up to 64 letters, digits, ".", ":", "_" or "-", starting with a letter or digit',
+  }),
+  match: MatchSchema.default({}),
+  via: name('provider'),
+});
+
+export const DEFAULTS = {
+  routes: 'follow' as const,
+  mark_mask: 0xff,
+  rule_priority: 10000,
+  route_protocol: 0x4d, // 77: an unassigned rtnetlink protocol id, our ownership tag
+};
+
+export const ConfigSchema = z.strictObject({
+  routes: strategy.default(DEFAULTS.routes),
+  mark_mask: uint('mark_mask', 0xffffffff).refine((m) => m !== 0, { error: 'mark_mask must have at least one bit set' }).default(DEFAULTS.mark_mask),
+  rule_priority: uint('rule_priority', 32000).refine((p) => p >= 1, { error: 'rule_priority must be above 0, where the local table is looked up' }).default(DEFAULTS.rule_priority),
+  route_protocol: uint('route_protocol', 255).refine((p) => p > 4, { error: 'route_protocol 0-4 belong to the kernel; use 5-255' }).default(DEFAULTS.route_protocol),
+  providers: z.record(name('provider'), ProviderSchema, { error: 'expected a mapping of provider names to providers' }),
+  default: name('provider'),
+  policies: z.array(PolicySchema, { error: 'expected a list of policies' }).default([]),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ProviderConfig = z.output<typeof ProviderSchema>;
+export type PolicyConfig = z.output<typeof PolicySchema>;
+export type MatchConfig = z.output<typeof MatchSchema>;
+export type SnatConfig = ProviderConfig['snat'];
+
+/** Keys of each object in the schema, for "did you mean" on unknown keys. */
+export const KNOWN_KEYS: Record<string, string[]> = {
+  root: Object.keys(ConfigSchema.shape),
+  provider: Object.keys(ProviderSchema.shape),
+  policy: Object.keys(PolicySchema.shape),
+  match: Object.keys(MatchSchema.shape),
+};

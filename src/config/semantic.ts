@@ -1,0 +1,134 @@
+// Checks across fields that the schema cannot express: references between
+// providers and policies, ids that must be unique, marks within the mask.
+import type { Family } from '../net/ip.js';
+import { PORT_PROTOCOLS } from '../net/ports.js';
+import { closest } from '../util/suggest.js';
+import type { Config, PolicyConfig } from './schema.js';
+
+export interface PathIssue {
+  path: (string | number)[];
+  message: string;
+  hint?: string;
+  atKey?: boolean;
+}
+
+export const RESERVED_TABLES: Record<number, string> = { 0: 'unspec', 253: 'default', 254: 'main', 255: 'local' };
+
+export const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** The address families a policy can match, from its prefixes (both when it names none). */
+export function policyFamilies(p: PolicyConfig): Family[] {
+  const fams = (list?: { family: Family }[]): Set<Family> => new Set(list ? list.map((x) => x.family) : [4, 6]);
+  const from = fams(p.match.from);
+  const to = fams(p.match.to);
+  return ([4, 6] as Family[]).filter((f) => from.has(f) && to.has(f));
+}
+
+export function providerFamilies(cfg: Config, name: string): Family[] {
+  const pr = cfg.providers[name];
+  return pr ? ([4, 6] as Family[]).filter((f) => pr.gateway[f]) : [];
+}
+
+/**
+ * `names`: every provider named in the file, when `cfg` holds only the ones that
+ * parsed (so a broken provider is not also reported as unknown where it is used).
+ * Policies that failed to parse are null placeholders and are skipped.
+ */
+export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.providers)): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const partial = names.length !== Object.keys(cfg.providers).length;
+  const unknown = (n: string) => {
+    const g = closest(n, names);
+    return g ? `did you mean "${g}"?` : `defined providers: ${names.join(', ') || '(none)'}`;
+  };
+
+  if (names.length === 0 && !partial) issues.push({ path: ['providers'], message: 'no providers are defined', hint: 'add at least one, e.g. isp1: { interface: eth1, gateway: 203.0.113.1 }' });
+  if (cfg.default && !names.includes(cfg.default)) issues.push({ path: ['default'], message: `default names unknown provider "${cfg.default}"`, hint: unknown(cfg.default) });
+
+  const tables = new Map<number, string>();
+  const marks = new Map<number, string>();
+  const ifaces = new Map<string, string>();
+  for (const [name, p] of Object.entries(cfg.providers)) {
+    if (p.table !== undefined) {
+      if (p.table in RESERVED_TABLES) {
+        issues.push({ path: ['providers', name, 'table'], message: `table ${p.table} is reserved for the kernel's "${RESERVED_TABLES[p.table]}" table`, hint: 'pick another id, e.g. 100, or leave table out to have one assigned' });
+      } else if (tables.has(p.table)) {
+        issues.push({ path: ['providers', name, 'table'], message: `table ${p.table} is already used by provider "${tables.get(p.table)}"`, hint: 'give each provider its own table, or leave table out' });
+      } else tables.set(p.table, name);
+    }
+    if (p.mark !== undefined) {
+      if (p.mark === 0) {
+        issues.push({ path: ['providers', name, 'mark'], message: 'mark 0 means "unmarked" and cannot name a provider', hint: 'pick a value within mark_mask, or leave mark out' });
+      } else if ((p.mark & ~cfg.mark_mask) >>> 0 !== 0) {
+        issues.push({ path: ['providers', name, 'mark'], message: `mark ${hex(p.mark)} has bits outside mark_mask ${hex(cfg.mark_mask)}`, hint: `use a value within the mask (e.g. ${hex(lowestBit(cfg.mark_mask))}), or widen mark_mask` });
+      } else if (marks.has(p.mark)) {
+        issues.push({ path: ['providers', name, 'mark'], message: `mark ${hex(p.mark)} is already used by provider "${marks.get(p.mark)}"`, hint: 'give each provider its own mark, or leave mark out' });
+      } else marks.set(p.mark, name);
+    }
+    if (ifaces.has(p.interface)) {
+      issues.push({ path: ['providers', name, 'interface'], message: `interface ${p.interface} is already the uplink of provider "${ifaces.get(p.interface)}"`, hint: 'each provider needs an interface of its own' });
+    } else ifaces.set(p.interface, name);
+    if (p.snat && typeof p.snat === 'object') {
+      for (const f of [4, 6] as Family[]) {
+        if (p.snat[f] && !p.gateway[f]) {
+          issues.push({ path: ['providers', name, 'snat'], message: `an IPv${f} SNAT address but no IPv${f} gateway`, hint: `add the IPv${f} gateway to gateway: [...], or remove the address` });
+        }
+      }
+    }
+  }
+  const free = partial ? Infinity : freeMarks(cfg.mark_mask, Object.values(cfg.providers).filter((p) => p.mark === undefined).length + marks.size);
+  if (free < Object.keys(cfg.providers).length) {
+    issues.push({ path: ['mark_mask'], message: `mark_mask ${hex(cfg.mark_mask)} leaves room for ${free} provider marks, but ${names.length} providers are defined`, hint: 'widen mark_mask (e.g. 0xff)' });
+  }
+
+  const policyNames = new Map<string, number>();
+  cfg.policies.forEach((pol, i) => {
+    if (!pol) return;
+    const at = (...rest: (string | number)[]) => ['policies', i, ...rest];
+    if (policyNames.has(pol.name)) {
+      issues.push({ path: at('name'), message: `policy name "${pol.name}" is already used by policy #${policyNames.get(pol.name)! + 1}`, hint: 'give each policy a unique name' });
+    } else policyNames.set(pol.name, i);
+    const provider = cfg.providers[pol.via];
+    if (!provider && !names.includes(pol.via)) {
+      issues.push({ path: at('via'), message: `via names unknown provider "${pol.via}"`, hint: unknown(pol.via) });
+    }
+    const fams = policyFamilies(pol);
+    if (fams.length === 0) {
+      issues.push({ path: at('match'), message: 'from and to have no address family in common, so the policy can never match', hint: 'list IPv4 and IPv6 prefixes in both, or split the policy' });
+    } else if (provider && (pol.match.from || pol.match.to)) {
+      const has = providerFamilies(cfg, pol.via);
+      const missing = fams.filter((f) => !has.includes(f));
+      if (missing.length === fams.length) {
+        issues.push({ path: at('via'), message: `the policy matches IPv${missing.join('/IPv')} but provider "${pol.via}" has no IPv${missing.join('/IPv')} gateway`, hint: `add an IPv${missing[0]} gateway to "${pol.via}", or send this traffic elsewhere` });
+      }
+    }
+    if ((pol.match.sport || pol.match.dport) && pol.match.protocol) {
+      const bad = pol.match.protocol.filter((p) => !PORT_PROTOCOLS.has(p));
+      if (bad.length > 0) {
+        issues.push({ path: at('match', 'protocol'), message: `ports are matched but protocol ${bad.join(', ')} has no ports`, hint: 'use tcp, udp, sctp or udplite with sport/dport, or drop the ports' });
+      }
+    }
+    for (const [j, dev] of (pol.match.iif ?? []).entries()) {
+      const owner = ifaces.get(dev);
+      if (owner) {
+        issues.push({ path: at('match', 'iif', ...(pol.match.iif!.length > 1 ? [j] : [])), message: `${dev} is the uplink of provider "${owner}": connections arriving there always stay on "${owner}" so replies return the same way`, hint: 'match on the LAN side interface instead' });
+      }
+    }
+  });
+  return issues;
+}
+
+export function lowestBit(mask: number): number {
+  return (mask & -mask) >>> 0;
+}
+
+/** How many distinct non-zero marks fit in `mask` (capped at `need`, enough to decide). */
+function freeMarks(mask: number, need: number): number {
+  let count = 0;
+  const low = lowestBit(mask);
+  for (let k = 1; count <= need && k * low <= 0xffffffff && k < 1_000_000; k++) {
+    if (((k * low) & ~mask) >>> 0 === 0) count++;
+    else if (k * low > mask) break;
+  }
+  return count;
+}

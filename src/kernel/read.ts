@@ -1,0 +1,107 @@
+// Read the live kernel state as JSON (`ip -json`, `nft -j`) into State.
+import { createHash } from 'node:crypto';
+import { FINGERPRINT_CHAIN, NFT_FAMILY, NFT_TABLE } from '../compile/nft.js';
+import type { Family } from '../net/ip.js';
+import { compareRoutes, compareRules } from '../state/format.js';
+import { linkFromJson, routeFromJson, ruleFromJson } from '../state/from-ip-json.js';
+import type { LinkState, NftState, RouteState, RuleState, State } from '../state/types.js';
+import { run, runJson, type ExecOptions } from './exec.js';
+
+type J = Record<string, unknown>;
+const FAMILIES: Family[] = [4, 6];
+
+export async function readRules(opts: ExecOptions = {}): Promise<RuleState[]> {
+  const out: RuleState[] = [];
+  for (const f of FAMILIES) {
+    const list = (await runJson<J[] | null>(['ip', `-${f}`, '-N', '-j', '-d', 'rule', 'show'], opts)) ?? [];
+    out.push(...list.map((o) => ruleFromJson(o, f)));
+  }
+  return out.sort(compareRules);
+}
+
+/** All routes of all tables; `table` limits to one table id. */
+export async function readRoutes(opts: ExecOptions = {}, table: number | 'all' = 'all'): Promise<RouteState[]> {
+  const out: RouteState[] = [];
+  for (const f of FAMILIES) {
+    const r = await run(['ip', `-${f}`, '-N', '-j', '-d', 'route', 'show', 'table', String(table)], opts);
+    // A table that does not exist yet is an empty table, not an error.
+    if (r.code !== 0 && /table does not exist/i.test(r.stderr)) continue;
+    if (r.code !== 0) throw new Error(`ip route show failed: ${r.stderr.trim()}`);
+    const list = (r.stdout.trim() ? JSON.parse(r.stdout) : []) as J[];
+    out.push(...list.map((o) => routeFromJson(o, f, table === 'all' ? undefined : table)));
+  }
+  return out.sort(compareRoutes);
+}
+
+export async function readLinks(opts: ExecOptions = {}): Promise<LinkState[]> {
+  const list = (await runJson<J[] | null>(['ip', '-j', 'addr', 'show'], opts)) ?? [];
+  return list.map(linkFromJson).sort((a, b) => a.index - b.index);
+}
+
+/** Values of sysctls (slash-form keys); a key that does not exist is left out. */
+export async function readSysctls(keys: string[], opts: ExecOptions = {}): Promise<Record<string, string>> {
+  const values = await Promise.all(keys.map((k) => run(['sysctl', '-n', k], opts)));
+  const out: Record<string, string> = {};
+  keys.forEach((k, i) => {
+    const r = values[i]!;
+    if (r.code === 0) out[k] = r.stdout.trim();
+  });
+  return out;
+}
+
+export interface NftSnapshot {
+  state: NftState | null;
+  /** the table as `nft -j` printed it, loadable with `nft -j -f` to restore it */
+  json: string | null;
+}
+
+/** Structure of the live table, handles removed, for drift detection. */
+export function nftDigest(items: J[]): { digest: string; chains: number; rules: number; fingerprint: string } {
+  const chains: J[] = [];
+  const rules: J[] = [];
+  let fingerprint = '';
+  for (const it of items) {
+    if (it.chain) {
+      const { handle: _h, ...rest } = it.chain as J;
+      chains.push(rest);
+    }
+    if (it.rule) {
+      const { handle: _h, ...rest } = it.rule as J;
+      rules.push(rest);
+      if (rest.chain === FINGERPRINT_CHAIN && typeof rest.comment === 'string') fingerprint = rest.comment.replace(/^multihome /, '');
+    }
+  }
+  const digest = createHash('sha256').update(JSON.stringify({ chains, rules })).digest('hex').slice(0, 16);
+  return { digest, chains: chains.length, rules: rules.length, fingerprint };
+}
+
+export async function readNft(opts: ExecOptions = {}): Promise<NftSnapshot> {
+  const r = await run(['nft', '-j', 'list', 'table', NFT_FAMILY, NFT_TABLE], opts);
+  if (r.code !== 0) {
+    if (/No such file or directory/i.test(r.stderr)) return { state: null, json: null };
+    throw new Error(`nft list table failed: ${r.stderr.trim()}`);
+  }
+  const doc = JSON.parse(r.stdout) as { nftables: J[] };
+  const d = nftDigest(doc.nftables);
+  return {
+    state: { family: NFT_FAMILY, name: NFT_TABLE, fingerprint: d.fingerprint, digest: d.digest, chains: d.chains, rules: d.rules },
+    json: r.stdout,
+  };
+}
+
+export interface Snapshot {
+  state: State;
+  nftJson: string | null;
+}
+
+/** Everything multihome compares against, read in one go. */
+export async function readState(sysctlKeys: string[], opts: ExecOptions = {}): Promise<Snapshot> {
+  const [rules, routes, links, nft, sysctls] = await Promise.all([
+    readRules(opts),
+    readRoutes(opts),
+    readLinks(opts),
+    readNft(opts),
+    readSysctls(sysctlKeys, opts),
+  ]);
+  return { state: { rules, routes, links, nft: nft.state, sysctls }, nftJson: nft.json };
+}

@@ -1,0 +1,123 @@
+// One State type for kernel routing state in every role: desired (compiled),
+// current (read from the kernel), imported (from a dump) and simulated. Plain
+// data, JSON-serialisable, normalised so that equal kernel state is equal data:
+// numeric tables/protocols, canonical prefixes, explicit defaults.
+import type { Family } from '../net/ip.js';
+
+export const TABLE_IDS = { unspec: 0, default: 253, main: 254, local: 255 } as const;
+
+export type RuleAction = 'lookup' | 'goto' | 'nop' | 'unreachable' | 'prohibit' | 'blackhole';
+
+export interface RuleState {
+  family: Family;
+  pref: number;
+  action: RuleAction;
+  /** lookup target (numeric: main = 254, local = 255, default = 253) */
+  table?: number;
+  /** goto target pref */
+  goto?: number;
+  not?: boolean;
+  /** canonical, as ip prints it: "10.0.0.0/8", a host as "10.0.0.1"; absent = all */
+  from?: string;
+  to?: string;
+  fwmark?: number;
+  /** present whenever fwmark is; 0xffffffff by default as the kernel does */
+  fwmask?: number;
+  iif?: string;
+  oif?: string;
+  tos?: number;
+  ipproto?: number;
+  sport?: { from: number; to: number };
+  dport?: { from: number; to: number };
+  uidrange?: { from: number; to: number };
+  suppressPrefixlength?: number;
+  suppressIfgroup?: number;
+  /** rtnetlink protocol tag; 0 (unspec) when the adder gave none */
+  protocol: number;
+}
+
+export type RouteType =
+  | 'unicast'
+  | 'local'
+  | 'broadcast'
+  | 'anycast'
+  | 'multicast'
+  | 'blackhole'
+  | 'unreachable'
+  | 'prohibit'
+  | 'throw'
+  | 'nat';
+
+export interface Nexthop {
+  gateway?: string;
+  dev?: string;
+  weight: number;
+  /** kernel flags such as "dead", "linkdown", "onlink" */
+  flags: string[];
+}
+
+export interface RouteState {
+  family: Family;
+  table: number;
+  /** "default", "10.0.0.0/8", "10.0.0.1" (host routes without length), as ip -json prints */
+  dst: string;
+  type: RouteType;
+  /** IPv4 TOS / IPv6 none; 0 when unset */
+  tos: number;
+  /** 0 for IPv4 when unset; IPv6 defaults to 1024 */
+  metric: number;
+  /** rtnetlink protocol number */
+  protocol: number;
+  /** scope number: 0 global, 253 link, 254 host */
+  scope: number;
+  prefsrc?: string;
+  /** single nexthop routes keep gateway/dev here; multipath uses `nexthops` */
+  gateway?: string;
+  dev?: string;
+  flags: string[];
+  nexthops?: Nexthop[];
+}
+
+/** multihome's own nftables table. */
+export interface NftState {
+  /** "inet multihome" */
+  family: 'inet';
+  name: string;
+  /** fingerprint of the script that made it, kept in the table's comment */
+  fingerprint: string;
+  /** desired: the full script; current: absent (the kernel's JSON is kept in `json`) */
+  script?: string;
+  /** digest of the live table's structure (chains, rules without handles); current only */
+  digest?: string;
+  chains?: number;
+  rules?: number;
+}
+
+export interface AddressState {
+  family: Family;
+  address: string;
+  prefixlen: number;
+  scope: string;
+  peer?: string;
+}
+
+export interface LinkState {
+  name: string;
+  index: number;
+  up: boolean;
+  carrier: boolean;
+  group?: number;
+  addresses: AddressState[];
+}
+
+export interface State {
+  rules: RuleState[];
+  routes: RouteState[];
+  /** null: the table does not exist */
+  nft: NftState | null;
+  /** keys in slash form ("net/ipv4/conf/eth4/src_valid_mark") → value */
+  sysctls: Record<string, string>;
+  links: LinkState[];
+}
+
+export const emptyState = (): State => ({ rules: [], routes: [], nft: null, sysctls: {}, links: [] });
