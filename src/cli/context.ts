@@ -31,3 +31,6 @@ export function readConfigFile(file: string): string {
     throw e;
   }
 }
+
+/** The installed package's root (…/dist/src/cli/context.js → …), for its examples/. */
+export const packageRoot = (): string => path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');

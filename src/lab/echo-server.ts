@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// The lab's internet host: one process answering on TCP 22/80/443 and UDP
+// 53/443 with a single JSON line naming the address it saw the client as.
+// That address is how the lab checks SNAT: it is the source after every NAT
+// on the way. Runs inside the internet namespace (started by servers.ts);
+// prints {"ready":true} once every socket listens.
+import { createSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+
+const TCP_PORTS = [22, 80, 443];
+const UDP_PORTS = [53, 443];
+const HOST = '0.0.0.0'; // IPv4 sockets: remote addresses come without ::ffff:
+
+function answer(seen: string | undefined, port: number, proto: 'tcp' | 'udp'): string {
+  return `${JSON.stringify({ seen: seen ?? null, port, proto })}\n`;
+}
+
+function listenTcp(port: number): Promise<Server> {
+  const server = createServer((sock) => {
+    sock.on('error', () => undefined); // a client that resets is not our problem
+    sock.end(answer(sock.remoteAddress, port, 'tcp'));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, HOST, () => resolve(server));
+  });
+}
+
+function listenUdp(port: number): Promise<void> {
+  const sock = createSocket('udp4');
+  sock.on('message', (_msg, rinfo) => {
+    sock.send(answer(rinfo.address, port, 'udp'), rinfo.port, rinfo.address);
+  });
+  return new Promise((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(port, HOST, () => resolve());
+  });
+}
+
+async function main(): Promise<void> {
+  await Promise.all([...TCP_PORTS.map(listenTcp), ...UDP_PORTS.map(listenUdp)]);
+  // The starter may exit after "ready" (lab up); a closed pipe must not kill us.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
+  process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid })}\n`);
+  const quit = () => process.exit(0);
+  process.on('SIGTERM', quit);
+  process.on('SIGINT', quit);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`echo-server: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+// The lab's public face for the CLI: topologies by name, and the operations.
+import { UserError } from '../errors/index.js';
+import { SEED_TOPOLOGY } from './seed.js';
+import type { Topology } from './topology.js';
+
+export const TOPOLOGIES: Record<string, Topology> = { seed: SEED_TOPOLOGY };
+
+export function getTopology(name: string): Topology {
+  const t = TOPOLOGIES[name];
+  if (!t) throw new UserError(`unknown lab topology ${JSON.stringify(name)}; known: ${Object.keys(TOPOLOGIES).join(', ')}`);
+  return t;
+}
+
+export { labDown, labDownAll, labUp, newLabId, nsOf, type LabUpOptions } from './build.js';
+export { listInstances, type LabInstance } from './instances.js';
+export { runDemo, type DemoOptions, type DemoResult, type DemoRow } from './demo.js';
+export { formatFlowTable, runFlows, type FlowRow } from './flows.js';
+export { applySeedRecipe } from './seed-recipe.js';
+export { SEED_FLOWS, SEED_TOPOLOGY } from './seed.js';
+export { probe, startEchoServer } from './servers.js';
+export { installUplinkCounter } from './uplink-counter.js';
+export type { Flow, Topology } from './topology.js';

@@ -1,0 +1,171 @@
+// The seed router in a lab, real kernel: apply → verify → second apply is a
+// no-op → plan says "No changes." → down leaves everything as before; foreign
+// rules, routes, nft tables and marks survive byte-identical; bad input and
+// failures change nothing.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { applyPrepared, prepare } from '../../src/apply/session.js';
+import { ApplyError } from '../../src/errors/index.js';
+import { run, runOk } from '../../src/kernel/exec.js';
+import { cli } from '../helpers/cli.js';
+import { withSeedLab } from '../helpers/lab.js';
+import { repoPath } from '../helpers/paths.js';
+import { rawSnapshot } from '../helpers/snapshot.js';
+
+const SEED = repoPath('examples', 'seed.yaml');
+const tmpState = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mh-state-'));
+
+/** Objects of other tools: a rule, a route in another table, an nft table that marks with other bits. */
+async function addForeign(ns: string): Promise<void> {
+  await runOk(['ip', 'rule', 'add', 'pref', '500', 'from', '10.66.0.0/16', 'lookup', '66'], { netns: ns });
+  await runOk(['ip', 'route', 'add', 'table', '66', 'default', 'via', '205.254.211.254', 'dev', 'eth1'], { netns: ns });
+  await runOk(['ip', 'route', 'add', '10.77.0.0/16', 'via', '192.168.99.10', 'proto', 'static'], { netns: ns });
+  await runOk(['nft', '-f', '-'], {
+    netns: ns,
+    input: 'table ip foreign {\n chain pre { type filter hook prerouting priority 10; meta mark set meta mark | 0x4000; }\n}\n',
+  });
+}
+
+const foreignView = async (ns: string) => ({
+  rule: (await runOk(['ip', '-j', 'rule', 'show', 'pref', '500'], { netns: ns })).trim(),
+  table66: (await runOk(['ip', '-j', 'route', 'show', 'table', '66'], { netns: ns })).trim(),
+  staticRoute: (await runOk(['ip', '-j', 'route', 'show', '10.77.0.0/16'], { netns: ns })).trim(),
+  nft: (await runOk(['nft', '-j', 'list', 'table', 'ip', 'foreign'], { netns: ns })).trim(),
+});
+
+test('seed: apply, verify, idempotent, No changes, down restores everything; foreign objects untouched', async (t) => {
+  await withSeedLab(t, async (ns) => {
+    const state = tmpState();
+    await addForeign(ns);
+    const before = await rawSnapshot(ns);
+    const foreignBefore = await foreignView(ns);
+    assert.equal(before.sysctls['net.ipv4.conf.all.rp_filter'], '1', 'the lab router has strict rp_filter');
+
+    const plan1 = await cli(['plan', '-c', SEED], { netns: ns, stateDir: state });
+    assert.equal(plan1.code, 0, plan1.stderr);
+    assert.match(plan1.stdout, /Plan: 11 to add, 3 to change, 0 to remove\./);
+    assert.deepEqual(await rawSnapshot(ns), before, 'plan changes nothing');
+
+    const apply1 = await cli(['apply', '-c', SEED], { netns: ns, stateDir: state });
+    assert.equal(apply1.code, 0, apply1.stderr);
+    assert.match(apply1.stdout, /Applied and verified\./);
+
+    const rules = JSON.parse(await runOk(['ip', '-j', 'rule', 'show'], { netns: ns })) as { priority: number; table?: string; fwmark?: string }[];
+    assert.ok(rules.some((r) => r.priority === 10011 && r.fwmark === '0x4' && r.table === '4'), 'fwmark 4 → table 4, as the seed');
+    const t4 = JSON.parse(await runOk(['ip', '-j', 'route', 'show', 'table', '4'], { netns: ns })) as { dst: string; gateway?: string; dev?: string }[];
+    assert.deepEqual(t4.map((r) => [r.dst, r.gateway, r.dev]), [['default', '67.17.28.14', 'eth4']]);
+    assert.equal((await runOk(['sysctl', '-n', 'net.ipv4.ip_forward'], { netns: ns })).trim(), '1');
+
+    const apply2 = await cli(['apply', '-c', SEED], { netns: ns, stateDir: state });
+    assert.equal(apply2.code, 0, apply2.stderr);
+    assert.equal(apply2.stdout.trim(), 'No changes.');
+    const plan2 = await cli(['plan', '-c', SEED], { netns: ns, stateDir: state });
+    assert.equal(plan2.stdout.trim(), 'No changes.');
+    const planJson = JSON.parse((await cli(['plan', '-c', SEED, '--json'], { netns: ns, stateDir: state })).stdout) as { changes: boolean };
+    assert.equal(planJson.changes, false);
+
+    assert.deepEqual(await foreignView(ns), foreignBefore, 'foreign objects are byte-identical while applied');
+
+    const down = await cli(['down'], { netns: ns, stateDir: state });
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /Removed\./);
+    assert.deepEqual(await rawSnapshot(ns), before, 'down leaves the router exactly as it was');
+    assert.deepEqual(await foreignView(ns), foreignBefore);
+    const downAgain = await cli(['down'], { netns: ns, stateDir: state });
+    assert.equal(downAgain.stdout.trim(), 'Nothing to remove.');
+  });
+});
+
+test('missing interface: plan and apply exit 1 with file:line:col, kernel untouched', async (t) => {
+  await withSeedLab(t, async (ns) => {
+    const state = tmpState();
+    const bad = path.join(state, 'bad.yaml');
+    fs.writeFileSync(bad, fs.readFileSync(SEED, 'utf8').replace('interface: eth4', 'interface: eth5'));
+    const before = await rawSnapshot(ns);
+    for (const cmd of ['plan', 'apply']) {
+      const r = await cli([cmd, '-c', bad], { netns: ns, stateDir: state });
+      assert.equal(r.code, 1, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, /bad\.yaml:6:\d+: error: interface eth5 does not exist on this system/);
+      assert.match(r.stderr, /hint: did you mean "eth\d"\? \(interfaces here: lo, eth0, eth1, eth4\)/);
+      assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace for a user mistake');
+    }
+    const gw = path.join(state, 'gw.yaml');
+    fs.writeFileSync(gw, fs.readFileSync(SEED, 'utf8').replace('gateway: 67.17.28.14', 'gateway: 67.17.29.14'));
+    const r = await cli(['apply', '-c', gw], { netns: ns, stateDir: state });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /gateway 67\.17\.29\.14 is not on a subnet of eth4 \(67\.17\.28\.12\/24\)/);
+    assert.deepEqual(await rawSnapshot(ns), before);
+  });
+});
+
+test('a failure part-way through apply is reverted: kernel as before, exit code 2', async (t) => {
+  await withSeedLab(t, async (ns) => {
+    const target = { exec: { netns: ns }, stateDir: { dir: tmpState() } };
+    const before = await rawSnapshot(ns);
+    const prep = await prepare(fs.readFileSync(SEED, 'utf8'), SEED, target);
+    for (const failAfterSteps of [0, 1, 3, 4]) {
+      await assert.rejects(applyPrepared(prep, target, { failAfterSteps }), (e: unknown) => e instanceof ApplyError && e.reverted);
+      assert.deepEqual(await rawSnapshot(ns), before, `reverted after ${failAfterSteps} steps`);
+    }
+    // A real kernel refusal: another tool already has a default route in table 4.
+    await runOk(['ip', 'route', 'add', 'table', '4', 'default', 'via', '67.17.28.14', 'dev', 'eth4', 'proto', 'static'], { netns: ns });
+    const withForeign = await rawSnapshot(ns);
+    const r = await cli(['apply', '-c', SEED], { netns: ns, stateDir: target.stateDir.dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /File exists/);
+    assert.match(r.stderr, /previous state was restored/);
+    assert.deepEqual(await rawSnapshot(ns), withForeign);
+    const plan = await cli(['plan', '-c', SEED], { netns: ns, stateDir: target.stateDir.dir });
+    assert.match(plan.stdout, /table 4: default via 67\.17\.28\.14 dev eth4 is not multihome's \(proto 4\)/);
+  });
+});
+
+test('a config change applies only the difference, and a hand edit of the nft table is detected', async (t) => {
+  await withSeedLab(t, async (ns) => {
+    const state = tmpState();
+    assert.equal((await cli(['apply', '-c', SEED], { netns: ns, stateDir: state })).code, 0);
+    const changed = path.join(state, 'changed.yaml');
+    fs.writeFileSync(changed, fs.readFileSync(SEED, 'utf8').replace('dport: [80, 443]', 'dport: [80, 443, "8000-8080"]'));
+    const p = await cli(['plan', '-c', changed], { netns: ns, stateDir: state });
+    assert.match(p.stdout, /Plan: 0 to add, 1 to change, 0 to remove\./);
+    assert.match(p.stdout, /\+ \t\tip saddr 192\.168\.99\.0\/24 tcp dport \{ 80, 443, 8000-8080 \}/);
+    assert.equal((await cli(['apply', '-c', changed], { netns: ns, stateDir: state })).code, 0);
+    assert.equal((await cli(['plan', '-c', changed], { netns: ns, stateDir: state })).stdout.trim(), 'No changes.');
+
+    await runOk(['nft', 'add', 'rule', 'inet', 'multihome', 'prerouting', 'counter'], { netns: ns });
+    const drift = await cli(['plan', '-c', changed], { netns: ns, stateDir: state });
+    assert.match(drift.stdout, /modified outside multihome/);
+    assert.equal((await cli(['apply', '-c', changed], { netns: ns, stateDir: state })).code, 0);
+    assert.equal((await cli(['plan', '-c', changed], { netns: ns, stateDir: state })).stdout.trim(), 'No changes.');
+    assert.equal((await cli(['down'], { netns: ns, stateDir: state })).code, 0);
+    assert.equal((await run(['nft', 'list', 'table', 'inet', 'multihome'], { netns: ns })).code, 1);
+  });
+});
+
+test('apply --confirm reverts unless confirmed', async (t) => {
+  await withSeedLab(t, async (ns) => {
+    const state = tmpState();
+    const before = await rawSnapshot(ns);
+    const a = await cli(['apply', '-c', SEED, '--confirm', '2'], { netns: ns, stateDir: state });
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, /multihome confirm/);
+    const blocked = await cli(['apply', '-c', SEED], { netns: ns, stateDir: state });
+    assert.equal(blocked.code, 1);
+    assert.match(blocked.stderr, /waiting for confirmation/);
+    await new Promise((r) => setTimeout(r, 4500));
+    assert.deepEqual(await rawSnapshot(ns), before, 'reverted after the timeout');
+
+    const b = await cli(['apply', '-c', SEED, '--confirm', '3'], { netns: ns, stateDir: state });
+    assert.equal(b.code, 0, b.stderr);
+    const c = await cli(['confirm'], { netns: ns, stateDir: state });
+    assert.equal(c.code, 0, c.stderr);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal((await cli(['plan', '-c', SEED], { netns: ns, stateDir: state })).stdout.trim(), 'No changes.', 'kept after confirm');
+    assert.equal((await cli(['confirm'], { netns: ns, stateDir: state })).code, 1, 'nothing left to confirm');
+    assert.equal((await cli(['down'], { netns: ns, stateDir: state })).code, 0);
+    assert.deepEqual(await rawSnapshot(ns), before);
+  });
+});
