@@ -8,7 +8,8 @@ import { PRIORITY_SPAN } from '../compile/rules.js';
 import { systemIssues } from '../compile/system-checks.js';
 import type { SystemFacts } from '../compile/facts.js';
 import { UserError } from '../errors/index.js';
-import { readLinks, readRoutes, readState } from '../kernel/read.js';
+import { readLinks, readRoutes, readState, readSysctls } from '../kernel/read.js';
+import { sysctlFactKeys } from '../compile/sysctl.js';
 import { TABLE_IDS, type State } from '../state/types.js';
 import { DEFAULTS } from '../config/schema.js';
 import { plan, type Ownership, type Plan } from './plan.js';
@@ -38,8 +39,12 @@ export function checkConfig(text: string, file: string): ReturnType<typeof parse
 
 export async function readFacts(cfg: ResolvedConfig, target: Target): Promise<SystemFacts> {
   const needMain = Object.values(cfg.providers).some((p) => p.routes === 'copy');
-  const [links, mainRoutes] = await Promise.all([readLinks(target.exec), needMain ? readRoutes(target.exec, TABLE_IDS.main) : Promise.resolve([])]);
-  return { links, mainRoutes };
+  const [links, mainRoutes, sysctls] = await Promise.all([
+    readLinks(target.exec),
+    needMain ? readRoutes(target.exec, TABLE_IDS.main) : Promise.resolve([]),
+    readSysctls(sysctlFactKeys(cfg), target.exec),
+  ]);
+  return { links, mainRoutes, sysctls };
 }
 
 /** Config → desired state for this system; the system's mismatches are config errors with positions. */

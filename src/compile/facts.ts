@@ -7,4 +7,6 @@ export interface SystemFacts {
   links: LinkState[];
   /** main table routes of both families (only needed when a provider copies main) */
   mainRoutes: RouteState[];
+  /** current values of the sysctls compile asks for (sysctlFactKeys), slash-form keys */
+  sysctls?: Record<string, string>;
 }

@@ -15,7 +15,7 @@ export function compile(cfg: ResolvedConfig, facts: SystemFacts): State {
     rules: compileRules(cfg, facts).sort(compareRules),
     routes: compileRoutes(cfg, facts).sort(compareRoutes),
     nft: compileNft(cfg),
-    sysctls: compileSysctls(cfg),
+    sysctls: compileSysctls(cfg, facts),
     links: [],
   };
 }

@@ -66,9 +66,12 @@ test('dual stack: IPv6 rules, routes and NAT66 are applied, verified, idempotent
     const t101 = JSON.parse(await runOk(['ip', '-6', '-j', 'route', 'show', 'table', '101'], { netns: ns })) as JRoute[];
     assert.deepEqual(t101.map((r) => [r.dst, r.gateway, r.dev]), [['default', 'fe80::1', 'eth4']]);
     assert.equal((await runOk(['sysctl', '-n', 'net.ipv6.conf.all.forwarding'], { netns: ns })).trim(), '1');
+    // SLAAC uplinks keep accepting router advertisements with forwarding on
+    assert.equal((await runOk(['sysctl', '-n', 'net.ipv6.conf.eth1.accept_ra'], { netns: ns })).trim(), '2');
     assert.equal((await cli(['plan', '-c', cfg], { netns: ns, stateDir: state })).stdout.trim(), 'No changes.');
     assert.equal((await cli(['down'], { netns: ns, stateDir: state })).code, 0);
     assert.deepEqual(await rawSnapshot(ns), before);
+    assert.equal((await runOk(['sysctl', '-n', 'net.ipv6.conf.eth1.accept_ra'], { netns: ns })).trim(), '1', 'accept_ra restored');
   });
 });
 
