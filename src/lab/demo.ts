@@ -3,7 +3,7 @@
 // tear the lab down again — on success, on error, and on Ctrl-C / SIGTERM.
 import { labDown, labUp, newLabId, nsOf } from './build.js';
 import { formatFlowTable, runFlows, type FlowRow } from './flows.js';
-import { SEED_FLOWS, SEED_TOPOLOGY } from './seed.js';
+import { SEED_MULTIHOME_FLOWS, SEED_TOPOLOGY } from './seed.js';
 import { startEchoServer } from './servers.js';
 import type { Flow, Topology } from './topology.js';
 import { installUplinkCounter } from './uplink-counter.js';
@@ -30,7 +30,7 @@ export interface DemoResult {
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const topology = opts.topology ?? SEED_TOPOLOGY;
-  const flows = opts.flows ?? SEED_FLOWS;
+  const flows = opts.flows ?? SEED_MULTIHOME_FLOWS;
   const id = opts.id ?? newLabId();
   const abort = new AbortController();
   const log = opts.log;

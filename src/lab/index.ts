@@ -16,7 +16,7 @@ export { listInstances, type LabInstance } from './instances.js';
 export { runDemo, type DemoOptions, type DemoResult, type DemoRow } from './demo.js';
 export { formatFlowTable, runFlows, type FlowRow } from './flows.js';
 export { applySeedRecipe } from './seed-recipe.js';
-export { SEED_FLOWS, SEED_TOPOLOGY } from './seed.js';
+export { SEED_FLOWS, SEED_MULTIHOME_FLOWS, SEED_TOPOLOGY } from './seed.js';
 export { probe, startEchoServer } from './servers.js';
 export { installUplinkCounter } from './uplink-counter.js';
 export type { Flow, Topology } from './topology.js';

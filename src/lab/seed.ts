@@ -94,3 +94,9 @@ export const SEED_FLOWS: Flow[] = [
   // The router's own traffic is not marked in PREROUTING, so it follows main.
   { name: 'router tcp/80', from: 'router', proto: 'tcp', to: SEED_SERVER, port: 80, expect: ISP1 },
 ];
+
+/** What multihome does beyond the recipe: a socket bound to an uplink's address leaves by that uplink. */
+export const SEED_MULTIHOME_FLOWS: Flow[] = [
+  ...SEED_FLOWS,
+  { name: 'router tcp/80 from isp2 addr', from: 'router', proto: 'tcp', to: SEED_SERVER, port: 80, bind: '67.17.28.12', expect: ISP2 },
+];

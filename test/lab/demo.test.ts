@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { listNetns } from '../../src/kernel/netns.js';
-import { SEED_FLOWS } from '../../src/lab/index.js';
+import { SEED_MULTIHOME_FLOWS } from '../../src/lab/index.js';
 import { cli } from '../helpers/cli.js';
 import { canRunLab } from '../helpers/lab.js';
 
@@ -25,7 +25,7 @@ test('lab demo seed: every flow leaves by the expected uplink with that uplink\'
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const out = JSON.parse(r.stdout) as { ok: boolean; id: string; flows: Row[] };
   assert.equal(out.ok, true);
-  assert.equal(out.flows.length, SEED_FLOWS.length);
+  assert.equal(out.flows.length, SEED_MULTIHOME_FLOWS.length);
   const byFlow = Object.fromEntries(out.flows.map((f) => [f.flow, f]));
   assert.deepEqual([byFlow['lan tcp/80']?.uplink, byFlow['lan tcp/80']?.seenSource], ['isp2', '67.17.28.12']);
   assert.deepEqual([byFlow['lan tcp/443']?.uplink, byFlow['lan tcp/443']?.seenSource], ['isp2', '67.17.28.12']);

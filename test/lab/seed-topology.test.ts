@@ -48,6 +48,7 @@ test('seed recipe (+ loose rp_filter on eth4): every flow takes the expected upl
 
   const res = await runDemo({
     id,
+    flows: SEED_FLOWS,
     applyInRouter: (ns) => applySeedRecipe(ns, { looseRpFilter: true }),
     log: quiet,
     handleSignals: false,
@@ -73,7 +74,7 @@ test('verbatim seed recipe under strict rp_filter: the demo reports the dropped 
   if (why) return t.skip(why);
   const id = newLabId();
 
-  const res = await runDemo({ id, applyInRouter: (ns) => applySeedRecipe(ns), log: quiet, handleSignals: false });
+  const res = await runDemo({ id, flows: SEED_FLOWS, applyInRouter: (ns) => applySeedRecipe(ns), log: quiet, handleSignals: false });
 
   // Marked flows leave via isp2 with the right source (they arrive there) but
   // the replies on eth4 fail the unmarked reverse-path check: no answer.
