@@ -50,7 +50,18 @@ function knownKeysAt(path: (string | number)[]): string[] {
   return [];
 }
 
-function zodToPathIssues(issues: z.core.$ZodIssue[]): PathIssue[] {
+/** The raw value at a path, to tell a missing key from a value of the wrong type. */
+function valueAt(raw: unknown, path: (string | number)[]): unknown {
+  let v = raw;
+  for (const seg of path) {
+    if (seg === 0 && v !== undefined && !Array.isArray(v)) continue; // a scalar given where a list is allowed is item 0
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return v;
+}
+
+function zodToPathIssues(issues: z.core.$ZodIssue[], raw: unknown): PathIssue[] {
   const out: PathIssue[] = [];
   for (const i of issues) {
     const path = i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as (string | number)[];
@@ -68,7 +79,7 @@ function zodToPathIssues(issues: z.core.$ZodIssue[]): PathIssue[] {
     }
     const hint = i.code === 'custom' ? (i.params as { hint?: string } | undefined)?.hint : undefined;
     let message = i.message;
-    if (i.code === 'invalid_type' && i.input === undefined) {
+    if (i.code === 'invalid_type' && valueAt(raw, path) === undefined) {
       // Point at the key of the object that lacks it ("isp1:"), not at the whole object.
       out.push({ path: path.slice(0, -1), atKey: true, message: `missing required key "${String(path[path.length - 1])}"`, hint });
       continue;
@@ -123,7 +134,7 @@ export function parseConfig(text: string, file: string): ParseResult {
     // Report the cross-field errors of the parts that did parse too, so one run shows everything.
     const partial = partialConfig(raw);
     const more = partial ? semanticIssues(partial.config, partial.names) : [];
-    const all = [...zodToPathIssues(parsed.error.issues), ...more];
+    const all = [...zodToPathIssues(parsed.error.issues, raw), ...more];
     return { ok: false, issues: sortIssues(dedupe(all.map((p) => toSourceIssue(text, file, lc, doc, p)))) };
   }
   const config: Config = parsed.data;

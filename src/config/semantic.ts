@@ -78,7 +78,7 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
   }
   const free = partial ? Infinity : freeMarks(cfg.mark_mask, Object.values(cfg.providers).filter((p) => p.mark === undefined).length + marks.size);
   if (free < Object.keys(cfg.providers).length) {
-    issues.push({ path: ['mark_mask'], message: `mark_mask ${hex(cfg.mark_mask)} leaves room for ${free} provider marks, but ${names.length} providers are defined`, hint: 'widen mark_mask (e.g. 0xff)' });
+    issues.push({ path: ['mark_mask'], message: `mark_mask ${hex(cfg.mark_mask)} leaves room for ${free} provider mark${free === 1 ? '' : 's'}, but ${names.length} providers are defined`, hint: 'widen mark_mask (e.g. 0xff)' });
   }
 
   const policyNames = new Map<string, number>();

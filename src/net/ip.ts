@@ -37,13 +37,15 @@ function parseV6(text: string): bigint | null {
   if (text.includes('%')) return null; // zone ids are not addresses we route on
   const halves = text.split('::');
   if (halves.length > 2) return null;
-  const groupsOf = (s: string): number[] | null => {
+  // An embedded IPv4 part may only end the whole address ("::ffff:192.0.2.1").
+  const groupsOf = (s: string, mayEndInV4: boolean): number[] | null => {
     if (s === '') return [];
     const out: number[] = [];
     const items = s.split(':');
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      if (i === items.length - 1 && it.includes('.')) {
+      if (it.includes('.')) {
+        if (!mayEndInV4 || i !== items.length - 1) return null;
         const v4 = parseV4(it);
         if (v4 === null) return null;
         out.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
@@ -54,8 +56,8 @@ function parseV6(text: string): bigint | null {
     }
     return out;
   };
-  const head = groupsOf(halves[0]!);
-  const tail = halves.length === 2 ? groupsOf(halves[1]!) : [];
+  const head = groupsOf(halves[0]!, halves.length === 1);
+  const tail = halves.length === 2 ? groupsOf(halves[1]!, true) : [];
   if (head === null || tail === null) return null;
   let groups: number[];
   if (halves.length === 2) {
