@@ -81,7 +81,13 @@ function zodToPathIssues(issues: z.core.$ZodIssue[], raw: unknown): PathIssue[] 
     let message = i.message;
     if (i.code === 'invalid_type' && valueAt(raw, path) === undefined) {
       // Point at the key of the object that lacks it ("isp1:"), not at the whole object.
-      out.push({ path: path.slice(0, -1), atKey: true, message: `missing required key "${String(path[path.length - 1])}"`, hint });
+      const key = String(path[path.length - 1]);
+      const parent = path.slice(0, -1);
+      // "gatway" given for "gateway": the unknown-key error already says what to write.
+      const misspelt = issues.some(
+        (o) => o.code === 'unrecognized_keys' && o.path.join('.') === parent.join('.') && o.keys.some((k) => closest(k, knownKeysAt(parent)) === key),
+      );
+      if (!misspelt) out.push({ path: parent, atKey: true, message: `missing required key "${key}"`, hint });
       continue;
     }
     out.push({ path, message, hint });
