@@ -36,3 +36,27 @@ test('lab demo seed: every flow leaves by the expected uplink with that uplink\'
   const left = (await listNetns()).filter((n) => !before.has(n) && n.startsWith(`mh-${out.id}-`));
   assert.deepEqual(left, [], 'the demo removes its namespaces');
 });
+
+test('lab demo interrupted with Ctrl-C (SIGINT) exits 130 and leaves no namespace behind', async (t) => {
+  const why = canRunLab();
+  if (why) return t.skip(why);
+  const { spawn } = await import('node:child_process');
+  const { repoPath } = await import('../helpers/paths.js');
+  const before = new Set(await listNetns());
+  const child = spawn(process.execPath, [repoPath('dist', 'src', 'cli', 'main.js'), 'lab', 'demo', 'seed'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  // Interrupt once the lab exists (its namespaces are being built or used).
+  await new Promise<void>((resolve) => {
+    const check = () => (out.includes('building') ? resolve() : setTimeout(check, 20));
+    check();
+  });
+  await new Promise((r) => setTimeout(r, 150));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  assert.equal(code, 130, out);
+  const id = /lab (\w+): building/.exec(out)?.[1];
+  assert.ok(id, out);
+  const left = (await listNetns()).filter((n) => !before.has(n) && n.startsWith(`mh-${id}-`));
+  assert.deepEqual(left, [], 'no namespace left after Ctrl-C');
+});
