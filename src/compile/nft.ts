@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedConfig, ResolvedProvider } from '../config/assign.js';
 import { providerFamilies } from '../config/semantic.js';
-import type { PolicyConfig } from '../config/schema.js';
+import { snatFor, type PolicyConfig } from '../config/schema.js';
 import { formatAddress, formatPrefix, minimalPrefixes, type Family, type Prefix } from '../net/ip.js';
 import { formatPortRange, PORT_PROTOCOLS, type PortRange } from '../net/ports.js';
 import type { NftState } from '../state/types.js';
@@ -68,17 +68,17 @@ function policyRuleFamilies(cfg: ResolvedConfig, pol: PolicyConfig): (Family | n
 }
 
 function snatRules(p: ResolvedProvider): string[] {
-  if (p.snat === false) return [];
   const out: string[] = [];
   for (const family of [4, 6] as Family[]) {
     if (!p.gateway[family]) continue;
-    const fam = family === 4 ? 'ip' : 'ip6';
-    const addr = p.snat && typeof p.snat === 'object' ? p.snat[family] : undefined;
-    if (addr) {
-      const a = formatAddress(addr);
-      out.push(`oifname "${p.interface}" snat ${fam} to ${family === 6 ? `[${a}]` : a}`);
+    const target = snatFor(p, family);
+    if (target === false) continue;
+    const nfproto = family === 4 ? 'ipv4' : 'ipv6';
+    if (target === 'masquerade') {
+      out.push(`oifname "${p.interface}" meta nfproto ${nfproto} masquerade`);
     } else {
-      out.push(`oifname "${p.interface}" meta nfproto ${family === 4 ? 'ipv4' : 'ipv6'} masquerade`);
+      const a = formatAddress(target);
+      out.push(`oifname "${p.interface}" snat ${family === 4 ? 'ip' : 'ip6'} to ${family === 6 ? `[${a}]` : a}`);
     }
   }
   return out;

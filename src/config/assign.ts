@@ -21,7 +21,7 @@ export function assign(cfg: Config): ResolvedConfig {
   for (const [name, p] of Object.entries(cfg.providers)) {
     let table = p.table;
     if (table === undefined) {
-      while (usedTables.has(nextTable) || nextTable in RESERVED_TABLES) nextTable++;
+      while (usedTables.has(nextTable) || Object.hasOwn(RESERVED_TABLES, nextTable)) nextTable++;
       table = nextTable;
       usedTables.add(table);
     }

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { parseAddress, parsePrefix, type Address, type Family, type Prefix } from '../net/ip.js';
 import { parsePortRange, normalisePortRanges, PROTOCOLS, type PortRange } from '../net/ports.js';
 import { closest } from '../util/suggest.js';
+import { RT_PROTOCOLS } from '../state/from-ip-json.js';
 
 /** An issue raised inside a field parser; `hint` says what to write instead. */
 function fail(ctx: z.core.$RefinementCtx, message: string, hint?: string): never {
@@ -16,10 +17,11 @@ function fail(ctx: z.core.$RefinementCtx, message: string, hint?: string): never
 const listOf = <T extends z.ZodType>(item: T, what: string) =>
   z.preprocess(
     (v) => (v === undefined || v === null || Array.isArray(v) ? v : [v]),
-    z.array(item, { error: `expected ${what} or a list of them` }).min(1, { error: `the list of ${what} is empty; remove the key or list at least one` }),
+    z.array(item, { error: `expected ${what} or a list of them` }).min(1, { error: `an empty list of ${what}; remove the key or list at least one` }),
   );
 
-const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+/** Provider names end up in nft chain names and messages. */
+export const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
 const name = (what: string) =>
@@ -52,7 +54,7 @@ const port = z.union([z.number(), z.string()], { error: 'expected a port (443) o
 
 const protocol = z.union([z.string(), z.number()], { error: 'expected a protocol name such as tcp or udp' }).transform((raw, ctx): string => {
   const s = String(raw).toLowerCase();
-  if (s in PROTOCOLS) return s === 'ipv6-icmp' ? 'icmpv6' : s;
+  if (Object.hasOwn(PROTOCOLS, s)) return s === 'ipv6-icmp' ? 'icmpv6' : s;
   const n = Number(s);
   if (Number.isInteger(n) && n >= 0 && n <= 255) {
     const known = Object.entries(PROTOCOLS).find(([, v]) => v === n);
@@ -62,49 +64,89 @@ const protocol = z.union([z.string(), z.number()], { error: 'expected a protocol
   return fail(ctx, `unknown protocol "${raw}"`, guess ? `did you mean "${guess}"?` : `one of ${Object.keys(PROTOCOLS).join(', ')} or a number 0-255`);
 });
 
-const uint = (what: string, max: number) =>
-  z.number({ error: `expected ${what} as a number (decimal or 0x hex)` }).int({ error: `${what} must be a whole number` }).min(0).max(max, { error: `${what} must be at most ${max}` });
+const uint = (what: string, max: number, why?: string) =>
+  z
+    .number({ error: `expected ${what} as a number (decimal or 0x hex)` })
+    .int({ error: `${what} must be a whole number` })
+    .min(0, { error: `${what} cannot be negative` })
+    .max(max, { error: `${what} must be at most ${max}${why ? `, ${why}` : ''}` });
+
+/** Provider rules take rule_priority … rule_priority + 999; the kernel's main rule is 32766. */
+export const MAX_RULE_PRIORITY = 32766 - 1000;
+/** 10 rule priorities per provider in a span of 1000. */
+export const MAX_PROVIDERS = 100;
 
 const strategy = z.enum(['follow', 'copy'], { error: 'expected "follow" (look up main first, live) or "copy" (copy main into the table)' });
 
 /** One address per family at most; `gateway: [203.0.113.1, 2001:db8::1]` gives both. */
-const perFamily = (what: string) =>
-  listOf(address, what).transform((list, ctx) => {
+const perFamily = (what: string, plural: string) =>
+  listOf(address, plural).transform((list, ctx) => {
     const out: { 4?: Address; 6?: Address } = {};
     for (const a of list) {
-      if (out[a.family]) return fail(ctx, `two IPv${a.family} ${what}s; give at most one per address family`);
+      if (out[a.family]) return fail(ctx, `two IPv${a.family} ${plural}; give at most one per address family`);
       out[a.family as Family] = a;
     }
     return out;
   });
 
-type SnatValue = false | 'masquerade' | { 4?: Address; 6?: Address };
-const snat = z.unknown().transform((v, ctx): SnatValue => {
+/** Per family: an address to SNAT to, masquerade (the interface's address), or false (no NAT). */
+export type SnatTarget = Address | 'masquerade' | false;
+export type SnatPerFamily = { 4?: SnatTarget; 6?: SnatTarget };
+
+const SNAT_ERROR = 'expected an address to SNAT to, "masquerade", false (no NAT), or { ipv4: …, ipv6: … }';
+
+function snatTarget(v: unknown, ctx: z.core.$RefinementCtx, family: Family): SnatTarget {
   if (v === false || v === 'masquerade') return v;
-  if (typeof v !== 'string' && !Array.isArray(v)) return fail(ctx, 'expected an address to SNAT to, "masquerade", or false (no NAT)');
-  const r = perFamily('address').safeParse(v);
+  const a = typeof v === 'string' ? parseAddress(v) : null;
+  if (!a) return fail(ctx, `ipv${family}: ${SNAT_ERROR.replace(', or { ipv4: …, ipv6: … }', '')}`);
+  if (a.family !== family) return fail(ctx, `ipv${family}: ${v} is an IPv${a.family} address`);
+  return a;
+}
+
+const snat = z.unknown().transform((v, ctx): SnatPerFamily => {
+  if (v === false || v === 'masquerade') return { 4: v, 6: v };
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    const unknownKeys = Object.keys(o).filter((k) => k !== 'ipv4' && k !== 'ipv6');
+    if (unknownKeys.length) return fail(ctx, `unknown key "${unknownKeys[0]}" in snat`, 'use ipv4: and ipv6:');
+    const out: SnatPerFamily = {};
+    if (o.ipv4 !== undefined) out[4] = snatTarget(o.ipv4, ctx, 4);
+    if (o.ipv6 !== undefined) out[6] = snatTarget(o.ipv6, ctx, 6);
+    return out;
+  }
+  if (typeof v !== 'string' && !Array.isArray(v)) return fail(ctx, SNAT_ERROR);
+  const r = perFamily('address', 'addresses').safeParse(v);
   if (r.success) return r.data;
   const first = r.error.issues[0] as { message: string; params?: { hint?: string } } | undefined;
   return fail(ctx, first?.message ?? 'not an address', first?.params?.hint);
 });
 
-export const ProviderSchema = z.strictObject({
+/** What a provider does to the source of traffic of one family leaving by it (masquerade unless said). */
+export const snatFor = (p: { snat?: SnatPerFamily }, family: Family): SnatTarget => p.snat?.[family] ?? 'masquerade';
+
+export const ProviderSchema = z.strictObject(
+  {
   interface: ifname,
-  gateway: perFamily('gateway'),
+  gateway: perFamily('gateway', 'gateways'),
   snat: snat.optional(),
   table: uint('table', 0xffffffff).optional(),
   mark: uint('mark', 0xffffffff).optional(),
   routes: strategy.optional(),
-});
+  },
+  { error: 'expected a provider: { interface: …, gateway: … }' },
+);
 
-export const MatchSchema = z.strictObject({
+export const MatchSchema = z.strictObject(
+  {
   from: listOf(prefix, 'prefixes').optional(),
   to: listOf(prefix, 'prefixes').optional(),
   protocol: listOf(protocol, 'protocols').optional(),
   sport: listOf(port, 'ports').transform(normalisePortRanges).optional(),
   dport: listOf(port, 'ports').transform(normalisePortRanges).optional(),
   iif: listOf(ifname, 'interfaces').optional(),
-});
+  },
+  { error: 'expected a mapping of match fields (from, to, protocol, sport, dport, iif)' },
+);
 
 export const PolicySchema = z.strictObject({
   name: z.string({ error: 'expected a policy name' }).regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, {
@@ -124,9 +166,15 @@ export const DEFAULTS = {
 export const ConfigSchema = z.strictObject({
   routes: strategy.default(DEFAULTS.routes),
   mark_mask: uint('mark_mask', 0xffffffff).refine((m) => m !== 0, { error: 'mark_mask must have at least one bit set' }).default(DEFAULTS.mark_mask),
-  rule_priority: uint('rule_priority', 32000).refine((p) => p >= 1, { error: 'rule_priority must be above 0, where the local table is looked up' }).default(DEFAULTS.rule_priority),
-  route_protocol: uint('route_protocol', 255).refine((p) => p > 4, { error: 'route_protocol 0-4 belong to the kernel; use 5-255' }).default(DEFAULTS.route_protocol),
-  providers: z.record(name('provider'), ProviderSchema, { error: 'expected a mapping of provider names to providers' }),
+  rule_priority: uint('rule_priority', MAX_RULE_PRIORITY, 'so that multihome\'s 1000 priorities stay ahead of the kernel\'s "32766: lookup main"')
+    .refine((p) => p >= 1, { error: 'rule_priority must be above 0, where the local table is looked up' })
+    .default(DEFAULTS.rule_priority),
+  route_protocol: uint('route_protocol', 255)
+    .refine((p) => !Object.values(RT_PROTOCOLS).includes(p), {
+      error: 'route_protocol must not be an id other software uses (kernel, boot, static, dhcp, bird, …): multihome removes what carries its tag',
+    })
+    .default(DEFAULTS.route_protocol),
+  providers: z.record(z.string(), ProviderSchema, { error: 'expected a mapping of provider names to providers' }), // names: semantic.ts
   default: name('provider'),
   policies: z.array(PolicySchema, { error: 'expected a list of policies' }).default([]),
 });

@@ -3,7 +3,7 @@
 import type { Family } from '../net/ip.js';
 import { PORT_PROTOCOLS } from '../net/ports.js';
 import { closest } from '../util/suggest.js';
-import type { Config, PolicyConfig } from './schema.js';
+import { MAX_PROVIDERS, NAME, type Config, type PolicyConfig } from './schema.js';
 
 export interface PathIssue {
   path: (string | number)[];
@@ -48,9 +48,14 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
   const tables = new Map<number, string>();
   const marks = new Map<number, string>();
   const ifaces = new Map<string, string>();
+  for (const n of names) {
+    if (!NAME.test(n)) {
+      issues.push({ path: ['providers', n], atKey: true, message: `provider name "${n}" is not allowed`, hint: 'a provider name starts with a letter and has at most 32 letters, digits, "_" or "-"' });
+    }
+  }
   for (const [name, p] of Object.entries(cfg.providers)) {
     if (p.table !== undefined) {
-      if (p.table in RESERVED_TABLES) {
+      if (Object.hasOwn(RESERVED_TABLES, p.table)) {
         issues.push({ path: ['providers', name, 'table'], message: `table ${p.table} is reserved for the kernel's "${RESERVED_TABLES[p.table]}" table`, hint: 'pick another id, e.g. 100, or leave table out to have one assigned' });
       } else if (tables.has(p.table)) {
         issues.push({ path: ['providers', name, 'table'], message: `table ${p.table} is already used by provider "${tables.get(p.table)}"`, hint: 'give each provider its own table, or leave table out' });
@@ -68,13 +73,16 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
     if (ifaces.has(p.interface)) {
       issues.push({ path: ['providers', name, 'interface'], message: `interface ${p.interface} is already the uplink of provider "${ifaces.get(p.interface)}"`, hint: 'each provider needs an interface of its own' });
     } else ifaces.set(p.interface, name);
-    if (p.snat && typeof p.snat === 'object') {
+    if (p.snat) {
       for (const f of [4, 6] as Family[]) {
-        if (p.snat[f] && !p.gateway[f]) {
+        if (typeof p.snat[f] === 'object' && !p.gateway[f]) {
           issues.push({ path: ['providers', name, 'snat'], message: `an IPv${f} SNAT address but no IPv${f} gateway`, hint: `add the IPv${f} gateway to gateway: [...], or remove the address` });
         }
       }
     }
+  }
+  if (names.length > MAX_PROVIDERS) {
+    issues.push({ path: ['providers'], message: `${names.length} providers; at most ${MAX_PROVIDERS} fit in multihome's rule priority range`, atKey: true });
   }
   const free = partial ? Infinity : freeMarks(cfg.mark_mask, Object.values(cfg.providers).filter((p) => p.mark === undefined).length + marks.size);
   if (free < Object.keys(cfg.providers).length) {
@@ -95,11 +103,13 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
     const fams = policyFamilies(pol);
     if (fams.length === 0) {
       issues.push({ path: at('match'), message: 'from and to have no address family in common, so the policy can never match', hint: 'list IPv4 and IPv6 prefixes in both, or split the policy' });
-    } else if (provider && (pol.match.from || pol.match.to)) {
+    } else if (provider) {
+      // A family the policy names explicitly (by its prefixes) must be one the provider can carry.
       const has = providerFamilies(cfg, pol.via);
-      const missing = fams.filter((f) => !has.includes(f));
-      if (missing.length === fams.length) {
-        issues.push({ path: at('via'), message: `the policy matches IPv${missing.join('/IPv')} but provider "${pol.via}" has no IPv${missing.join('/IPv')} gateway`, hint: `add an IPv${missing[0]} gateway to "${pol.via}", or send this traffic elsewhere` });
+      const named = new Set([...(pol.match.from ?? []), ...(pol.match.to ?? [])].map((x) => x.family));
+      const missing = fams.filter((f) => named.has(f) && !has.includes(f));
+      if (missing.length > 0) {
+        issues.push({ path: at('via'), message: `the policy matches IPv${missing.join('/IPv')} prefixes but provider "${pol.via}" has no IPv${missing.join('/IPv')} gateway`, hint: `add an IPv${missing[0]} gateway to "${pol.via}", or move those prefixes to a policy via another provider` });
       }
     }
     if ((pol.match.sport || pol.match.dport) && pol.match.protocol) {

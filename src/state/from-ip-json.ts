@@ -26,13 +26,13 @@ function num(v: unknown, what: string): number {
 
 export function tableId(v: unknown): number {
   if (v === undefined) return TABLE_IDS.main;
-  if (typeof v === 'string' && v in TABLE_IDS) return TABLE_IDS[v as keyof typeof TABLE_IDS];
+  if (typeof v === 'string' && Object.hasOwn(TABLE_IDS, v)) return TABLE_IDS[v as keyof typeof TABLE_IDS];
   return num(v, 'table');
 }
 
 export function protocolId(v: unknown): number {
   if (v === undefined) return 0;
-  if (typeof v === 'string' && v in RT_PROTOCOLS) return RT_PROTOCOLS[v]!;
+  if (typeof v === 'string' && Object.hasOwn(RT_PROTOCOLS, v)) return RT_PROTOCOLS[v]!;
   return num(v, 'protocol');
 }
 
@@ -47,7 +47,7 @@ function routeType(v: unknown): RouteType {
 
 function scopeId(v: unknown): number {
   if (v === undefined) return 0;
-  if (typeof v === 'string' && v in SCOPES) return SCOPES[v]!;
+  if (typeof v === 'string' && Object.hasOwn(SCOPES, v)) return SCOPES[v]!;
   return num(v, 'scope');
 }
 
@@ -55,7 +55,7 @@ function ipproto(v: unknown): number {
   if (typeof v === 'string') {
     const m = /^ipproto-(\d+)$/.exec(v);
     if (m) return Number(m[1]);
-    if (v in PROTOCOLS) return PROTOCOLS[v]!;
+    if (Object.hasOwn(PROTOCOLS, v)) return PROTOCOLS[v]!;
   }
   return num(v, 'ipproto');
 }

@@ -290,7 +290,7 @@ test('from and to with no family in common', () => {
 
 test('a policy matching IPv6 via a provider with only an IPv4 gateway', () => {
   expectIssues('bad-policy-v6-via-v4.yaml', [
-    { line: 7, col: 10, message: 'the policy matches IPv6 but provider "isp1" has no IPv6 gateway', hint: 'add an IPv6 gateway to "isp1", or send this traffic elsewhere' },
+    { line: 7, col: 10, message: 'the policy matches IPv6 prefixes but provider "isp1" has no IPv6 gateway', hint: 'add an IPv6 gateway to "isp1", or move those prefixes to a policy via another provider' },
   ]);
 });
 
@@ -475,10 +475,10 @@ test('IPv6 gateways, a gateway per family in a list, snat masquerade and false, 
   );
   const { dual, six, four } = c.providers;
   assert.deepEqual(dual!.gateway, { 4: ip('203.0.113.1'), 6: ip('2001:db8::1') });
-  assert.equal(dual!.snat, 'masquerade');
+  assert.deepEqual(dual!.snat, { 4: 'masquerade', 6: 'masquerade' });
   assert.equal(dual!.routes, 'copy');
   assert.deepEqual(six!.gateway, { 6: ip('2001:db8:1::1') });
-  assert.equal(six!.snat, false);
+  assert.deepEqual(six!.snat, { 4: false, 6: false });
   assert.equal(six!.routes, 'follow');
   assert.deepEqual(four!.snat, { 4: ip('192.0.2.7') });
   assert.equal(four!.routes, 'copy');
@@ -519,4 +519,31 @@ test('a policy with no from/to may go via an IPv4-only provider', () => {
     'providers:\n  isp1: { interface: eth1, gateway: 203.0.113.1 }\ndefault: isp1\npolicies:\n  - name: all\n    via: isp1\n',
   );
   assert.deepEqual(c.policies[0]!.match, {});
+});
+
+test('snat per family: { ipv4: ADDRESS, ipv6: false } and its errors', () => {
+  const ok = parseConfig(
+    'providers:\n  a: { interface: eth1, gateway: [203.0.113.1, "2001:db8::1"], snat: { ipv4: 203.0.113.5, ipv6: false } }\ndefault: a\n',
+    'x.yaml',
+  );
+  assert.ok(ok.ok);
+  assert.deepEqual(ok.config.providers.a!.snat, { 4: ip('203.0.113.5'), 6: false });
+  const bad = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1, snat: { ipv4: "2001:db8::5", ipv6: masq } }\ndefault: a\n', 'x.yaml');
+  assert.ok(!bad.ok);
+  assert.match(bad.issues.map((i) => i.message).join('\n'), /ipv4: 2001:db8::5 is an IPv6 address/);
+});
+
+test('route_protocol may not be another daemon\'s tag; rule_priority keeps clear of the main rule', () => {
+  const r = parseConfig('route_protocol: 16\nrule_priority: 32000\nproviders:\n  a: { interface: eth1, gateway: 203.0.113.1 }\ndefault: a\n', 'x.yaml');
+  assert.ok(!r.ok);
+  assert.deepEqual(r.issues.map((i) => [i.line, i.message.slice(0, 40)]), [
+    [1, 'route_protocol must not be an id other s'],
+    [2, 'rule_priority must be at most 31766, so '],
+  ]);
+});
+
+test('a protocol name that is an Object property (constructor, __proto__) is unknown', () => {
+  const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1 }\ndefault: a\npolicies:\n  - { name: p, match: { protocol: constructor }, via: a }\n', 'x.yaml');
+  assert.ok(!r.ok);
+  assert.match(r.issues[0]!.message, /unknown protocol "constructor"/);
 });
