@@ -4,14 +4,16 @@
 // author out.
 import { UserError } from '../errors/index.js';
 import type { Snapshot } from '../kernel/read.js';
-import type { Ownership } from './plan.js';
-import { clearPending, lock, readPending, writePending } from './statedir.js';
+import type { NftRecord, Ownership } from './plan.js';
+import { clearPending, lock, readPending, restoreNftRecord, writePending, writeTimerOutcome } from './statedir.js';
 import { revertTo, type Target } from './transaction.js';
 
 export interface PendingBefore {
   snapshot: Snapshot;
   own: Ownership;
   sysctlKeys: string[];
+  /** the record of what was applied before this change, put back with the state */
+  record?: NftRecord;
 }
 
 export function refuseIfPending(target: Target): void {
@@ -56,7 +58,16 @@ export async function runRevertTimer(target: Target): Promise<'confirmed' | 'rev
     const p = readPending(target.stateDir);
     if (!p) return 'confirmed';
     const before = p.before as PendingBefore;
-    await revertTo(before.snapshot, before.own, target, before.sysctlKeys);
+    try {
+      await revertTo(before.snapshot, before.own, target, before.sysctlKeys);
+    } catch (e) {
+      // Nobody is watching this detached process: leave the outcome where plan shows it.
+      writeTimerOutcome(target.stateDir, { at: new Date().toISOString(), result: 'revert-failed', error: e instanceof Error ? e.message : String(e) });
+      clearPending(target.stateDir);
+      throw e;
+    }
+    restoreNftRecord(target.stateDir, before.record);
+    writeTimerOutcome(target.stateDir, { at: new Date().toISOString(), result: 'reverted' });
     clearPending(target.stateDir);
     return 'reverted';
   } finally {

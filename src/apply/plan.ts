@@ -11,7 +11,12 @@ export interface Ownership {
   prefs: [number, number];
   /** provider table ids */
   tables: number[];
+  /** what an earlier apply owned (a config change may move the range or drop a table) */
+  previous?: { prefs: [number, number]; tables: number[] };
 }
+
+const inRange = (pref: number, r: [number, number]) => pref >= r[0] && pref <= r[1];
+const MAIN_TABLES = new Set([253, 254, 255]);
 
 export interface SysctlChange {
   key: string;
@@ -43,9 +48,25 @@ export interface NftRecord {
   ownership?: Ownership;
 }
 
-/** Current rules/routes that multihome owns. */
-export const ownedRules = (s: State, o: Ownership): RuleState[] => s.rules.filter((r) => r.protocol === o.protocol);
-export const ownedRoutes = (s: State, o: Ownership): RouteState[] => s.routes.filter((r) => r.protocol === o.protocol);
+/**
+ * Current rules multihome owns: its protocol tag AND its priority range (now or
+ * at the last apply), so a rule that merely shares the tag is never touched.
+ */
+export const ownedRules = (s: State, o: Ownership): RuleState[] =>
+  s.rules.filter((r) => r.protocol === o.protocol && (inRange(r.pref, o.prefs) || (o.previous !== undefined && inRange(r.pref, o.previous.prefs))));
+
+/** Tables multihome owns: the providers' (now and at the last apply) and any its own rules look up. */
+export function ownedTables(s: State, o: Ownership): Set<number> {
+  const t = new Set([...o.tables, ...(o.previous?.tables ?? [])]);
+  for (const r of ownedRules(s, o)) if (r.action === 'lookup' && r.table !== undefined && !MAIN_TABLES.has(r.table)) t.add(r.table);
+  return t;
+}
+
+/** Current routes multihome owns: its protocol tag AND one of its tables. */
+export function ownedRoutes(s: State, o: Ownership): RouteState[] {
+  const tables = ownedTables(s, o);
+  return s.routes.filter((r) => r.protocol === o.protocol && tables.has(r.table));
+}
 
 /** Route equality for planning: what `ip route` lets us set (kernel-kept flags such as linkdown aside). */
 function sameRoute(a: RouteState, b: RouteState): boolean {
@@ -65,10 +86,13 @@ function sameRoute(a: RouteState, b: RouteState): boolean {
 function planNft(desired: NftState | null, current: NftState | null, record: NftRecord | undefined): NftAction {
   if (!desired) return current ? { action: 'delete', from: current } : { action: 'none' };
   if (!current) return { action: 'create', to: desired };
-  if (current.fingerprint !== desired.fingerprint) return { action: 'replace', reason: 'the config changed', from: current, to: desired };
-  if (record && record.fingerprint === current.fingerprint && record.digest !== current.digest) {
-    return { action: 'replace', reason: 'the table was modified outside multihome', from: current, to: desired };
+  const outside = { action: 'replace' as const, reason: 'the table was modified outside multihome', from: current, to: desired };
+  if (current.fingerprint !== desired.fingerprint) {
+    // The table does not carry this config's fingerprint: either the config changed, or
+    // someone edited the table after multihome loaded exactly this config.
+    return record?.fingerprint === desired.fingerprint ? outside : { action: 'replace', reason: 'the config changed', from: current, to: desired };
   }
+  if (record && record.fingerprint === current.fingerprint && record.digest !== current.digest) return outside;
   return { action: 'none' };
 }
 
@@ -92,19 +116,20 @@ export function plan(desired: State, current: State, own: Ownership, nftRecord?:
   for (const [k, r] of have) if (!want.has(k)) routes.del.push(r);
   const wantTables = new Set(desired.routes.map((r) => r.table));
   for (const r of current.routes) {
-    if (r.protocol !== own.protocol && wantTables.has(r.table)) {
+    if (!have.has(routeKey(r)) && wantTables.has(r.table)) {
       warnings.push(`${routeText(r)} is not multihome's (proto ${r.protocol}); it stays. Remove it, or give the provider another table id.`);
     }
   }
 
-  const haveRules = new Map(ownedRules(current, own).map((r) => [ruleKey(r), r]));
+  const owned = ownedRules(current, own);
+  const haveRules = new Map(owned.map((r) => [ruleKey(r), r]));
   const wantRules = new Map(desired.rules.map((r) => [ruleKey(r), r]));
   const rules: Plan['rules'] = {
     add: [...wantRules].filter(([k]) => !haveRules.has(k)).map(([, r]) => r),
     del: [...haveRules].filter(([k]) => !wantRules.has(k)).map(([, r]) => r),
   };
   for (const r of current.rules) {
-    if (r.protocol !== own.protocol && r.pref >= own.prefs[0] && r.pref <= own.prefs[1]) {
+    if (!owned.includes(r) && inRange(r.pref, own.prefs)) {
       warnings.push(`rule ${ruleText(r)} (IPv${r.family}) sits in multihome's priority range ${own.prefs[0]}-${own.prefs[1]} but is not multihome's; it stays.`);
     }
   }

@@ -4,7 +4,8 @@ import { routeText, ruleText } from '../state/format.js';
 import { counts, isEmpty, type Plan } from './plan.js';
 
 export function describePlan(p: Plan, previousScript?: string): string {
-  if (isEmpty(p)) return 'No changes.';
+  const warnings = p.warnings.length ? ['', 'warnings:', ...p.warnings.map((w) => `  ! ${w}`)] : [];
+  if (isEmpty(p)) return ['No changes.', ...warnings].join('\n');
   const c = counts(p);
   const out: string[] = [`Plan: ${c.add} to add, ${c.change} to change, ${c.remove} to remove.`];
   if (p.sysctls.length) {
@@ -39,8 +40,7 @@ export function describePlan(p: Plan, previousScript?: string): string {
       } else out.push(...indent(n.to.script ?? '', '    '));
     }
   }
-  if (p.warnings.length) out.push('', 'warnings:', ...p.warnings.map((w) => `  ! ${w}`));
-  return out.join('\n');
+  return [...out, ...warnings].join('\n');
 }
 
 const indent = (text: string, prefix: string): string[] => text.replace(/\n$/, '').split('\n').map((l) => `${prefix}${l}`);

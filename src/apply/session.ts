@@ -13,8 +13,8 @@ import { sysctlFactKeys } from '../compile/sysctl.js';
 import { TABLE_IDS, type State } from '../state/types.js';
 import { DEFAULTS } from '../config/schema.js';
 import { plan, type Ownership, type Plan } from './plan.js';
-import { clearAll, readNftRecord, readSysctlOriginals } from './statedir.js';
-import { applyState, sysctlKeysFor, type ApplyOptions, type ApplyResult, type Target } from './transaction.js';
+import { clearAll, readNftRecord, readSysctlOriginals, readTimerOutcome } from './statedir.js';
+import { applyState, sysctlKeysFor, withPrevious, type ApplyOptions, type ApplyResult, type Target } from './transaction.js';
 
 export interface Prepared {
   config: ResolvedConfig;
@@ -67,7 +67,11 @@ export interface PlanOutput {
 export async function planPrepared(prep: Prepared, target: Target): Promise<PlanOutput> {
   const before = await readState(sysctlKeysFor(prep.desired), target.exec);
   const record = readNftRecord(target.stateDir);
-  return { plan: plan(prep.desired, before.state, prep.own, record), previousScript: record?.script };
+  const p = plan(prep.desired, before.state, withPrevious(prep.own, record), record);
+  const timer = readTimerOutcome(target.stateDir);
+  if (timer?.result === 'revert-failed') p.warnings.push(`the confirm timer could not revert an unconfirmed change (${timer.at}): ${timer.error}; check the host`);
+  else if (timer?.result === 'reverted') p.warnings.push(`an unconfirmed change was reverted by the confirm timer at ${timer.at}`);
+  return { plan: p, previousScript: record?.script };
 }
 
 export function applyPrepared(prep: Prepared, target: Target, opts: ApplyOptions = {}): Promise<ApplyResult> {

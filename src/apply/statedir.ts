@@ -34,17 +34,44 @@ export const writeNftRecord = (d: StateDir, r: NftRecord) => writeJson(file(d, '
 
 /** Sysctl values as they were before multihome first changed them; `down` puts them back. */
 export const readSysctlOriginals = (d: StateDir) => readJson<Record<string, string>>(file(d, 'sysctl-originals.json')) ?? {};
-export function recordSysctlOriginals(d: StateDir, changes: { key: string; from: string | undefined }[]): void {
+/** Record values not recorded yet; returns the keys this call added. */
+export function recordSysctlOriginals(d: StateDir, changes: { key: string; from: string | undefined }[]): string[] {
   const orig = readSysctlOriginals(d);
-  let changed = false;
+  const added: string[] = [];
   for (const c of changes) {
-    if (c.from !== undefined && !(c.key in orig)) {
+    if (c.from !== undefined && !Object.hasOwn(orig, c.key)) {
       orig[c.key] = c.from;
-      changed = true;
+      added.push(c.key);
     }
   }
-  if (changed) writeJson(file(d, 'sysctl-originals.json'), orig);
+  if (added.length) writeJson(file(d, 'sysctl-originals.json'), orig);
+  return added;
 }
+
+/** Drop keys again (an apply that was reverted changed nothing for `down` to restore). */
+export function forgetSysctlOriginals(d: StateDir, keys: string[]): void {
+  if (keys.length === 0) return;
+  const orig = readSysctlOriginals(d);
+  for (const k of keys) delete orig[k];
+  if (Object.keys(orig).length) writeJson(file(d, 'sysctl-originals.json'), orig);
+  else fs.rmSync(file(d, 'sysctl-originals.json'), { force: true });
+}
+
+/** The nft record as it was, put back (or removed) when a change is reverted. */
+export function restoreNftRecord(d: StateDir, r: NftRecord | undefined): void {
+  if (r) writeNftRecord(d, r);
+  else fs.rmSync(file(d, 'nft.json'), { force: true });
+}
+
+/** What the confirm timer did last, for `plan` and `confirm` to report. */
+export interface TimerOutcome {
+  at: string;
+  result: 'reverted' | 'revert-failed';
+  error?: string;
+}
+export const readTimerOutcome = (d: StateDir) => readJson<TimerOutcome>(file(d, 'confirm-timer.json'));
+export const writeTimerOutcome = (d: StateDir, o: TimerOutcome) => writeJson(file(d, 'confirm-timer.json'), o);
+export const clearTimerOutcome = (d: StateDir) => fs.rmSync(file(d, 'confirm-timer.json'), { force: true });
 
 /** What a pending `apply --confirm` must restore if it is not confirmed in time. */
 export interface PendingRevert {
@@ -58,7 +85,7 @@ export const writePending = (d: StateDir, p: PendingRevert) => writeJson(file(d,
 export const clearPending = (d: StateDir) => fs.rmSync(file(d, 'pending-confirm.json'), { force: true });
 
 export function clearAll(d: StateDir): void {
-  for (const f of ['nft.json', 'sysctl-originals.json', 'pending-confirm.json']) fs.rmSync(file(d, f), { force: true });
+  for (const f of ['nft.json', 'sysctl-originals.json', 'pending-confirm.json', 'confirm-timer.json']) fs.rmSync(file(d, f), { force: true });
 }
 
 /** One multihome changing the kernel at a time; a lock left by a dead process is taken over. */

@@ -6,9 +6,9 @@ import type { ExecOptions } from '../kernel/exec.js';
 import { readState, type Snapshot } from '../kernel/read.js';
 import { ipBatch, nftDelete, nftLoad, nftRestoreJson, sysctlWrite } from '../kernel/write.js';
 import type { State } from '../state/types.js';
-import { isEmpty, ownedRoutes, ownedRules, plan, type Ownership, type Plan } from './plan.js';
+import { isEmpty, ownedRoutes, ownedRules, plan, type NftRecord, type Ownership, type Plan } from './plan.js';
 import { describePlan } from './render.js';
-import { readNftRecord, recordSysctlOriginals, writeNftRecord, type StateDir } from './statedir.js';
+import { forgetSysctlOriginals, readNftRecord, recordSysctlOriginals, writeNftRecord, type StateDir } from './statedir.js';
 import { stepsOf, type Step } from './steps.js';
 
 export interface Target {
@@ -62,28 +62,39 @@ export async function executeSteps(steps: Step[], exec: ExecOptions, opts: Apply
 export async function applyState(desired: State, own: Ownership, target: Target, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const keys = sysctlKeysFor(desired);
   const before = await readState(keys, target.exec);
-  const p = plan(desired, before.state, own, readNftRecord(target.stateDir));
+  const record = readNftRecord(target.stateDir);
+  own = withPrevious(own, record);
+  const p = plan(desired, before.state, own, record);
   if (isEmpty(p)) return { plan: p, changed: false, before };
   const steps = stepsOf(p, { teardown: opts.teardown });
-  if (opts.recordSysctls) recordSysctlOriginals(target.stateDir, p.sysctls);
+  // Recorded before the first change, so a crash mid-way still lets `down` restore them.
+  const recorded = opts.recordSysctls ? recordSysctlOriginals(target.stateDir, p.sysctls) : [];
   try {
     await executeSteps(steps, target.exec, opts);
     const after = await readState(keys, target.exec);
     const left = plan(desired, after.state, own);
     if (!isEmpty(left)) throw new Error(`the kernel does not hold what was applied:\n${describePlan(left)}`);
     if (after.state.nft) {
-      writeNftRecord(target.stateDir, { fingerprint: after.state.nft.fingerprint, digest: after.state.nft.digest ?? '', script: desired.nft?.script, ownership: own });
+      const { previous: _p, ...ownership } = own;
+      writeNftRecord(target.stateDir, { fingerprint: after.state.nft.fingerprint, digest: after.state.nft.digest ?? '', script: desired.nft?.script, ownership });
     }
     return { plan: p, changed: true, before };
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     try {
       await revertTo(before, own, target, keys);
+      forgetSysctlOriginals(target.stateDir, recorded); // nothing of this apply remains
     } catch (re) {
       throw new ApplyError(`applying failed: ${why}; restoring the previous state failed too: ${re instanceof Error ? re.message : String(re)}`, false);
     }
     throw new ApplyError(`applying failed: ${why}`, true, 'the previous state was restored');
   }
+}
+
+/** Ownership now, plus what the last apply owned (so a dropped provider's table is still cleaned up). */
+export function withPrevious(own: Ownership, record: NftRecord | undefined): Ownership {
+  const prev = record?.ownership;
+  return prev ? { ...own, previous: { prefs: prev.prefs, tables: prev.tables } } : own;
 }
 
 /** The owned part of a snapshot as a goal state. */

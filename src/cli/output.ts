@@ -24,6 +24,12 @@ export function reportError(e: unknown, json: boolean): number {
     else process.stderr.write(`error: ${e.message}\n${e.reverted ? 'The previous state was restored; nothing changed.\n' : 'THE PREVIOUS STATE COULD NOT BE RESTORED: check `multihome plan` and the host.\n'}`);
     return e.reverted ? EXIT.applyFailed : EXIT.revertFailed;
   }
+  if (e instanceof CommandError && /Operation not permitted|Permission denied/i.test(e.stderr)) {
+    const msg = `${e.argv.join(' ')}: ${e.stderr}`;
+    if (json) printJson({ ok: false, error: { kind: 'user', message: msg, hint: 'run multihome as root (it needs CAP_NET_ADMIN)' } });
+    else process.stderr.write(`error: ${msg}\nhint: run multihome as root (it needs CAP_NET_ADMIN)\n`);
+    return EXIT.user;
+  }
   const msg = e instanceof Error ? e.message : String(e);
   const kind = e instanceof CommandError ? 'command' : 'internal';
   if (json) printJson({ ok: false, error: { kind, message: msg } });

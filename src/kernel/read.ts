@@ -5,7 +5,7 @@ import type { Family } from '../net/ip.js';
 import { compareRoutes, compareRules } from '../state/format.js';
 import { linkFromJson, routeFromJson, ruleFromJson } from '../state/from-ip-json.js';
 import type { LinkState, NftState, RouteState, RuleState, State } from '../state/types.js';
-import { run, runJson, type ExecOptions } from './exec.js';
+import { CommandError, run, runJson, type ExecOptions } from './exec.js';
 
 type J = Record<string, unknown>;
 const FAMILIES: Family[] = [4, 6];
@@ -26,7 +26,7 @@ export async function readRoutes(opts: ExecOptions = {}, table: number | 'all' =
     const r = await run(['ip', `-${f}`, '-N', '-j', '-d', 'route', 'show', 'table', String(table)], opts);
     // A table that does not exist yet is an empty table, not an error.
     if (r.code !== 0 && /table does not exist/i.test(r.stderr)) continue;
-    if (r.code !== 0) throw new Error(`ip route show failed: ${r.stderr.trim()}`);
+    if (r.code !== 0) throw new CommandError(['ip', 'route', 'show'], r.code, r.stderr.trim());
     const list = (r.stdout.trim() ? JSON.parse(r.stdout) : []) as J[];
     out.push(...list.map((o) => routeFromJson(o, f, table === 'all' ? undefined : table)));
   }
@@ -79,7 +79,7 @@ export async function readNft(opts: ExecOptions = {}): Promise<NftSnapshot> {
   const r = await run(['nft', '-j', 'list', 'table', NFT_FAMILY, NFT_TABLE], opts);
   if (r.code !== 0) {
     if (/No such file or directory/i.test(r.stderr)) return { state: null, json: null };
-    throw new Error(`nft list table failed: ${r.stderr.trim()}`);
+    throw new CommandError(['nft', 'list', 'table', NFT_FAMILY, NFT_TABLE], r.code, r.stderr.trim());
   }
   const doc = JSON.parse(r.stdout) as { nftables: J[] };
   const d = nftDigest(doc.nftables);

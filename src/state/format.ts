@@ -98,8 +98,9 @@ export function routeText(r: RouteState): string {
 export const routeKey = (r: RouteState): string =>
   r.family === 4
     ? `4|${r.table}|${r.dst}|${r.tos}|${r.metric}`
-    : // IPv6 keeps same-prefix, same-metric routes through different nexthops side by side.
-      `6|${r.table}|${r.dst}|${r.metric}|${r.type}|${r.gateway ?? ''}|${r.dev ?? ''}`;
+    : // IPv6: a second gateway route with the same prefix and metric is refused ("File exists"),
+      // but device-only routes on different devices (fe80::/64 dev eth0, dev eth1) coexist.
+      `6|${r.table}|${r.dst}|${r.metric}|${r.type}|${r.gateway || r.nexthops ? '' : (r.dev ?? '')}`;
 
 /** Identity of a rule: all of it (two rules differing in any field are different rules). */
 export const ruleKey = (r: RuleState): string => `${r.family}|${ruleArgs(r).join(' ')}`;

@@ -23,6 +23,9 @@ async function addForeign(ns: string): Promise<void> {
   await runOk(['ip', 'rule', 'add', 'pref', '500', 'from', '10.66.0.0/16', 'lookup', '66'], { netns: ns });
   await runOk(['ip', 'route', 'add', 'table', '66', 'default', 'via', '205.254.211.254', 'dev', 'eth1'], { netns: ns });
   await runOk(['ip', 'route', 'add', '10.77.0.0/16', 'via', '192.168.99.10', 'proto', 'static'], { netns: ns });
+  // Carrying multihome's tag is not enough to be multihome's: outside its range and tables these stay.
+  await runOk(['ip', 'rule', 'add', 'pref', '501', 'from', '10.67.0.0/16', 'lookup', '67', 'protocol', '77'], { netns: ns });
+  await runOk(['ip', 'route', 'add', 'table', '67', 'default', 'via', '205.254.211.254', 'dev', 'eth1', 'proto', '77'], { netns: ns });
   await runOk(['nft', '-f', '-'], {
     netns: ns,
     input: 'table ip foreign {\n chain pre { type filter hook prerouting priority 10; meta mark set meta mark | 0x4000; }\n}\n',
@@ -31,6 +34,8 @@ async function addForeign(ns: string): Promise<void> {
 
 const foreignView = async (ns: string) => ({
   rule: (await runOk(['ip', '-j', 'rule', 'show', 'pref', '500'], { netns: ns })).trim(),
+  taggedRule: (await runOk(['ip', '-j', '-d', 'rule', 'show', 'pref', '501'], { netns: ns })).trim(),
+  table67: (await runOk(['ip', '-j', '-d', 'route', 'show', 'table', '67'], { netns: ns })).trim(),
   table66: (await runOk(['ip', '-j', 'route', 'show', 'table', '66'], { netns: ns })).trim(),
   staticRoute: (await runOk(['ip', '-j', 'route', 'show', '10.77.0.0/16'], { netns: ns })).trim(),
   nft: (await runOk(['nft', '-j', 'list', 'table', 'ip', 'foreign'], { netns: ns })).trim(),
@@ -109,6 +114,7 @@ test('a failure part-way through apply is reverted: kernel as before, exit code 
     for (const failAfterSteps of [0, 1, 3, 4]) {
       await assert.rejects(applyPrepared(prep, target, { failAfterSteps }), (e: unknown) => e instanceof ApplyError && e.reverted);
       assert.deepEqual(await rawSnapshot(ns), before, `reverted after ${failAfterSteps} steps`);
+      assert.ok(!fs.existsSync(path.join(target.stateDir.dir, 'sysctl-originals.json')), 'a reverted apply leaves nothing for down to restore');
     }
     // A real kernel refusal: another tool already has a default route in table 4.
     await runOk(['ip', 'route', 'add', 'table', '4', 'default', 'via', '67.17.28.14', 'dev', 'eth4', 'proto', 'static'], { netns: ns });
@@ -138,10 +144,17 @@ test('a config change applies only the difference, and a hand edit of the nft ta
     await runOk(['nft', 'add', 'rule', 'inet', 'multihome', 'prerouting', 'counter'], { netns: ns });
     const drift = await cli(['plan', '-c', changed], { netns: ns, stateDir: state });
     assert.match(drift.stdout, /modified outside multihome/);
+    await runOk(['nft', 'delete', 'chain', 'inet', 'multihome', 'fingerprint'], { netns: ns });
+    assert.match((await cli(['plan', '-c', changed], { netns: ns, stateDir: state })).stdout, /modified outside multihome/);
     assert.equal((await cli(['apply', '-c', changed], { netns: ns, stateDir: state })).code, 0);
     assert.equal((await cli(['plan', '-c', changed], { netns: ns, stateDir: state })).stdout.trim(), 'No changes.');
-    assert.equal((await cli(['down'], { netns: ns, stateDir: state })).code, 0);
+    // Even with its state dir lost, down finds what multihome owns (tag + range, and the tables its rules use).
+    assert.equal((await cli(['down'], { netns: ns, stateDir: tmpState() })).code, 0);
     assert.equal((await run(['nft', 'list', 'table', 'inet', 'multihome'], { netns: ns })).code, 1);
+    const left = JSON.parse(await runOk(['ip', '-N', '-j', '-d', 'rule', 'show'], { netns: ns })) as { protocol?: string }[];
+    assert.deepEqual(left.filter((r) => r.protocol === '77'), []);
+    assert.equal((await runOk(['ip', 'route', 'show', 'table', '4'], { netns: ns })).trim(), '');
+    assert.equal((await runOk(['ip', 'route', 'show', 'table', '100'], { netns: ns })).trim(), '');
   });
 });
 
@@ -157,6 +170,9 @@ test('apply --confirm reverts unless confirmed', async (t) => {
     assert.match(blocked.stderr, /waiting for confirmation/);
     await new Promise((r) => setTimeout(r, 4500));
     assert.deepEqual(await rawSnapshot(ns), before, 'reverted after the timeout');
+    const after = await cli(['plan', '-c', SEED], { netns: ns, stateDir: state });
+    assert.match(after.stdout, /\+ created:/, 'the next plan starts from the state before the change');
+    assert.match(after.stdout, /an unconfirmed change was reverted by the confirm timer/);
 
     const b = await cli(['apply', '-c', SEED, '--confirm', '3'], { netns: ns, stateDir: state });
     assert.equal(b.code, 0, b.stderr);

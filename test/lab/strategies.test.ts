@@ -69,6 +69,13 @@ test('dual stack: IPv6 rules, routes and NAT66 are applied, verified, idempotent
     // SLAAC uplinks keep accepting router advertisements with forwarding on
     assert.equal((await runOk(['sysctl', '-n', 'net.ipv6.conf.eth1.accept_ra'], { netns: ns })).trim(), '2');
     assert.equal((await cli(['plan', '-c', cfg], { netns: ns, stateDir: state })).stdout.trim(), 'No changes.');
+    // A new IPv6 gateway replaces the route in place (a second gateway route would be refused).
+    const moved = path.join(state, 'moved.yaml');
+    fs.writeFileSync(moved, fs.readFileSync(cfg, 'utf8').replace('"fe80::1"', '"fe80::2"'));
+    const m = await cli(['apply', '-c', moved], { netns: ns, stateDir: state });
+    assert.equal(m.code, 0, m.stderr);
+    const t101b = JSON.parse(await runOk(['ip', '-6', '-j', 'route', 'show', 'table', '101'], { netns: ns })) as JRoute[];
+    assert.deepEqual(t101b.map((r) => r.gateway), ['fe80::2']);
     assert.equal((await cli(['down'], { netns: ns, stateDir: state })).code, 0);
     assert.deepEqual(await rawSnapshot(ns), before);
     assert.equal((await runOk(['sysctl', '-n', 'net.ipv6.conf.eth1.accept_ra'], { netns: ns })).trim(), '1', 'accept_ra restored');

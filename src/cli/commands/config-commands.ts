@@ -2,9 +2,10 @@
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { armRevert, refuseIfPending } from '../../apply/confirm.js';
+import { isEmpty } from '../../apply/plan.js';
 import { describePlan } from '../../apply/render.js';
 import { applyPrepared, checkConfig, down, ownershipOf, planPrepared, prepare } from '../../apply/session.js';
-import { lock } from '../../apply/statedir.js';
+import { clearTimerOutcome, lock, readNftRecord } from '../../apply/statedir.js';
 import { sysctlKeysFor } from '../../apply/transaction.js';
 import { EXIT, UserError } from '../../errors/index.js';
 import { spawnDetached } from '../../kernel/exec.js';
@@ -48,7 +49,7 @@ export function registerConfigCommands(program: Command): void {
         const target = targetOf(cmd);
         const prep = await prepare(readConfigFile(opts.config), opts.config, target);
         const out = await planPrepared(prep, target);
-        if (opts.json) printJson({ ok: true, changes: !isNoop(out.plan), plan: out.plan });
+        if (opts.json) printJson({ ok: true, changes: !isEmpty(out.plan), plan: out.plan });
         else process.stdout.write(describePlan(out.plan, out.previousScript) + '\n');
         return EXIT.ok;
       }),
@@ -67,11 +68,13 @@ export function registerConfigCommands(program: Command): void {
         const unlock = lock(target.stateDir);
         try {
           refuseIfPending(target);
+          const recordBefore = readNftRecord(target.stateDir);
           const bar = progress('applying');
           const result = await applyPrepared(prep, target, { onStep: (i, n, s) => bar.step(i, n, s.kind) }).finally(() => bar.done());
+          if (result.changed) clearTimerOutcome(target.stateDir);
           let deadline: number | undefined;
           if (confirmSecs !== undefined && result.changed) {
-            deadline = armRevert(target, confirmSecs, { snapshot: result.before, own: prep.own, sysctlKeys: sysctlKeysFor(prep.desired) }, () => startTimer(cmd));
+            deadline = armRevert(target, confirmSecs, { snapshot: result.before, own: prep.own, sysctlKeys: sysctlKeysFor(prep.desired), record: recordBefore }, () => startTimer(cmd));
           }
           if (opts.json) printJson({ ok: true, changed: result.changed, plan: result.plan, confirmBy: deadline ? new Date(deadline).toISOString() : null });
           else {
@@ -107,7 +110,6 @@ export function registerConfigCommands(program: Command): void {
     );
 }
 
-const isNoop = (p: Parameters<typeof describePlan>[0]) => describePlan(p) === 'No changes.';
 
 /** The confirm timer is this same program, detached, so it survives the SSH session that started it. */
 function startTimer(cmd: Command): number {
