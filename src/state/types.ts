@@ -3,6 +3,7 @@
 // data, JSON-serialisable, normalised so that equal kernel state is equal data:
 // numeric tables/protocols, canonical prefixes, explicit defaults.
 import type { Family } from '../net/ip.js';
+import type { Program } from './program.js';
 
 export const TABLE_IDS = { unspec: 0, default: 253, main: 254, local: 255 } as const;
 
@@ -118,6 +119,8 @@ export interface State {
   /** keys in slash form ("net/ipv4/conf/eth4/src_valid_mark") → value */
   sysctls: Record<string, string>;
   links: LinkState[];
+  /** netfilter's part in routing: marks, connection marks, NAT (desired: multihome's own; read/imported: everything) */
+  program?: Program;
 }
 
 export const emptyState = (): State => ({ rules: [], routes: [], nft: null, sysctls: {}, links: [] });
