@@ -4,6 +4,7 @@ import { compareRoutes, compareRules } from '../state/format.js';
 import type { State } from '../state/types.js';
 import type { SystemFacts } from './facts.js';
 import { compileNft } from './nft.js';
+import { compileProgram } from './program.js';
 import { compileRoutes } from './routes.js';
 import { compileRules } from './rules.js';
 import { compileSysctls } from './sysctl.js';
@@ -17,5 +18,6 @@ export function compile(cfg: ResolvedConfig, facts: SystemFacts): State {
     nft: compileNft(cfg),
     sysctls: compileSysctls(cfg, facts),
     links: [],
+    program: compileProgram(cfg),
   };
 }

@@ -1,0 +1,133 @@
+// Config → multihome's packet program (src/state/program.ts): the marking
+// program and SNAT as data. render-nft.ts writes it as the nft table; the
+// simulator interprets the same data, so `explain` and the kernel never drift.
+//
+// The provider is chosen once per connection (first matching policy wins, else
+// the default) and kept in the conntrack mark; later packets restore it, so a
+// connection never changes uplink mid-way. Only the bits of mark_mask are
+// touched, so other tools' marks survive.
+import type { ResolvedConfig, ResolvedProvider } from '../config/assign.js';
+import { providerFamilies } from '../config/semantic.js';
+import { snatFor, type PolicyConfig } from '../config/schema.js';
+import { familyBits, formatAddress, formatPrefix, minimalPrefixes, type Family, type Prefix } from '../net/ip.js';
+import { PROTOCOLS } from '../net/ports.js';
+import { PRIORITY, type Action, type Chain, type Match, type Program, type ProgramRule } from '../state/program.js';
+
+export const providerChain = (p: ResolvedProvider): string => `to_${p.name}`;
+export const FINGERPRINT_CHAIN = 'fingerprint';
+
+const protoNumber = (name: string): number => (Object.hasOwn(PROTOCOLS, name) ? PROTOCOLS[name]! : Number(name));
+
+function prefixesOf(list: Prefix[] | undefined, family: Family): string[] | undefined {
+  if (!list) return undefined;
+  // A host is written as a bare address, as nft and ip print it.
+  return minimalPrefixes(list.filter((p) => p.family === family)).map((p) => (p.length === familyBits(family) ? formatAddress(p) : formatPrefix(p)));
+}
+
+/** The match of one policy for one family (or for both when `family` is null). */
+export function policyMatch(pol: PolicyConfig, family: Family | null): Match {
+  const m = pol.match;
+  const out: Match = {};
+  if (m.iif) out.iif = { values: m.iif };
+  if (family !== null) {
+    out.family = family;
+    const from = prefixesOf(m.from, family);
+    const to = prefixesOf(m.to, family);
+    if (from) out.saddr = { values: from };
+    if (to) out.daddr = { values: to };
+  }
+  // Ports without a protocol mean TCP or UDP.
+  const protos = m.protocol ?? (m.sport || m.dport ? ['tcp', 'udp'] : undefined);
+  if (protos) out.l4proto = { values: protos.map(protoNumber) };
+  if (m.sport) out.sport = { values: m.sport };
+  if (m.dport) out.dport = { values: m.dport };
+  return out;
+}
+
+/** Families a policy's rule is written for: split per family only where addresses need it. */
+function policyRuleFamilies(cfg: ResolvedConfig, pol: PolicyConfig): (Family | null)[] {
+  const via = providerFamilies(cfg, pol.via);
+  const { from, to } = pol.match;
+  if (from || to) {
+    const has = (list: Prefix[] | undefined, f: Family) => !list || list.some((x) => x.family === f);
+    return ([4, 6] as Family[]).filter((f) => via.includes(f) && has(from, f) && has(to, f));
+  }
+  return via.length === 2 ? [null] : via;
+}
+
+/** A match restricted to the families a provider can carry (none needed when it carries both). */
+const familiesOf = (cfg: ResolvedConfig, p: ResolvedProvider): Match => {
+  const fams = providerFamilies(cfg, p.name);
+  return fams.length === 2 ? {} : { family: fams[0]! };
+};
+
+function snatRules(p: ResolvedProvider): ProgramRule[] {
+  const out: ProgramRule[] = [];
+  for (const family of [4, 6] as Family[]) {
+    if (!p.gateway[family]) continue;
+    const target = snatFor(p, family);
+    if (target === false) continue;
+    const action: Action = target === 'masquerade' ? { kind: 'masquerade' } : { kind: 'snat', to: formatAddress(target) };
+    out.push({ match: { oif: { values: [p.interface] }, family }, actions: [action], comment: `snat ${p.name}` });
+  }
+  return out;
+}
+
+/** multihome's program without the fingerprint chain (the fingerprint is taken of its rendering). */
+export function compileProgram(cfg: ResolvedConfig): Program {
+  const providers = Object.values(cfg.providers);
+  const mask = cfg.mark_mask >>> 0;
+  const keep = ~mask >>> 0;
+  const restore: Action = {
+    kind: 'vmap',
+    key: 'ctmark',
+    mask,
+    entries: providers.map((p) => ({ key: p.mark, verdict: 'jump', chain: providerChain(p) })),
+  };
+  const pre: ProgramRule[] = [
+    { match: {}, actions: [restore], comment: 'connection already has an uplink' },
+    {
+      match: {},
+      actions: [{ kind: 'vmap', key: 'iif', entries: providers.map((p) => ({ key: p.interface, verdict: 'jump', chain: providerChain(p) })) }],
+      comment: 'arrived on an uplink: replies leave the same way',
+    },
+    { match: { daddrType: { values: ['local', 'broadcast', 'multicast'] } }, actions: [{ kind: 'accept' }], comment: 'to the router itself' },
+    { match: { ctstate: { values: ['new'], not: true } }, actions: [{ kind: 'accept' }], comment: 'only new connections choose an uplink' },
+  ];
+  for (const pol of cfg.policies) {
+    const p = cfg.providers[pol.via]!;
+    for (const fam of policyRuleFamilies(cfg, pol)) {
+      pre.push({ match: policyMatch(pol, fam), actions: [{ kind: 'jump', chain: providerChain(p) }], comment: `policy ${pol.name}`, origin: `policy ${pol.name}` });
+    }
+  }
+  const def = cfg.providers[cfg.default]!;
+  pre.push({ match: familiesOf(cfg, def), actions: [{ kind: 'jump', chain: providerChain(def) }], comment: 'default', origin: `default ${def.name}` });
+
+  const chains: Chain[] = [
+    { name: 'prerouting', hook: 'prerouting', type: 'filter', priority: PRIORITY.mangle, families: [4, 6], policy: 'accept', rules: pre },
+    {
+      name: 'output',
+      hook: 'output',
+      type: 'route',
+      priority: PRIORITY.mangle,
+      families: [4, 6],
+      policy: 'accept',
+      rules: [{ match: {}, actions: [restore], comment: "the router's replies on connections that have an uplink" }],
+    },
+    ...providers.map(
+      (p): Chain => ({
+        name: providerChain(p),
+        rules: [
+          { match: {}, actions: [{ kind: 'mark', and: keep, xor: p.mark >>> 0 }] },
+          { match: {}, actions: [{ kind: 'ctmark', and: keep, xor: p.mark >>> 0 }] },
+          { match: {}, actions: [{ kind: 'accept' }] },
+        ],
+      }),
+    ),
+    { name: 'postrouting', hook: 'postrouting', type: 'nat', priority: PRIORITY.srcnat, families: [4, 6], policy: 'accept', rules: providers.flatMap(snatRules) },
+  ];
+  return { chains };
+}
+
+/** The chain that carries the fingerprint where `nft -j` shows it (a rule comment). */
+export const fingerprintChain = (comment: string): Chain => ({ name: FINGERPRINT_CHAIN, rules: [{ match: {}, actions: [{ kind: 'return' }], comment }] });
