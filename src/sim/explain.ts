@@ -1,0 +1,323 @@
+// State + packet → Decision: the whole path of one packet, as the kernel takes
+// it (reference §0–4): netfilter PREROUTING (marks, connmark, DNAT), input
+// checks, the rules and tables, rp_filter, forwarding; or for the host's own
+// packets the lookup, source selection, OUTPUT rerouting; then SNAT. Pure.
+import { familyBits, formatAddress, networkOf, parseAddress, prefixContains, type Address, type Family } from '../net/ip.js';
+import { routeText, ruleText, tableName } from '../state/format.js';
+import type { AddrType, CtState } from '../state/program.js';
+import type { Nexthop, RouteState, State } from '../state/types.js';
+import { fibLookup, type FibResult, type Flow, type Hit } from './fib.js';
+import { runHook, type NatChoice, type NfPacket } from './netfilter.js';
+import { isLocalAddress, validateSource } from './rpfilter.js';
+import type { Decision, Errno, Packet, TraceStep } from './types.js';
+import { confValue, worldOf, type World } from './world.js';
+
+export class PacketError extends Error {}
+
+const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+
+function addr(text: string, what: string): Address {
+  const a = parseAddress(text);
+  if (!a) throw new PacketError(`${what} "${text}" is not an IPv4 or IPv6 address`);
+  return a;
+}
+
+const inNet = (a: Address, text: string) => {
+  const [net, len] = text.split('/');
+  const n = parseAddress(net!);
+  return n !== null && n.family === a.family && prefixContains(networkOf(n, Number(len)), a);
+};
+
+function addrTypeOf(w: World, a: Address): AddrType {
+  if (a.family === 4 ? inNet(a, '224.0.0.0/4') : inNet(a, 'ff00::/8')) return 'multicast';
+  const idx = w.tables[a.family].get(255);
+  if (idx) {
+    for (const { length, routes } of idx.matches(a)) {
+      if (length !== familyBits(a.family)) continue;
+      if (routes.some((r) => r.type === 'local')) return 'local';
+      if (routes.some((r) => r.type === 'broadcast')) return 'broadcast';
+    }
+  }
+  if (a.family === 4 && a.value === 0xffffffffn) return 'broadcast';
+  return 'unicast';
+}
+
+/** A martian source or destination on input (ip_route_input_slow), IPv4. */
+function martian(w: World, src: Address, dst: Address, dev: string): string | null {
+  if (src.family !== 4) return null;
+  const localnet = confValue(w, 4, dev, 'route_localnet', 0);
+  const routeLocalnet = Boolean(localnet.all || localnet.dev);
+  if (inNet(src, '224.0.0.0/4') || src.value === 0xffffffffn) return `source ${formatAddress(src)} is multicast or broadcast`;
+  if (dst.value === 0xffffffffn || (src.value === 0n && dst.value === 0n)) return null; // limited broadcast: delivered
+  if (inNet(src, '0.0.0.0/8')) return `source ${formatAddress(src)} is in 0.0.0.0/8`;
+  if (inNet(dst, '0.0.0.0/8')) return `destination ${formatAddress(dst)} is in 0.0.0.0/8`;
+  if (inNet(dst, '127.0.0.0/8') && !routeLocalnet) return `destination ${formatAddress(dst)} is a loopback address arriving on ${dev}`;
+  if (inNet(src, '127.0.0.0/8') && !routeLocalnet) return `source ${formatAddress(src)} is a loopback address arriving on ${dev}`;
+  if (inNet(dst, '224.0.0.0/4')) return `destination ${formatAddress(dst)} is multicast (no group joined)`;
+  return null;
+}
+
+/** The source the kernel picks for a packet of this host (reference §2, "Source address"). */
+export function selectSource(w: World, route: RouteState, nh: Nexthop | undefined, dst: Address): Address | null {
+  if (route.prefsrc) return parseAddress(route.prefsrc);
+  const fam = dst.family;
+  const onDev = (dev: string | undefined) =>
+    (dev ? (w.links.get(dev)?.addresses ?? []) : []).filter((a) => a.family === fam && a.scope !== 'host' && (fam === 4 || a.scope === 'global'));
+  const target = nh?.gateway ? parseAddress(nh.gateway) : dst;
+  const cands = onDev(nh?.dev ?? route.dev);
+  const inSubnet = cands.find((a) => {
+    const x = parseAddress(a.address);
+    return x && target && prefixContains(networkOf(x, a.prefixlen), target);
+  });
+  const pick = inSubnet ?? cands[0];
+  if (pick) return parseAddress(pick.address);
+  for (const l of [...w.links.values()].sort((a, b) => a.index - b.index)) {
+    const a = l.addresses.find((x) => x.family === fam && x.scope === 'global');
+    if (a) return parseAddress(a.address);
+  }
+  return null;
+}
+
+interface Ctx {
+  w: World;
+  trace: TraceStep[];
+  pkt: Packet;
+  family: Family;
+}
+
+function note(ctx: Ctx, stage: string, text: string, detail?: Record<string, unknown>) {
+  ctx.trace.push({ stage, text, ...(detail ? { detail } : {}) });
+}
+
+const tableOut = (t: number | null): Decision['table'] => (t === null ? null : t === 254 ? 'main' : t === 255 ? 'local' : t === 253 ? 'default' : t);
+
+function base(ctx: Ctx, mark: number): Decision {
+  return {
+    outcome: 'drop',
+    origin: ctx.pkt.iif ? 'forwarded' : 'local',
+    error: null,
+    mark,
+    rule: null,
+    table: null,
+    route: null,
+    dev: null,
+    gateway: null,
+    nexthops: [],
+    snat: null,
+    src: null,
+    policy: null,
+    trace: ctx.trace,
+  };
+}
+
+function fromHit(d: Decision, hit: Hit): Decision {
+  d.rule = { pref: hit.rule.pref, text: ruleText(hit.rule) };
+  d.table = tableOut(hit.table);
+  d.route = routeText(hit.route);
+  d.nexthops = hit.nexthops.map((n) => ({ gateway: n.gateway ?? null, dev: n.dev ?? null, weight: n.weight }));
+  if (hit.nexthops.length === 1 || new Set(hit.nexthops.map((n) => `${n.dev}|${n.gateway}`)).size === 1) {
+    d.dev = hit.nexthops[0]!.dev ?? null;
+    d.gateway = hit.nexthops[0]!.gateway ?? null;
+  }
+  return d;
+}
+
+function fromFailure(d: Decision, r: Extract<FibResult, { ok: false }>): Decision {
+  d.error = r.error;
+  d.rule = r.rule ? { pref: r.rule.pref, text: ruleText(r.rule) } : null;
+  d.table = tableOut(r.table);
+  d.route = r.route ? routeText(r.route) : null;
+  return d;
+}
+
+/** Where the SNAT rule (if any) sends the source: its address, or the output interface's for masquerade. */
+function snatAddress(w: World, nat: NatChoice | null, hit: Hit | null, dst: Address): string | null {
+  if (!nat || nat.kind === 'dnat') return null;
+  if (nat.kind === 'snat') return nat.to ?? null;
+  if (!hit) return null;
+  const a = selectSource(w, { ...hit.route, prefsrc: undefined }, hit.nexthops[0], dst);
+  return a ? formatAddress(a) : null;
+}
+
+function postrouting(ctx: Ctx, d: Decision, p: NfPacket, hit: Hit) {
+  const nat = runHook(ctx.w.state.program, 'postrouting', { ...p, oif: hit.nexthops[0]?.dev }, { types: p.ctstate === 'new' ? ['filter', 'nat'] : ['filter'], addrType: (a) => addrTypeOf(ctx.w, a), trace: ctx.trace });
+  if (nat.verdict === 'drop') {
+    d.outcome = 'drop';
+    return;
+  }
+  d.snat = snatAddress(ctx.w, nat.nat, hit, p.dst);
+  if (d.snat) note(ctx, 'snat', `source becomes ${d.snat} (${nat.nat!.kind}, ${nat.nat!.by})`);
+}
+
+function ifaceKnown(w: World, dev: string, what: string) {
+  if (w.links.size > 0 && !w.links.has(dev)) {
+    throw new PacketError(`${what} ${dev} does not exist here (interfaces: ${[...w.links.keys()].join(', ')})`);
+  }
+}
+
+export function explain(state: State, pkt: Packet): Decision {
+  const w = worldOf(state);
+  const src = addr(pkt.src, 'source');
+  const dst = addr(pkt.dst, 'destination');
+  if (src.family !== dst.family) throw new PacketError(`source ${pkt.src} and destination ${pkt.dst} are of different families`);
+  if (pkt.family && pkt.family !== dst.family) throw new PacketError(`the packet is IPv${pkt.family} but ${pkt.dst} is IPv${dst.family}`);
+  const family = dst.family;
+  const ctx: Ctx = { w, trace: [], pkt, family };
+  const proto = pkt.proto ?? (family === 4 ? 17 : 0);
+  const ctstate: CtState = pkt.ctstate ?? 'new';
+  const nf: NfPacket = {
+    family,
+    src,
+    dst,
+    proto,
+    sport: pkt.sport ?? 0,
+    dport: pkt.dport ?? 0,
+    ...(pkt.iif ? { iif: pkt.iif } : {}),
+    mark: pkt.mark ?? 0,
+    ctmark: pkt.ctmark ?? 0,
+    ctstate,
+  };
+  if (pkt.iif) {
+    ifaceKnown(w, pkt.iif, 'input interface');
+    return forwarded(ctx, nf);
+  }
+  if (pkt.oif) ifaceKnown(w, pkt.oif, 'output interface');
+  return local(ctx, nf);
+}
+
+function forwarded(ctx: Ctx, p: NfPacket): Decision {
+  const { w } = ctx;
+  const iif = p.iif!;
+  note(ctx, 'packet', `${formatAddress(p.src)} → ${formatAddress(p.dst)} ${protoText(p)} arriving on ${iif}${p.mark ? ` with mark ${hex(p.mark)}` : ''}`);
+  const pre = runHook(w.state.program, 'prerouting', p, { types: ctxTypes(p.ctstate), addrType: (a) => addrTypeOf(w, a), trace: ctx.trace });
+  const d = base(ctx, pre.mark);
+  d.policy = pre.markedBy;
+  if (pre.verdict === 'drop') return d;
+  p = { ...p, mark: pre.mark, ctmark: pre.ctmark, dst: pre.dst };
+
+  const bad = ctx.family === 4 ? martian(w, p.src, p.dst, iif) : null;
+  if (bad) {
+    note(ctx, 'input', `martian: ${bad}: dropped`);
+    d.error = 'EINVAL';
+    return d;
+  }
+  const flow: Flow = { family: ctx.family, src: p.src, dst: p.dst, iif, mark: p.mark, tos: ctx.pkt.tos ?? 0, uid: 0, proto: p.proto, sport: p.sport, dport: p.dport };
+  const res = fibLookup(w, flow, ctx.trace);
+  const fwd = forwardingOn(w, ctx.family, iif);
+  if (!res.ok) {
+    fromFailure(d, res);
+    if (ctx.family === 4 && !fwd) {
+      d.error = 'EHOSTUNREACH';
+      note(ctx, 'input', `forwarding is off on ${iif}: host unreachable`);
+    }
+    return d;
+  }
+  const hit = res.hit;
+  fromHit(d, hit);
+  const type = hit.route.type;
+  if (type === 'local' || type === 'broadcast') {
+    if (ctx.family === 4 && !validateSource(w, rpfInput(p, iif, undefined, ctx), ctx.trace)) {
+      d.error = 'EINVAL';
+      return d;
+    }
+    d.outcome = 'local';
+    note(ctx, 'route', `${type === 'local' ? 'delivered to this host' : 'broadcast, delivered to this host'} (${d.route})`);
+    return d;
+  }
+  if (!fwd) {
+    d.error = ctx.family === 4 ? 'EHOSTUNREACH' : null;
+    note(ctx, 'input', `forwarding is off${ctx.family === 4 ? ` on ${iif}` : ' (net.ipv6.conf.all.forwarding=0)'}: not forwarded`);
+    return d;
+  }
+  if (type !== 'unicast') {
+    d.error = 'EINVAL';
+    note(ctx, 'route', `${type} route on input: dropped`);
+    return d;
+  }
+  if (ctx.family === 4 && !validateSource(w, rpfInput(p, iif, hit.nexthops[0]?.dev, ctx), ctx.trace)) {
+    d.error = 'EINVAL';
+    return d;
+  }
+  d.outcome = 'forward';
+  note(ctx, 'route', `forwarded via ${describeNexthops(hit.nexthops)}`);
+  postrouting(ctx, d, p, hit);
+  return d;
+}
+
+function local(ctx: Ctx, p: NfPacket): Decision {
+  const { w, pkt } = ctx;
+  const bound = pkt.src && !isUnspecified(p.src) ? p.src : null;
+  note(ctx, 'packet', `${bound ? formatAddress(bound) : '(no source yet)'} → ${formatAddress(p.dst)} ${protoText(p)} sent by this host${p.mark ? ` with socket mark ${hex(p.mark)}` : ''}${pkt.oif ? ` bound to ${pkt.oif}` : ''}`);
+  const d = base(ctx, p.mark);
+  if (bound && !isLocalAddress(w, bound)) {
+    d.error = 'ENETUNREACH';
+    note(ctx, 'output', `source ${formatAddress(bound)} is not an address of this host`);
+    return d;
+  }
+  const lookup = (mark: number) =>
+    fibLookup(w, { family: ctx.family, src: bound, dst: p.dst, iif: 'lo', ...(pkt.oif ? { oif: pkt.oif } : {}), mark, tos: pkt.tos ?? 0, uid: pkt.uid ?? 0, proto: p.proto, sport: p.sport, dport: p.dport }, ctx.trace);
+  let res = lookup(p.mark);
+  if (!res.ok) {
+    if (pkt.oif && ctx.family === 4) {
+      // With a bound device and no route, the output path assumes the destination is on-link.
+      note(ctx, 'output', `no route, but the socket is bound to ${pkt.oif}: sent on-link`);
+      d.outcome = 'forward';
+      d.dev = pkt.oif;
+      d.nexthops = [{ gateway: null, dev: pkt.oif, weight: 1 }];
+      return d;
+    }
+    return fromFailure(d, res);
+  }
+  fromHit(d, res.hit);
+  if (res.hit.route.type === 'local' || res.hit.route.type === 'broadcast') {
+    d.outcome = 'local';
+    d.src = formatAddress(bound ?? (res.hit.route.prefsrc ? parseAddress(res.hit.route.prefsrc)! : p.dst));
+    note(ctx, 'route', `delivered to this host (${d.route})`);
+    return d;
+  }
+  const chosen = bound ?? selectSource(w, res.hit.route, res.hit.nexthops[0], p.dst);
+  d.src = chosen ? formatAddress(chosen) : null;
+  // OUTPUT: a route-type chain that changes the mark reroutes; the source chosen first is kept.
+  const out = runHook(w.state.program, 'output', { ...p, src: chosen ?? p.src, oif: res.hit.nexthops[0]?.dev }, { types: ['route'], addrType: (a) => addrTypeOf(w, a), trace: ctx.trace });
+  if (out.verdict === 'drop') return d;
+  if (out.mark !== p.mark) {
+    d.policy = out.markedBy;
+    d.mark = out.mark;
+    note(ctx, 'output', `mark changed to ${hex(out.mark)} in OUTPUT: routed again (source ${d.src ?? 'unchanged'} kept)`);
+    res = lookup(out.mark);
+    if (!res.ok) return fromFailure({ ...d, rule: null, table: null, route: null, dev: null, gateway: null, nexthops: [] }, res);
+    fromHit(d, res.hit);
+  }
+  d.outcome = 'forward';
+  note(ctx, 'route', `sent via ${describeNexthops(res.hit.nexthops)} from ${d.src ?? '?'}`);
+  postrouting(ctx, d, { ...p, src: chosen ?? p.src, mark: d.mark }, res.hit);
+  return d;
+}
+
+const ctxTypes = (s: CtState): ('filter' | 'nat' | 'route')[] => (s === 'new' ? ['filter', 'nat', 'route'] : ['filter', 'route']);
+
+function forwardingOn(w: World, family: Family, dev: string): boolean {
+  if (family === 6) return Number(w.sysctl('net/ipv6/conf/all/forwarding') ?? '0') === 1;
+  const perDev = w.sysctl(`net/ipv4/conf/${dev}/forwarding`);
+  if (perDev !== undefined) return perDev === '1';
+  return (w.sysctl('net/ipv4/conf/all/forwarding') ?? w.sysctl('net/ipv4/ip_forward') ?? '0') === '1';
+}
+
+const isUnspecified = (a: Address) => a.value === 0n;
+
+function rpfInput(p: NfPacket, dev: string, oif: string | undefined, ctx: Ctx) {
+  return { src: p.src, dst: p.dst, dev, ...(oif ? { oif } : {}), mark: p.mark, tos: ctx.pkt.tos ?? 0, proto: p.proto, sport: p.sport, dport: p.dport };
+}
+
+function describeNexthops(n: Nexthop[]): string {
+  const one = (h: Nexthop) => `${h.gateway ? `${h.gateway} ` : ''}dev ${h.dev ?? '?'}`;
+  return n.length === 1 ? one(n[0]!) : `one of ${n.map(one).join(' | ')} (multipath)`;
+}
+
+const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
+function protoText(p: NfPacket): string {
+  const name = PROTO_NAMES[p.proto] ?? `proto ${p.proto}`;
+  return p.sport || p.dport ? `${name} ${p.sport || '*'}→${p.dport || '*'}` : name;
+}
+
+export type { Errno };

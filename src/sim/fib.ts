@@ -1,0 +1,184 @@
+// The routing decision itself: the rule database (net/core/fib_rules.c
+// fib_rules_lookup / fib_rule_match) and the lookup in one table
+// (net/ipv4/fib_trie.c fib_table_lookup), as reference/linux-routing-semantics.md
+// §1–2 describe them. Pure.
+import { parsePrefix, prefixContains, type Address, type Family } from '../net/ip.js';
+import { ruleText, tableName } from '../state/format.js';
+import type { Nexthop, RouteState, RuleState } from '../state/types.js';
+import type { Errno, TraceStep } from './types.js';
+import { confValue, type World } from './world.js';
+
+/** The lookup key (reference §0). */
+export interface Flow {
+  family: Family;
+  /** null: no source yet (local output before a source is chosen): 0.0.0.0 for rules */
+  src: Address | null;
+  dst: Address;
+  /** arrival device; "lo" for locally generated lookups */
+  iif: string;
+  oif?: string;
+  mark: number;
+  tos: number;
+  uid: number;
+  proto: number;
+  sport: number;
+  dport: number;
+}
+
+export interface Hit {
+  rule: RuleState;
+  table: number;
+  route: RouteState;
+  /** prefix length of the matched route */
+  length: number;
+  /** the nexthops the kernel may use (multipath: all usable ones) */
+  nexthops: Nexthop[];
+}
+
+export type FibResult = { ok: true; hit: Hit } | { ok: false; error: Exclude<Errno, null>; rule: RuleState | null; table: number | null; route: RouteState | null };
+
+type TableOutcome =
+  | { kind: 'miss' }
+  | { kind: 'throw'; route: RouteState }
+  | { kind: 'error'; error: Exclude<Errno, null>; route: RouteState }
+  | { kind: 'route'; route: RouteState; length: number; nexthops: Nexthop[] };
+
+const ROUTE_ERRORS: Partial<Record<RouteState['type'], Exclude<Errno, null>>> = {
+  unreachable: 'EHOSTUNREACH',
+  prohibit: 'EACCES',
+  blackhole: 'EINVAL',
+};
+
+const inRange = (v: number, r: { from: number; to: number }) => v >= r.from && v <= r.to;
+
+function prefixMatches(text: string, a: Address | null, family: Family): boolean {
+  const p = parsePrefix(text);
+  if (!p.ok) return false;
+  if (a === null) {
+    // IPv4 local output without a source looks up saddr 0.0.0.0; IPv6 `from` rules never match it.
+    return family === 4 && p.prefix.value === 0n;
+  }
+  return prefixContains(p.prefix, a);
+}
+
+/** fib_rule_match, with `not` inverting the whole conjunction. */
+export function ruleMatches(w: World, r: RuleState, fl: Flow): boolean {
+  const detached = (dev: string) => w.links.size > 0 && !w.links.has(dev);
+  let m =
+    (!r.iif || (!detached(r.iif) && r.iif === fl.iif)) &&
+    (!r.oif || (!detached(r.oif) && r.oif === fl.oif)) &&
+    (r.fwmark === undefined || (((r.fwmark ^ fl.mark) & (r.fwmask ?? 0xffffffff)) >>> 0) === 0) &&
+    (!r.uidrange || inRange(fl.uid, r.uidrange)) &&
+    (!r.from || prefixMatches(r.from, fl.src, fl.family)) &&
+    (!r.to || prefixMatches(r.to, fl.dst, fl.family)) &&
+    (!r.tos || (fl.family === 4 ? (fl.tos & 0x1c) === r.tos : (fl.tos & 0xfc) === r.tos)) &&
+    (r.ipproto === undefined || r.ipproto === fl.proto) &&
+    (!r.sport || inRange(fl.sport, r.sport)) &&
+    (!r.dport || inRange(fl.dport, r.dport));
+  if (r.not) m = !m;
+  return m;
+}
+
+function usableNexthops(w: World, r: RouteState, fl: Flow): Nexthop[] {
+  const hops: Nexthop[] = r.nexthops ?? [{ gateway: r.gateway, dev: r.dev, weight: 1, flags: r.flags }];
+  return hops.filter((nh) => {
+    if (nh.flags.includes('dead')) return false;
+    if (nh.flags.includes('linkdown') && nh.dev) {
+      const v = confValue(w, fl.family, nh.dev, 'ignore_routes_with_linkdown', 0);
+      if (Math.max(v.all, v.dev) > 0) return false;
+    }
+    if (fl.oif && nh.dev !== fl.oif) return false;
+    return true;
+  });
+}
+
+/** One table: every matching prefix longest first; at each, the first usable route. */
+export function tableLookup(w: World, table: number, fl: Flow): TableOutcome {
+  const idx = w.tables[fl.family].get(table);
+  if (!idx) return { kind: 'miss' };
+  for (const { length, routes } of idx.matches(fl.dst)) {
+    for (const r of routes) {
+      if (fl.family === 4 && r.tos && r.tos !== (fl.tos & 0x1c)) continue;
+      if (r.type === 'throw') return { kind: 'throw', route: r };
+      const err = ROUTE_ERRORS[r.type];
+      if (err) return { kind: 'error', error: err, route: r };
+      if (r.flags.includes('dead')) continue;
+      const nexthops = usableNexthops(w, r, fl);
+      if (nexthops.length === 0) continue;
+      return { kind: 'route', route: r, length, nexthops };
+    }
+  }
+  return { kind: 'miss' };
+}
+
+function suppressed(w: World, r: RuleState, out: { route: RouteState; length: number; nexthops: Nexthop[] }): string | null {
+  if (r.suppressPrefixlength !== undefined && out.length <= r.suppressPrefixlength) {
+    return `prefix length ${out.length} ≤ suppress_prefixlength ${r.suppressPrefixlength}`;
+  }
+  if (r.suppressIfgroup !== undefined) {
+    // nexthop #0 of the route, not the multipath choice
+    const first = out.route.nexthops?.[0]?.dev ?? out.route.dev;
+    const group = first ? (w.links.get(first)?.group ?? 0) : undefined;
+    if (group === r.suppressIfgroup) return `nexthop device ${first} is in ifgroup ${group}`;
+  }
+  return null;
+}
+
+/** fib_rules_lookup: walk the rules in order until one yields a result or an error. */
+export function fibLookup(w: World, fl: Flow, trace: TraceStep[] | null): FibResult {
+  const rules = w.rules[fl.family];
+  const note = (text: string, detail?: Record<string, unknown>) => trace?.push({ stage: 'rule', text, ...(detail ? { detail } : {}) });
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (!ruleMatches(w, r, fl)) continue;
+    switch (r.action) {
+      case 'nop':
+        note(`${ruleText(r)}: nop, next rule`);
+        continue;
+      case 'goto': {
+        const target = rules.findIndex((x) => x.pref === r.goto);
+        if (target < 0) {
+          note(`${ruleText(r)}: goto ${r.goto} has no target rule, so it does nothing`);
+          continue;
+        }
+        note(`${ruleText(r)}: goto ${r.goto}`);
+        i = target - 1;
+        continue;
+      }
+      case 'unreachable':
+        note(`${ruleText(r)}: unreachable`);
+        return { ok: false, error: 'ENETUNREACH', rule: r, table: null, route: null };
+      case 'prohibit':
+        note(`${ruleText(r)}: prohibit`);
+        return { ok: false, error: 'EACCES', rule: r, table: null, route: null };
+      case 'blackhole':
+        note(`${ruleText(r)}: blackhole`);
+        return { ok: false, error: 'EINVAL', rule: r, table: null, route: null };
+      case 'lookup': {
+        const table = r.table!;
+        const out = tableLookup(w, table, fl);
+        if (out.kind === 'miss') {
+          note(`${ruleText(r)}: no route in table ${tableName(table)}, next rule`);
+          continue;
+        }
+        if (out.kind === 'throw') {
+          note(`${ruleText(r)}: throw ${out.route.dst} in table ${tableName(table)}, next rule`);
+          continue;
+        }
+        if (out.kind === 'error') {
+          note(`${ruleText(r)}: table ${tableName(table)} has ${out.route.type} ${out.route.dst}`);
+          return { ok: false, error: out.error, rule: r, table, route: out.route };
+        }
+        const why = suppressed(w, r, out);
+        if (why) {
+          note(`${ruleText(r)}: found ${out.route.dst} in table ${tableName(table)} but ${why}: suppressed, next rule`);
+          continue;
+        }
+        note(`${ruleText(r)}: table ${tableName(table)} has ${out.route.dst}`, { pref: r.pref, table });
+        return { ok: true, hit: { rule: r, table, route: out.route, length: out.length, nexthops: out.nexthops } };
+      }
+    }
+  }
+  note('no rule gave a route');
+  return { ok: false, error: 'ENETUNREACH', rule: null, table: null, route: null };
+}

@@ -1,0 +1,203 @@
+// Netfilter's part in a routing decision: the base chains of one hook run in
+// priority order over the packet program (src/state/program.ts), setting the
+// mark and the connection mark, and choosing NAT. Reference §3 (netfilter
+// order, CONNMARK arithmetic). Pure.
+import { parseAddress, parsePrefix, prefixContains, type Address, type Family } from '../net/ip.js';
+import type { Action, AddrType, Chain, CtState, Hook, Match, Negatable, Program, ProgramRule } from '../state/program.js';
+import type { TraceStep } from './types.js';
+
+export interface NfPacket {
+  family: Family;
+  src: Address;
+  dst: Address;
+  proto: number;
+  sport: number;
+  dport: number;
+  iif?: string;
+  oif?: string;
+  mark: number;
+  ctmark: number;
+  ctstate: CtState;
+}
+
+export interface NatChoice {
+  kind: 'snat' | 'masquerade' | 'dnat';
+  to?: string;
+  port?: number;
+  /** the rule that chose it */
+  by: string;
+}
+
+export interface NfResult {
+  verdict: 'accept' | 'drop';
+  mark: number;
+  ctmark: number;
+  nat: NatChoice | null;
+  /** the rule (policy) whose chain set the mark last */
+  markedBy: string | null;
+  /** the destination after DNAT */
+  dst: Address;
+}
+
+export interface NfOptions {
+  /** only chains of these types run (e.g. nat only for a new connection) */
+  types: ('filter' | 'nat' | 'route')[];
+  /** what the destination is to this host (`fib daddr type`) */
+  addrType: (a: Address) => AddrType;
+  trace: TraceStep[] | null;
+}
+
+const MAX_DEPTH = 64;
+const prefixCache = new Map<string, ReturnType<typeof parsePrefix>>();
+const cachedPrefix = (t: string) => {
+  let p = prefixCache.get(t);
+  if (!p) prefixCache.set(t, (p = parsePrefix(t)));
+  return p;
+};
+
+const neg = <T>(n: Negatable<T> | undefined, test: (v: T) => boolean): boolean => {
+  if (!n) return true;
+  const hit = n.values.some(test);
+  return n.not ? !hit : hit;
+};
+
+/** iptables "eth+" and nft "eth*" are prefix wildcards. */
+const ifMatch = (pattern: string, dev: string | undefined): boolean => {
+  if (dev === undefined) return false;
+  if (pattern.endsWith('+') || pattern.endsWith('*')) return dev.startsWith(pattern.slice(0, -1));
+  return pattern === dev;
+};
+
+const addrIn = (a: Address) => (text: string) => {
+  const p = cachedPrefix(text);
+  return p.ok && prefixContains(p.prefix, a);
+};
+
+const PORTED = new Set([6, 17, 33, 132, 136]);
+
+export function matches(m: Match, p: NfPacket, addrType: (a: Address) => AddrType): boolean {
+  if (m.family !== undefined && m.family !== p.family) return false;
+  if (m.saddr && !neg(m.saddr, addrIn(p.src))) return false;
+  if (m.daddr && !neg(m.daddr, addrIn(p.dst))) return false;
+  if (m.l4proto && !neg(m.l4proto, (v) => v === p.proto)) return false;
+  if (m.sport && !(PORTED.has(p.proto) && neg(m.sport, (r) => p.sport >= r.from && p.sport <= r.to))) return false;
+  if (m.dport && !(PORTED.has(p.proto) && neg(m.dport, (r) => p.dport >= r.from && p.dport <= r.to))) return false;
+  if (m.iif && !neg(m.iif, (pat) => ifMatch(pat, p.iif))) return false;
+  if (m.oif && !neg(m.oif, (pat) => ifMatch(pat, p.oif))) return false;
+  if (m.mark && ((((p.mark & m.mark.mask) >>> 0) === (m.mark.value >>> 0)) === Boolean(m.mark.not))) return false;
+  if (m.ctmark && ((((p.ctmark & m.ctmark.mask) >>> 0) === (m.ctmark.value >>> 0)) === Boolean(m.ctmark.not))) return false;
+  if (m.ctstate && !neg(m.ctstate, (s) => s === p.ctstate)) return false;
+  if (m.daddrType && !neg(m.daddrType, (t) => t === addrType(p.dst))) return false;
+  return true;
+}
+
+type Flow = 'continue' | 'accept' | 'drop' | 'return';
+
+/** Run every base chain of `hook` (for the packet's family) in priority order. */
+export function runHook(program: Program | undefined, hook: Hook, pkt: NfPacket, opts: NfOptions): NfResult {
+  const res: NfResult = { verdict: 'accept', mark: pkt.mark >>> 0, ctmark: pkt.ctmark >>> 0, nat: null, markedBy: null, dst: pkt.dst };
+  if (!program) return res;
+  const byName = new Map(program.chains.map((c) => [c.name, c]));
+  const base = program.chains
+    .filter((c) => c.hook === hook && (!c.families || c.families.includes(pkt.family)) && opts.types.includes(c.type ?? 'filter'))
+    .sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0));
+  const t = opts.trace;
+  const cur = { ...pkt };
+  let topRule: ProgramRule | null = null;
+
+  const label = (r: ProgramRule) => r.comment ?? r.origin ?? 'a rule';
+
+  const act = (a: Action, r: ProgramRule, chainName: string, depth: number): Flow => {
+    switch (a.kind) {
+      case 'accept':
+      case 'drop':
+      case 'return':
+        return a.kind;
+      case 'noop':
+        return 'continue';
+      case 'jump':
+      case 'goto': {
+        const f = run(a.chain, depth + 1);
+        if (f === 'accept' || f === 'drop') return f;
+        return a.kind === 'goto' ? 'return' : 'continue';
+      }
+      case 'vmap': {
+        const key = a.key === 'ctmark' ? (cur.ctmark & (a.mask ?? 0xffffffff)) >>> 0 : a.key === 'mark' ? (cur.mark & (a.mask ?? 0xffffffff)) >>> 0 : a.key === 'iif' ? cur.iif : cur.oif;
+        const e = a.entries.find((x) => x.key === key || (typeof x.key === 'string' && typeof key === 'string' && ifMatch(x.key, key)));
+        if (!e) return 'continue';
+        return act({ kind: e.verdict, chain: e.chain }, r, chainName, depth);
+      }
+      case 'mark': {
+        const before = cur.mark;
+        cur.mark = ((cur.mark & a.and) ^ a.xor) >>> 0;
+        if (cur.mark !== before) {
+          res.markedBy = topRule ? label(topRule) : label(r);
+          t?.push({ stage: 'netfilter', text: `${chainName}: mark ${hx(before)} → ${hx(cur.mark)} (${res.markedBy})` });
+        }
+        return 'continue';
+      }
+      case 'ctmark':
+        cur.ctmark = ((cur.ctmark & a.and) ^ a.xor) >>> 0;
+        return 'continue';
+      case 'restore-mark': {
+        const before = cur.mark;
+        cur.mark = ((cur.mark & ~a.nfmask) ^ (cur.ctmark & a.ctmask)) >>> 0;
+        if (cur.mark !== before) {
+          res.markedBy = `${topRule ? label(topRule) : label(r)} (restored from the connection)`;
+          t?.push({ stage: 'netfilter', text: `${chainName}: mark ${hx(before)} → ${hx(cur.mark)} restored from ctmark` });
+        }
+        return 'continue';
+      }
+      case 'save-mark':
+        cur.ctmark = ((cur.ctmark & ~a.ctmask) ^ (cur.mark & a.nfmask)) >>> 0;
+        return 'continue';
+      case 'snat':
+      case 'masquerade':
+      case 'dnat':
+        res.nat = { kind: a.kind, ...(a.kind !== 'masquerade' ? { to: a.to } : {}), ...(a.kind === 'dnat' && a.port ? { port: a.port } : {}), by: label(r) };
+        if (a.kind === 'dnat' && a.to) {
+          const d = parseAddress(a.to);
+          if (d) cur.dst = d;
+        }
+        t?.push({ stage: 'netfilter', text: `${chainName}: ${a.kind}${a.kind !== 'masquerade' ? ` to ${a.to}` : ''} (${label(r)})` });
+        return 'accept';
+    }
+  };
+
+  const runRules = (c: Chain, depth: number): Flow => {
+    for (const r of c.rules) {
+      if (r.unsupported) {
+        if (matches(r.match, cur, opts.addrType)) t?.push({ stage: 'netfilter', text: `${c.name}: not evaluated (${r.unsupported}): ${label(r)}` });
+        continue;
+      }
+      if (!matches(r.match, cur, opts.addrType)) continue;
+      if (depth === 0) topRule = r;
+      for (const a of r.actions) {
+        const f = act(a, r, c.name, depth);
+        if (f !== 'continue') return f;
+      }
+    }
+    return 'continue';
+  };
+
+  const run = (name: string, depth: number): Flow => {
+    const c = byName.get(name);
+    if (!c || depth > MAX_DEPTH) return 'continue';
+    return runRules(c, depth);
+  };
+
+  for (const c of base) {
+    const f = runRules(c, 0);
+    if (f === 'drop' || (f !== 'accept' && c.policy === 'drop')) {
+      t?.push({ stage: 'netfilter', text: `${c.name}: dropped` });
+      res.verdict = 'drop';
+      break;
+    }
+  }
+  res.mark = cur.mark;
+  res.ctmark = cur.ctmark;
+  res.dst = cur.dst;
+  return res;
+}
+
+const hx = (n: number) => `0x${(n >>> 0).toString(16)}`;

@@ -1,0 +1,89 @@
+// Reverse-path filtering (net/ipv4/fib_frontend.c fib_validate_source and
+// __fib_validate_source), reference §3. IPv4 only: IPv6 has no rp_filter sysctl.
+import { formatAddress, type Address } from '../net/ip.js';
+import { fibLookup, type Flow } from './fib.js';
+import type { TraceStep } from './types.js';
+import { confValue, type World } from './world.js';
+
+export interface RpfInput {
+  src: Address;
+  dst: Address;
+  /** arrival device */
+  dev: string;
+  /** output device of the forward route; undefined for local delivery (the reverse lookup then comes "from" lo) */
+  oif?: string;
+  mark: number;
+  tos: number;
+  proto: number;
+  sport: number;
+  dport: number;
+}
+
+/** true: the source is acceptable; false: the kernel drops it as a martian (ip route get: EINVAL). */
+export function validateSource(w: World, p: RpfInput, trace: TraceStep[] | null): boolean {
+  const rp = confValue(w, 4, p.dev, 'rp_filter', 0);
+  const rpf = Math.max(rp.all, rp.dev);
+  const svm = confValue(w, 4, p.dev, 'src_valid_mark', 0);
+  const acceptLocal = confValue(w, 4, p.dev, 'accept_local', 0);
+  const redirects = confValue(w, 4, p.dev, 'send_redirects', 1);
+  const note = (text: string) => trace?.push({ stage: 'rp_filter', text });
+
+  if (rpf === 0 && (p.dev !== p.oif || !(redirects.all || redirects.dev))) {
+    if (acceptLocal.all || acceptLocal.dev) return true;
+    // With custom rules the kernel always does the full check (the flag stays once set).
+    if (!w.customRules[4]) {
+      const local = isLocalAddress(w, p.src);
+      if (local) note(`source ${fmt(p.src)} is one of this host's addresses: dropped`);
+      return !local;
+    }
+  }
+  const useMark = Boolean(svm.all || svm.dev);
+  const dissect = w.rulesUsePorts[4];
+  const reverse: Flow = {
+    family: 4,
+    src: p.dst,
+    dst: p.src,
+    iif: p.oif ?? 'lo',
+    mark: useMark ? p.mark : 0,
+    tos: p.tos,
+    uid: 0,
+    proto: dissect ? p.proto : 0,
+    sport: dissect ? p.dport : 0,
+    dport: dissect ? p.sport : 0,
+  };
+  const mode = rpf === 1 ? 'strict' : rpf === 2 ? 'loose' : 'off';
+  const res = fibLookup(w, reverse, null);
+  const noAddr = !(w.links.get(p.dev)?.addresses.some((a) => a.family === 4) ?? true);
+  if (!res.ok) {
+    if (rpf) note(`rp_filter ${mode}: no route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'}: dropped`);
+    return rpf === 0;
+  }
+  const hit = res.hit;
+  if (hit.route.type !== 'unicast' && !(hit.route.type === 'local' && (acceptLocal.all || acceptLocal.dev))) {
+    note(`rp_filter: the route back to ${fmt(p.src)} is ${hit.route.type}: dropped`);
+    return false;
+  }
+  const devs = (hit.route.nexthops ?? [{ dev: hit.route.dev }]).map((n) => n.dev);
+  if (devs.includes(p.dev) || (hit.route.type === 'local' && p.dev === 'lo')) {
+    if (rpf) note(`rp_filter ${mode}: the route back to ${fmt(p.src)} uses ${p.dev}${useMark ? ` (mark 0x${p.mark.toString(16)})` : ''}: ok`);
+    return true;
+  }
+  if (noAddr) return rpf === 0;
+  if (rpf === 1) {
+    note(`rp_filter strict: the route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'} leaves by ${devs.join(',')}, not ${p.dev}: dropped`);
+    return false;
+  }
+  if (rpf === 2) note(`rp_filter loose: a route back to ${fmt(p.src)} exists: ok`);
+  return true;
+}
+
+const fmt = formatAddress;
+
+export function isLocalAddress(w: World, a: Address): boolean {
+  const idx = w.tables[a.family].get(255);
+  if (!idx) return false;
+  for (const { length, routes } of idx.matches(a)) {
+    if (length === (a.family === 4 ? 32 : 128) && routes.some((r) => r.type === 'local')) return true;
+  }
+  return false;
+}

@@ -1,0 +1,112 @@
+// A State prepared for many lookups: rules in evaluation order, one prefix
+// index per table, interfaces by name, sysctls with the kernel's defaults.
+// Built once per State and cached.
+import { familyBits, formatAddress, formatPrefix, networkOf, parseAddress, type Family } from '../net/ip.js';
+import { TABLE_IDS, type LinkState, type RouteState, type RuleState, type State } from '../state/types.js';
+import { TableIndex } from './table-index.js';
+
+export interface World {
+  state: State;
+  rules: Record<Family, RuleState[]>;
+  /** table id → index, per family */
+  tables: Record<Family, Map<number, TableIndex>>;
+  links: Map<string, LinkState>;
+  /** true when the namespace has rules beyond the defaults (the kernel then always runs the full rp_filter check) */
+  customRules: Record<Family, boolean>;
+  /** some rule matches on ipproto/sport/dport: the kernel dissects ports for reverse-path lookups too */
+  rulesUsePorts: Record<Family, boolean>;
+  sysctl: (key: string) => string | undefined;
+}
+
+const DEFAULT_RULES: Record<Family, string[]> = { 4: ['0:255', '32766:254', '32767:253'], 6: ['0:255', '32766:254'] };
+
+const isDefaultRule = (r: RuleState): boolean =>
+  DEFAULT_RULES[r.family].includes(`${r.pref}:${r.table}`) && r.action === 'lookup' && !r.from && !r.to && r.fwmark === undefined && !r.iif && !r.oif && !r.not;
+
+const cache = new WeakMap<State, World>();
+
+export function worldOf(state: State): World {
+  let w = cache.get(state);
+  if (!w) {
+    w = build(state);
+    cache.set(state, w);
+  }
+  return w;
+}
+
+function build(state: State): World {
+  const rules: Record<Family, RuleState[]> = { 4: [], 6: [] };
+  // Stable sort: equal prefs keep their insertion order, as the kernel does.
+  for (const f of [4, 6] as Family[]) rules[f] = state.rules.filter((r) => r.family === f).sort((a, b) => a.pref - b.pref);
+  const links = new Map(state.links.map((l) => [l.name, l]));
+  const routes = withSyntheticLocalRoutes(state.routes, state.links);
+  const tables: Record<Family, Map<number, TableIndex>> = { 4: new Map(), 6: new Map() };
+  for (const r of routes) {
+    const byTable = tables[r.family];
+    let idx = byTable.get(r.table);
+    if (!idx) byTable.set(r.table, (idx = new TableIndex(r.family)));
+    idx.add(r);
+  }
+  for (const f of [4, 6] as Family[]) for (const idx of tables[f].values()) idx.build();
+  const usesPorts = (f: Family) => rules[f].some((r) => r.ipproto !== undefined || r.sport !== undefined || r.dport !== undefined);
+  return {
+    state,
+    rules,
+    tables,
+    links,
+    customRules: { 4: rules[4].some((r) => !isDefaultRule(r)), 6: rules[6].some((r) => !isDefaultRule(r)) },
+    rulesUsePorts: { 4: usesPorts(4), 6: usesPorts(6) },
+    sysctl: (key) => state.sysctls[key] ?? state.sysctls[key.replaceAll('/', '.')],
+  };
+}
+
+/**
+ * A State built from a config (or a dump without the local table) still needs
+ * the kernel's automatic routes: `local` for each address, broadcasts, and the
+ * connected prefixes in main. Added only where the State has none of its own.
+ */
+function withSyntheticLocalRoutes(routes: RouteState[], links: LinkState[]): RouteState[] {
+  const hasLocal = routes.some((r) => r.table === TABLE_IDS.local);
+  if (hasLocal || links.length === 0) return routes;
+  const out = [...routes];
+  const have = new Set(routes.map((r) => `${r.family}|${r.table}|${r.dst}|${r.dev ?? ''}`));
+  const push = (r: RouteState) => {
+    const k = `${r.family}|${r.table}|${r.dst}|${r.dev ?? ''}`;
+    if (!have.has(k)) {
+      have.add(k);
+      out.push(r);
+    }
+  };
+  const base = { tos: 0, metric: 0, protocol: 2, flags: [] as string[] };
+  for (const l of links) {
+    if (l.name === 'lo') push({ ...base, family: 4, table: TABLE_IDS.local, dst: '127.0.0.0/8', type: 'local', scope: 254, dev: 'lo', prefsrc: '127.0.0.1' });
+    for (const a of l.addresses) {
+      const fam = a.family;
+      push({ ...base, family: fam, table: TABLE_IDS.local, dst: a.address, type: 'local', scope: 254, dev: l.name, prefsrc: a.address, metric: 0 });
+      const addr = parseAddress(a.address);
+      if (!addr || l.name === 'lo' || a.prefixlen >= familyBits(fam) || a.scope === 'host') continue;
+      const netPrefix = formatPrefix(networkOf(addr, a.prefixlen));
+      push({ ...base, family: fam, table: TABLE_IDS.main, dst: netPrefix, type: 'unicast', scope: fam === 4 ? 253 : 0, dev: l.name, prefsrc: fam === 4 ? a.address : undefined, metric: fam === 6 ? 256 : 0 });
+      if (fam === 4 && a.prefixlen < 31) {
+        const hostBits = 32n - BigInt(a.prefixlen);
+        const network = (addr.value >> hostBits) << hostBits;
+        const bcast = network | ((1n << hostBits) - 1n);
+        push({ ...base, family: 4, table: TABLE_IDS.local, dst: v4(bcast), type: 'broadcast', scope: 253, dev: l.name, prefsrc: a.address });
+      }
+    }
+  }
+  return out;
+}
+
+const v4 = (v: bigint): string => formatAddress({ family: 4, value: v });
+
+/** A sysctl of an interface with the `all` value combined the way the kernel combines that key. */
+export function confValue(w: World, family: Family, dev: string, key: string, fallback: number): { all: number; dev: number } {
+  const fam = family === 4 ? 'ipv4' : 'ipv6';
+  const read = (d: string) => {
+    const v = w.sysctl(`net/${fam}/conf/${d}/${key}`);
+    return v === undefined ? undefined : Number(v);
+  };
+  const all = read('all') ?? fallback;
+  return { all, dev: read(dev) ?? read('default') ?? fallback };
+}
