@@ -50,13 +50,20 @@ export async function readFacts(cfg: ResolvedConfig, target: Target): Promise<Sy
 /** Config → desired state for this system; the system's mismatches are config errors with positions. */
 export async function prepare(text: string, file: string, target: Target): Promise<Prepared> {
   const parsed = checkConfig(text, file);
-  const facts = await readFacts(parsed.config, target);
+  return prepareWithFacts(parsed, file, await readFacts(parsed.config, target));
+}
+
+/** The same for facts taken from elsewhere (a saved state, for explain). */
+export function prepareWithFacts(parsed: ReturnType<typeof checkConfig>, file: string, facts: SystemFacts): Prepared {
   const sys = systemIssues(parsed.config, facts);
   if (sys.length > 0) {
     throw new UserError(`${file}: the system does not match the config; nothing was changed`, parsed.locate(sys));
   }
   return { config: parsed.config, desired: compile(parsed.config, facts), own: ownershipOf(parsed.config) };
 }
+
+/** Facts about a router from a State read or saved earlier. */
+export const factsOf = (s: State): SystemFacts => ({ links: s.links, mainRoutes: s.routes.filter((r) => r.table === TABLE_IDS.main), sysctls: s.sysctls });
 
 export interface PlanOutput {
   plan: Plan;

@@ -105,3 +105,25 @@ export async function readState(sysctlKeys: string[], opts: ExecOptions = {}): P
   ]);
   return { state: { rules, routes, links, nft: nft.state, sysctls }, nftJson: nft.json };
 }
+
+/** Per-interface IPv4 settings the routing decision depends on (reference §2–3). */
+export const ROUTING_CONF_KEYS = ['rp_filter', 'src_valid_mark', 'forwarding', 'accept_local', 'route_localnet', 'ignore_routes_with_linkdown', 'send_redirects'];
+
+/**
+ * Every sysctl the simulator needs, for all interfaces, in one process:
+ * `grep -rH . DIR` prints "path:value" per readable file (sysctl has no JSON).
+ */
+export async function readRoutingSysctls(opts: ExecOptions = {}): Promise<Record<string, string>> {
+  const paths = ['/proc/sys/net/ipv4/conf', '/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv4/fib_multipath_hash_policy', '/proc/sys/net/ipv6/conf/all/forwarding'];
+  const r = await run(['grep', '-rH', '.', ...paths], opts);
+  const out: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const i = line.indexOf(':');
+    if (i < 0) continue;
+    const key = line.slice('/proc/sys/'.length, i);
+    const leaf = key.slice(key.lastIndexOf('/') + 1);
+    if (key.startsWith('net/ipv4/conf/') && !ROUTING_CONF_KEYS.includes(leaf)) continue;
+    out[key] = line.slice(i + 1).trim();
+  }
+  return out;
+}

@@ -1,0 +1,24 @@
+// "What would this config do on this router?": the router's state with
+// multihome's part replaced by what a config compiles to. Pure.
+import { ownedRoutes, ownedRules, type Ownership } from '../apply/plan.js';
+import type { Program } from '../state/program.js';
+import type { State } from '../state/types.js';
+
+/** Chains of multihome's own nft table as an import names them ("inet/multihome/…"). */
+const isOwnChain = (name: string) => name.startsWith('inet/multihome/');
+
+export function overlayDesired(base: State, desired: State, own: Ownership): State {
+  const oldRules = new Set(ownedRules(base, own));
+  const oldRoutes = new Set(ownedRoutes(base, own));
+  const program: Program = {
+    chains: [...(base.program?.chains.filter((c) => !isOwnChain(c.name)) ?? []), ...(desired.program?.chains ?? [])],
+  };
+  return {
+    rules: [...base.rules.filter((r) => !oldRules.has(r)), ...desired.rules],
+    routes: [...base.routes.filter((r) => !oldRoutes.has(r)), ...desired.routes],
+    links: base.links,
+    nft: desired.nft,
+    sysctls: { ...base.sysctls, ...desired.sysctls },
+    program,
+  };
+}

@@ -1,0 +1,27 @@
+// A decision as the short story a network engineer reads at a glance.
+import type { Decision } from './types.js';
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENETUNREACH: 'network unreachable',
+  EHOSTUNREACH: 'no route to host',
+  EACCES: 'prohibited',
+  EINVAL: 'invalid (blackhole, martian or reverse-path check)',
+};
+
+export function summary(d: Decision): string {
+  if (d.outcome === 'local') return `delivered to this host${d.rule ? ` (rule ${d.rule.pref}, table ${d.table})` : ''}`;
+  if (d.outcome === 'drop') {
+    const why = d.error ? `${d.error}: ${ERRNO_TEXT[d.error] ?? ''}` : 'dropped';
+    return `DROPPED — ${why}${d.rule ? `; rule ${d.rule.pref}: ${d.rule.text}` : ''}${d.route ? `; route ${d.route}` : ''}`;
+  }
+  const via = d.nexthops.length > 1 ? `one of ${d.nexthops.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ')}` : `${d.gateway ? `${d.gateway} ` : ''}dev ${d.dev}`;
+  const source = d.snat ?? d.src;
+  return `leaves via ${via}${source ? `, source ${source}` : ''} (table ${d.table}${d.policy ? `, ${d.policy}` : ''})`;
+}
+
+export function renderDecision(d: Decision): string {
+  const width = Math.max(...d.trace.map((t) => t.stage.length), 6);
+  const lines = d.trace.map((t) => `${t.stage.padEnd(width)}  ${t.text}`);
+  lines.push(`${'result'.padEnd(width)}  ${summary(d)}`);
+  return lines.join('\n');
+}
