@@ -90,7 +90,15 @@ export function clearAll(d: StateDir): void {
 
 /** One multihome changing the kernel at a time; a lock left by a dead process is taken over. */
 export function lock(d: StateDir): () => void {
-  fs.mkdirSync(d.dir, { recursive: true, mode: 0o700 });
+  try {
+    fs.mkdirSync(d.dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new UserError(`cannot create the state directory ${d.dir} (${code})`, [], 'run multihome as root, or give --state-dir');
+    }
+    throw e;
+  }
   const p = file(d, 'lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

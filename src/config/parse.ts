@@ -155,7 +155,7 @@ export function parseConfig(text: string, file: string): ParseResult {
 function partialConfig(raw: unknown): { config: Config; names: string[] } | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const r = raw as Record<string, unknown>;
-  const providersRaw = r.providers && typeof r.providers === 'object' ? (r.providers as Record<string, unknown>) : {};
+  const providersRaw = r.providers && typeof r.providers === 'object' && !Array.isArray(r.providers) ? (r.providers as Record<string, unknown>) : {};
   const providers: Config['providers'] = {};
   for (const [k, v] of Object.entries(providersRaw)) {
     const p = ProviderSchema.safeParse(v);

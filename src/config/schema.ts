@@ -98,7 +98,7 @@ const SNAT_ERROR = 'expected an address to SNAT to, "masquerade", false (no NAT)
 function snatTarget(v: unknown, ctx: z.core.$RefinementCtx, family: Family): SnatTarget {
   if (v === false || v === 'masquerade') return v;
   const a = typeof v === 'string' ? parseAddress(v) : null;
-  if (!a) return fail(ctx, `ipv${family}: ${SNAT_ERROR.replace(', or { ipv4: …, ipv6: … }', '')}`);
+  if (!a) return fail(ctx, `ipv${family}: expected an address to SNAT to, "masquerade", or false (no NAT)`);
   if (a.family !== family) return fail(ctx, `ipv${family}: ${v} is an IPv${a.family} address`);
   return a;
 }

@@ -25,7 +25,7 @@ export function policyFamilies(p: PolicyConfig): Family[] {
 }
 
 export function providerFamilies(cfg: Config, name: string): Family[] {
-  const pr = cfg.providers[name];
+  const pr = Object.hasOwn(cfg.providers, name) ? cfg.providers[name] : undefined;
   return pr ? ([4, 6] as Family[]).filter((f) => pr.gateway[f]) : [];
 }
 
@@ -96,7 +96,7 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
     if (policyNames.has(pol.name)) {
       issues.push({ path: at('name'), message: `policy name "${pol.name}" is already used by policy #${policyNames.get(pol.name)! + 1}`, hint: 'give each policy a unique name' });
     } else policyNames.set(pol.name, i);
-    const provider = cfg.providers[pol.via];
+    const provider = Object.hasOwn(cfg.providers, pol.via) ? cfg.providers[pol.via] : undefined;
     if (!provider && !names.includes(pol.via)) {
       issues.push({ path: at('via'), message: `via names unknown provider "${pol.via}"`, hint: unknown(pol.via) });
     }

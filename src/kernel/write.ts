@@ -1,5 +1,8 @@
 // Changes to the kernel, batched: one `ip -batch` per family, one `nft -f`
 // transaction for the whole table.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { NFT_FAMILY, NFT_TABLE } from '../compile/nft.js';
 import { InternalError } from '../errors/index.js';
 import type { Family } from '../net/ip.js';
@@ -28,7 +31,15 @@ export async function nftRestoreJson(json: string, opts: ExecOptions = {}): Prom
   const table = { family: NFT_FAMILY, name: NFT_TABLE };
   const objects = saved.nftables.filter((o) => !('metainfo' in o)).map((o) => ({ add: stripHandles(o) }));
   const input = { nftables: [{ add: { table } }, { delete: { table } }, ...objects] };
-  await runOk(['nft', '-j', '-f', '-'], { ...opts, input: JSON.stringify(input) });
+  // `nft -j -f -` cannot read a pipe (it opens /dev/stdin, which fails for a socket pair), so a file.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'multihome-nft-'));
+  const file = path.join(dir, 'restore.json');
+  try {
+    fs.writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
+    await runOk(['nft', '-j', '-f', file], opts);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function stripHandles(o: Record<string, unknown>): Record<string, unknown> {

@@ -129,6 +129,19 @@ test('a failure part-way through apply is reverted: kernel as before, exit code 
   });
 });
 
+test('a failed change to an applied config puts the previous nft table, rules and routes back', async (t) => {
+  await withSeedLab(t, async (ns) => {
+    const state = tmpState();
+    const target = { exec: { netns: ns }, stateDir: { dir: state } };
+    assert.equal((await cli(['apply', '-c', SEED], { netns: ns, stateDir: state })).code, 0);
+    const changedText = fs.readFileSync(SEED, 'utf8').replace('table: 4, mark: 4', 'table: 5, mark: 4').replace('dport: [80, 443]', 'dport: 8080');
+    const prep = await prepare(changedText, 'changed.yaml', target);
+    // steps: route add, rule add (ip batch), nft replace, rule/route delete: fail after the table was replaced
+    await assert.rejects(applyPrepared(prep, target, { failAfterSteps: 2 }), (e: unknown) => e instanceof ApplyError && e.reverted);
+    assert.equal((await cli(['plan', '-c', SEED], { netns: ns, stateDir: state })).stdout.trim(), 'No changes.', 'the seed is back, table and all');
+  });
+});
+
 test('a config change applies only the difference, and a hand edit of the nft table is detected', async (t) => {
   await withSeedLab(t, async (ns) => {
     const state = tmpState();
@@ -173,6 +186,17 @@ test('apply --confirm reverts unless confirmed', async (t) => {
     const after = await cli(['plan', '-c', SEED], { netns: ns, stateDir: state });
     assert.match(after.stdout, /\+ created:/, 'the next plan starts from the state before the change');
     assert.match(after.stdout, /an unconfirmed change was reverted by the confirm timer/);
+
+    // An unconfirmed change of an applied config (new table id, new priority range) is undone too.
+    assert.equal((await cli(['apply', '-c', SEED], { netns: ns, stateDir: state })).code, 0);
+    const moved = path.join(state, 'moved.yaml');
+    fs.writeFileSync(moved, `rule_priority: 20000\n${fs.readFileSync(SEED, 'utf8').replace('table: 4, mark: 4', 'table: 5, mark: 4')}`);
+    assert.equal((await cli(['apply', '-c', moved, '--confirm', '2'], { netns: ns, stateDir: state })).code, 0);
+    await new Promise((r) => setTimeout(r, 4500));
+    const back = await cli(['plan', '-c', SEED], { netns: ns, stateDir: state });
+    assert.match(back.stdout, /^No changes\./, back.stdout);
+    assert.match(back.stdout, /reverted by the confirm timer/);
+    assert.equal((await cli(['down'], { netns: ns, stateDir: state })).code, 0);
 
     const b = await cli(['apply', '-c', SEED, '--confirm', '3'], { netns: ns, stateDir: state });
     assert.equal(b.code, 0, b.stderr);

@@ -547,3 +547,16 @@ test('a protocol name that is an Object property (constructor, __proto__) is unk
   assert.ok(!r.ok);
   assert.match(r.issues[0]!.message, /unknown protocol "constructor"/);
 });
+
+test('via and default naming Object properties (toString, constructor) are unknown providers, not crashes', () => {
+  const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1 }\ndefault: toString\npolicies:\n  - { name: p, via: constructor }\n', 'x.yaml');
+  assert.ok(!r.ok);
+  assert.deepEqual(r.issues.map((i) => i.message), ['default names unknown provider "toString"', 'via names unknown provider "constructor"']);
+});
+
+test('providers given as a list: one error, no stray "provider name 0"', () => {
+  const r = parseConfig('providers:\n  - { interface: eth1, gateway: 203.0.113.1 }\ndefault: a\n', 'x.yaml');
+  assert.ok(!r.ok);
+  assert.equal(r.issues.filter((i) => /provider name "0"/.test(i.message)).length, 0);
+  assert.match(r.issues[0]!.message, /expected a mapping of provider names to providers/);
+});

@@ -6,7 +6,7 @@ import { isEmpty } from '../../apply/plan.js';
 import { describePlan } from '../../apply/render.js';
 import { applyPrepared, checkConfig, down, ownershipOf, planPrepared, prepare } from '../../apply/session.js';
 import { clearTimerOutcome, lock, readNftRecord } from '../../apply/statedir.js';
-import { sysctlKeysFor } from '../../apply/transaction.js';
+import { sysctlKeysFor, withPrevious } from '../../apply/transaction.js';
 import { EXIT, UserError } from '../../errors/index.js';
 import { spawnDetached } from '../../kernel/exec.js';
 import { DEFAULT_CONFIG, readConfigFile, targetOf } from '../context.js';
@@ -71,10 +71,10 @@ export function registerConfigCommands(program: Command): void {
           const recordBefore = readNftRecord(target.stateDir);
           const bar = progress('applying');
           const result = await applyPrepared(prep, target, { onStep: (i, n, s) => bar.step(i, n, s.kind) }).finally(() => bar.done());
-          if (result.changed) clearTimerOutcome(target.stateDir);
+          clearTimerOutcome(target.stateDir); // the kernel now holds this config, whatever the timer did before
           let deadline: number | undefined;
           if (confirmSecs !== undefined && result.changed) {
-            deadline = armRevert(target, confirmSecs, { snapshot: result.before, own: prep.own, sysctlKeys: sysctlKeysFor(prep.desired), record: recordBefore }, () => startTimer(cmd));
+            deadline = armRevert(target, confirmSecs, { snapshot: result.before, own: withPrevious(prep.own, recordBefore), sysctlKeys: sysctlKeysFor(prep.desired), record: recordBefore }, () => startTimer(cmd));
           }
           if (opts.json) printJson({ ok: true, changed: result.changed, plan: result.plan, confirmBy: deadline ? new Date(deadline).toISOString() : null });
           else {
