@@ -33,6 +33,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { intToIpv4, ipv4Mask, Lpm4, Lpm6, parseIpv4Prefix } from '../src/net/lpm.js';
+import { generate, prng, UPLINKS } from './bgp-table.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -60,92 +61,7 @@ if (!(ROUTES >= 1 && LOOKUPS >= 1 && BASELINE_LOOKUPS >= 1)) throw new Error('--
 if (VALUES !== 'nexthop' && VALUES !== 'route') throw new Error('--values is nexthop or route');
 if (PARSE !== 'whole' && PARSE !== 'slices') throw new Error('--parse is whole or slices');
 
-// ---------------------------------------------------------------------------
-// A seeded BGP-like table
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/** Share of each prefix length, roughly the IPv4 DFZ (2024), plus a few longer than /24. */
-const LENGTH_SHARE: Record<number, number> = {
-  8: 0.000016, 9: 0.000013, 10: 0.00004, 11: 0.0001, 12: 0.0003, 13: 0.0006, 14: 0.0011, 15: 0.0019,
-  16: 0.0135, 17: 0.0085, 18: 0.0145, 19: 0.027, 20: 0.045, 21: 0.055, 22: 0.125, 23: 0.1,
-  24: 0.6, 25: 0.0008, 26: 0.0006, 27: 0.0004, 28: 0.0004, 29: 0.0003, 30: 0.0003, 31: 0.0001, 32: 0.0005,
-};
-
-interface Uplink {
-  gateway: string;
-  dev: string;
-  metric: number;
-}
-const UPLINKS: Uplink[] = [
-  { gateway: '192.0.2.1', dev: 'wan0', metric: 32 },
-  { gateway: '198.51.100.1', dev: 'wan1', metric: 32 },
-  { gateway: '203.0.113.1', dev: 'wan2', metric: 32 },
-  { gateway: '100.64.0.1', dev: 'wan3', metric: 64 },
-];
-
-/** Unicast space: 1.0.0.0 … 223.255.255.255 without 10/8 and 127/8. */
-function randomUnicast(rnd: () => number): number {
-  for (;;) {
-    const a = rnd();
-    const first = a >>> 24;
-    if (first >= 1 && first <= 223 && first !== 10 && first !== 127) return a;
-  }
-}
-
-function generate(count: number, seed: number): { nets: Uint32Array; lens: Uint8Array } {
-  const rnd = prng(seed);
-  const perLen: [number, number][] = [];
-  const total = Object.values(LENGTH_SHARE).reduce((s, x) => s + x, 0);
-  let assigned = 1; // the default route
-  for (const [l, share] of Object.entries(LENGTH_SHARE)) {
-    const n = Math.round(((count - 1) * share) / total);
-    perLen.push([Number(l), n]);
-    assigned += n;
-  }
-  // Rounding: the remainder goes to /24 (or is taken from it).
-  const i24 = perLen.findIndex(([l]) => l === 24);
-  perLen[i24]![1] = Math.max(0, perLen[i24]![1] + count - assigned);
-  const seen = new Set<number>();
-  const nets = new Uint32Array(count);
-  const lens = new Uint8Array(count);
-  let n = 0;
-  nets[n] = 0;
-  lens[n++] = 0;
-  seen.add(0);
-  // Shorter prefixes first so that longer ones can nest in them.
-  for (const [len, want] of perLen) {
-    const before = n;
-    let tries = 0;
-    for (let k = 0; k < want && n < count && tries < want * 20; tries++) {
-      let base: number;
-      if (n > 1 && len > 16 && rnd() % 3 === 0) {
-        // A more-specific inside an existing shorter prefix (deaggregation).
-        const p = 1 + (rnd() % (before - 1 || 1));
-        base = (nets[p]! | (rnd() & ~ipv4Mask(lens[p]!))) >>> 0;
-      } else {
-        base = randomUnicast(rnd);
-      }
-      const net = (base & ipv4Mask(len)) >>> 0;
-      const key = net * 64 + len;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      nets[n] = net;
-      lens[n++] = len;
-      k++;
-    }
-  }
-  return { nets: nets.subarray(0, n), lens: lens.subarray(0, n) };
-}
+// A seeded BGP-like table: bench/bgp-table.ts
 
 /** The table as `ip -json route` prints it (one line per route for a smaller file than pretty JSON). */
 function writeDump(path: string, nets: Uint32Array, lens: Uint8Array, seed: number): number {

@@ -17,19 +17,27 @@ export interface Prefix {
 
 export const familyBits = (f: Family): number => (f === 4 ? 32 : 128);
 
-/** Parse a dotted-quad IPv4 address; null when it is not one. */
+/** Parse a dotted-quad IPv4 address; null when it is not one. A hand-written scan: this runs per packet in the simulator. */
 function parseV4(text: string): bigint | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  let v = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
-    if (p.length > 1 && p.startsWith('0')) return null; // leading zeros are octal to some tools
-    const n = Number(p);
-    if (n > 255) return null;
-    v = (v << 8n) | BigInt(n);
+  let v = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return null; // leading zero: octal to some tools
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return null;
+    } else if (c === 46) {
+      if (digits === 0 || ++dots > 3) return null;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+    } else return null;
   }
-  return v;
+  if (dots !== 3 || digits === 0) return null;
+  return BigInt(v * 256 + part);
 }
 
 /** Parse an IPv6 address (with ::, and an embedded IPv4 tail); null when it is not one. */
@@ -112,11 +120,13 @@ export function formatAddress(a: Address): string {
   return `${left}::${right}`;
 }
 
-const maskOf = (f: Family, len: number): bigint => {
-  const bits = BigInt(familyBits(f));
-  const all = (1n << bits) - 1n;
-  return len === 0 ? 0n : (all >> (bits - BigInt(len))) << (bits - BigInt(len));
+const buildMasks = (bits: number): bigint[] => {
+  const all = (1n << BigInt(bits)) - 1n;
+  return Array.from({ length: bits + 1 }, (_, len) => (len === 0 ? 0n : (all >> BigInt(bits - len)) << BigInt(bits - len)));
 };
+/** Network masks by prefix length, computed once: the simulator checks prefixes per packet. */
+const MASKS: Record<Family, bigint[]> = { 4: buildMasks(32), 6: buildMasks(128) };
+const maskOf = (f: Family, len: number): bigint => MASKS[f][len]!;
 
 export type PrefixParse =
   | { ok: true; prefix: Prefix }

@@ -2,7 +2,7 @@
 // it (reference §0–4): netfilter PREROUTING (marks, connmark, DNAT), input
 // checks, the rules and tables, rp_filter, forwarding; or for the host's own
 // packets the lookup, source selection, OUTPUT rerouting; then SNAT. Pure.
-import { familyBits, formatAddress, networkOf, parseAddress, prefixContains, type Address, type Family } from '../net/ip.js';
+import { familyBits, formatAddress, networkOf, parseAddress, parsePrefix, prefixContains, type Address, type Family, type Prefix } from '../net/ip.js';
 import { routeText, ruleText, tableName } from '../state/format.js';
 import type { AddrType, CtState } from '../state/program.js';
 import type { Nexthop, RouteState, State } from '../state/types.js';
@@ -10,7 +10,7 @@ import { fibLookup, type FibResult, type Flow, type Hit } from './fib.js';
 import { runHook, type NatChoice, type NfPacket } from './netfilter.js';
 import { isLocalAddress, validateSource } from './rpfilter.js';
 import type { Decision, Errno, Packet, TraceStep } from './types.js';
-import { confValue, worldOf, type World } from './world.js';
+import { devConf, worldOf, type World } from './world.js';
 
 export class PacketError extends Error {}
 
@@ -22,10 +22,16 @@ function addr(text: string, what: string): Address {
   return a;
 }
 
+const NETS = new Map<string, Prefix>();
+/** `a` is in the prefix `text` (parsed once; these are the few fixed martian ranges). */
 const inNet = (a: Address, text: string) => {
-  const [net, len] = text.split('/');
-  const n = parseAddress(net!);
-  return n !== null && n.family === a.family && prefixContains(networkOf(n, Number(len)), a);
+  let p = NETS.get(text);
+  if (!p) {
+    const r = parsePrefix(text);
+    if (!r.ok) throw new Error(`bad built-in prefix ${text}`);
+    NETS.set(text, (p = r.prefix));
+  }
+  return prefixContains(p, a);
 };
 
 function addrTypeOf(w: World, a: Address): AddrType {
@@ -45,8 +51,7 @@ function addrTypeOf(w: World, a: Address): AddrType {
 /** A martian source or destination on input (ip_route_input_slow), IPv4. */
 function martian(w: World, src: Address, dst: Address, dev: string): string | null {
   if (src.family !== 4) return null;
-  const localnet = confValue(w, 4, dev, 'route_localnet', 0);
-  const routeLocalnet = Boolean(localnet.all || localnet.dev);
+  const routeLocalnet = devConf(w, dev).routeLocalnet;
   if (inNet(src, '224.0.0.0/4') || src.value === 0xffffffffn) return `source ${formatAddress(src)} is multicast or broadcast`;
   if (dst.value === 0xffffffffn || (src.value === 0n && dst.value === 0n)) return null; // limited broadcast: delivered
   if (inNet(src, '0.0.0.0/8')) return `source ${formatAddress(src)} is in 0.0.0.0/8`;
@@ -80,13 +85,14 @@ export function selectSource(w: World, route: RouteState, nh: Nexthop | undefine
 
 interface Ctx {
   w: World;
-  trace: TraceStep[];
+  /** null: no trace wanted (bulk use); the text is then never built */
+  trace: TraceStep[] | null;
   pkt: Packet;
   family: Family;
 }
 
-function note(ctx: Ctx, stage: string, text: string, detail?: Record<string, unknown>) {
-  ctx.trace.push({ stage, text, ...(detail ? { detail } : {}) });
+function note(ctx: Ctx, stage: string, text: () => string) {
+  if (ctx.trace) ctx.trace.push({ stage, text: text() });
 }
 
 const tableOut = (t: number | null): Decision['table'] => (t === null ? null : t === 254 ? 'main' : t === 255 ? 'local' : t === 253 ? 'default' : t);
@@ -106,7 +112,7 @@ function base(ctx: Ctx, mark: number): Decision {
     snat: null,
     src: null,
     policy: null,
-    trace: ctx.trace,
+    trace: ctx.trace ?? [],
   };
 }
 
@@ -140,13 +146,14 @@ function snatAddress(w: World, nat: NatChoice | null, hit: Hit | null, dst: Addr
 }
 
 function postrouting(ctx: Ctx, d: Decision, p: NfPacket, hit: Hit) {
+  if (!ctx.w.state.program) return;
   const nat = runHook(ctx.w.state.program, 'postrouting', { ...p, oif: hit.nexthops[0]?.dev }, { types: p.ctstate === 'new' ? ['filter', 'nat'] : ['filter'], addrType: (a) => addrTypeOf(ctx.w, a), trace: ctx.trace });
   if (nat.verdict === 'drop') {
     d.outcome = 'drop';
     return;
   }
   d.snat = snatAddress(ctx.w, nat.nat, hit, p.dst);
-  if (d.snat) note(ctx, 'snat', `source becomes ${d.snat} (${nat.nat!.kind}, ${nat.nat!.by})`);
+  if (d.snat) note(ctx, 'snat', () => `source becomes ${d.snat} (${nat.nat!.kind}, ${nat.nat!.by})`);
 }
 
 function ifaceKnown(w: World, dev: string, what: string) {
@@ -155,14 +162,19 @@ function ifaceKnown(w: World, dev: string, what: string) {
   }
 }
 
-export function explain(state: State, pkt: Packet): Decision {
+export interface ExplainOptions {
+  /** record every step as text (default true); off for bulk use */
+  trace?: boolean;
+}
+
+export function explain(state: State, pkt: Packet, opts: ExplainOptions = {}): Decision {
   const w = worldOf(state);
   const src = addr(pkt.src, 'source');
   const dst = addr(pkt.dst, 'destination');
   if (src.family !== dst.family) throw new PacketError(`source ${pkt.src} and destination ${pkt.dst} are of different families`);
   if (pkt.family && pkt.family !== dst.family) throw new PacketError(`the packet is IPv${pkt.family} but ${pkt.dst} is IPv${dst.family}`);
   const family = dst.family;
-  const ctx: Ctx = { w, trace: [], pkt, family };
+  const ctx: Ctx = { w, trace: opts.trace === false ? null : [], pkt, family };
   const proto = pkt.proto ?? (family === 4 ? 17 : 0);
   const ctstate: CtState = pkt.ctstate ?? 'new';
   const nf: NfPacket = {
@@ -188,8 +200,10 @@ export function explain(state: State, pkt: Packet): Decision {
 function forwarded(ctx: Ctx, p: NfPacket): Decision {
   const { w } = ctx;
   const iif = p.iif!;
-  note(ctx, 'packet', `${formatAddress(p.src)} → ${formatAddress(p.dst)} ${protoText(p)} arriving on ${iif}${p.mark ? ` with mark ${hex(p.mark)}` : ''}`);
-  const pre = runHook(w.state.program, 'prerouting', p, { types: ctxTypes(p.ctstate), addrType: (a) => addrTypeOf(w, a), trace: ctx.trace });
+  note(ctx, 'packet', () => `${formatAddress(p.src)} → ${formatAddress(p.dst)} ${protoText(p)} arriving on ${iif}${p.mark ? ` with mark ${hex(p.mark)}` : ''}`);
+  const pre = w.state.program
+    ? runHook(w.state.program, 'prerouting', p, { types: ctxTypes(p.ctstate), addrType: (a) => addrTypeOf(w, a), trace: ctx.trace })
+    : { verdict: 'accept' as const, mark: p.mark, ctmark: p.ctmark, markedBy: null, dst: p.dst };
   const d = base(ctx, pre.mark);
   d.policy = pre.markedBy;
   if (pre.verdict === 'drop') return d;
@@ -197,7 +211,7 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
 
   const bad = ctx.family === 4 ? martian(w, p.src, p.dst, iif) : null;
   if (bad) {
-    note(ctx, 'input', `martian: ${bad}: dropped`);
+    note(ctx, 'input', () => `martian: ${bad}: dropped`);
     d.error = 'EINVAL';
     return d;
   }
@@ -208,7 +222,7 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
     fromFailure(d, res);
     if (ctx.family === 4 && !fwd) {
       d.error = 'EHOSTUNREACH';
-      note(ctx, 'input', `forwarding is off on ${iif}: host unreachable`);
+      note(ctx, 'input', () => `forwarding is off on ${iif}: host unreachable`);
     }
     return d;
   }
@@ -221,17 +235,17 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
       return d;
     }
     d.outcome = 'local';
-    note(ctx, 'route', `${type === 'local' ? 'delivered to this host' : 'broadcast, delivered to this host'} (${d.route})`);
+    note(ctx, 'route', () => `${type === 'local' ? 'delivered to this host' : 'broadcast, delivered to this host'} (${d.route})`);
     return d;
   }
   if (!fwd) {
     d.error = ctx.family === 4 ? 'EHOSTUNREACH' : null;
-    note(ctx, 'input', `forwarding is off${ctx.family === 4 ? ` on ${iif}` : ' (net.ipv6.conf.all.forwarding=0)'}: not forwarded`);
+    note(ctx, 'input', () => `forwarding is off${ctx.family === 4 ? ` on ${iif}` : ' (net.ipv6.conf.all.forwarding=0)'}: not forwarded`);
     return d;
   }
   if (type !== 'unicast') {
     d.error = 'EINVAL';
-    note(ctx, 'route', `${type} route on input: dropped`);
+    note(ctx, 'route', () => `${type} route on input: dropped`);
     return d;
   }
   if (ctx.family === 4 && !validateSource(w, rpfInput(p, iif, hit.nexthops[0]?.dev, ctx), ctx.trace)) {
@@ -239,7 +253,7 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
     return d;
   }
   d.outcome = 'forward';
-  note(ctx, 'route', `forwarded via ${describeNexthops(hit.nexthops)}`);
+  note(ctx, 'route', () => `forwarded via ${describeNexthops(hit.nexthops)}`);
   postrouting(ctx, d, p, hit);
   return d;
 }
@@ -247,11 +261,11 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
 function local(ctx: Ctx, p: NfPacket): Decision {
   const { w, pkt } = ctx;
   const bound = pkt.src && !isUnspecified(p.src) ? p.src : null;
-  note(ctx, 'packet', `${bound ? formatAddress(bound) : '(no source yet)'} → ${formatAddress(p.dst)} ${protoText(p)} sent by this host${p.mark ? ` with socket mark ${hex(p.mark)}` : ''}${pkt.oif ? ` bound to ${pkt.oif}` : ''}`);
+  note(ctx, 'packet', () => `${bound ? formatAddress(bound) : '(no source yet)'} → ${formatAddress(p.dst)} ${protoText(p)} sent by this host${p.mark ? ` with socket mark ${hex(p.mark)}` : ''}${pkt.oif ? ` bound to ${pkt.oif}` : ''}`);
   const d = base(ctx, p.mark);
   if (bound && !isLocalAddress(w, bound)) {
     d.error = 'ENETUNREACH';
-    note(ctx, 'output', `source ${formatAddress(bound)} is not an address of this host`);
+    note(ctx, 'output', () => `source ${formatAddress(bound)} is not an address of this host`);
     return d;
   }
   const lookup = (mark: number) =>
@@ -260,7 +274,7 @@ function local(ctx: Ctx, p: NfPacket): Decision {
   if (!res.ok) {
     if (pkt.oif && ctx.family === 4) {
       // With a bound device and no route, the output path assumes the destination is on-link.
-      note(ctx, 'output', `no route, but the socket is bound to ${pkt.oif}: sent on-link`);
+      note(ctx, 'output', () => `no route, but the socket is bound to ${pkt.oif}: sent on-link`);
       d.outcome = 'forward';
       d.dev = pkt.oif;
       d.nexthops = [{ gateway: null, dev: pkt.oif, weight: 1 }];
@@ -272,24 +286,26 @@ function local(ctx: Ctx, p: NfPacket): Decision {
   if (res.hit.route.type === 'local' || res.hit.route.type === 'broadcast') {
     d.outcome = 'local';
     d.src = formatAddress(bound ?? (res.hit.route.prefsrc ? parseAddress(res.hit.route.prefsrc)! : p.dst));
-    note(ctx, 'route', `delivered to this host (${d.route})`);
+    note(ctx, 'route', () => `delivered to this host (${d.route})`);
     return d;
   }
   const chosen = bound ?? selectSource(w, res.hit.route, res.hit.nexthops[0], p.dst);
   d.src = chosen ? formatAddress(chosen) : null;
   // OUTPUT: a route-type chain that changes the mark reroutes; the source chosen first is kept.
-  const out = runHook(w.state.program, 'output', { ...p, src: chosen ?? p.src, oif: res.hit.nexthops[0]?.dev }, { types: ['route'], addrType: (a) => addrTypeOf(w, a), trace: ctx.trace });
-  if (out.verdict === 'drop') return d;
-  if (out.mark !== p.mark) {
+  const out = w.state.program
+    ? runHook(w.state.program, 'output', { ...p, src: chosen ?? p.src, oif: res.hit.nexthops[0]?.dev }, { types: ['route'], addrType: (a) => addrTypeOf(w, a), trace: ctx.trace })
+    : null;
+  if (out?.verdict === 'drop') return d;
+  if (out && out.mark !== p.mark) {
     d.policy = out.markedBy;
     d.mark = out.mark;
-    note(ctx, 'output', `mark changed to ${hex(out.mark)} in OUTPUT: routed again (source ${d.src ?? 'unchanged'} kept)`);
+    note(ctx, 'output', () => `mark changed to ${hex(out.mark)} in OUTPUT: routed again (source ${d.src ?? 'unchanged'} kept)`);
     res = lookup(out.mark);
     if (!res.ok) return fromFailure({ ...d, rule: null, table: null, route: null, dev: null, gateway: null, nexthops: [] }, res);
     fromHit(d, res.hit);
   }
   d.outcome = 'forward';
-  note(ctx, 'route', `sent via ${describeNexthops(res.hit.nexthops)} from ${d.src ?? '?'}`);
+  note(ctx, 'route', () => `sent via ${describeNexthops(res.hit.nexthops)} from ${d.src ?? '?'}`);
   postrouting(ctx, d, { ...p, src: chosen ?? p.src, mark: d.mark }, res.hit);
   return d;
 }

@@ -6,7 +6,7 @@ import { parsePrefix, prefixContains, type Address, type Family } from '../net/i
 import { ruleText, tableName } from '../state/format.js';
 import type { Nexthop, RouteState, RuleState } from '../state/types.js';
 import type { Errno, TraceStep } from './types.js';
-import { confValue, type World } from './world.js';
+import { devConf, type World } from './world.js';
 
 /** The lookup key (reference §0). */
 export interface Flow {
@@ -51,8 +51,11 @@ const ROUTE_ERRORS: Partial<Record<RouteState['type'], Exclude<Errno, null>>> = 
 
 const inRange = (v: number, r: { from: number; to: number }) => v >= r.from && v <= r.to;
 
+const prefixCache = new Map<string, ReturnType<typeof parsePrefix>>();
+
 function prefixMatches(text: string, a: Address | null, family: Family): boolean {
-  const p = parsePrefix(text);
+  let p = prefixCache.get(text);
+  if (!p) prefixCache.set(text, (p = parsePrefix(text)));
   if (!p.ok) return false;
   if (a === null) {
     // IPv4 local output without a source looks up saddr 0.0.0.0; IPv6 `from` rules never match it.
@@ -79,25 +82,40 @@ export function ruleMatches(w: World, r: RuleState, fl: Flow): boolean {
   return m;
 }
 
-function usableNexthops(w: World, r: RouteState, fl: Flow): Nexthop[] {
-  const hops: Nexthop[] = r.nexthops ?? [{ gateway: r.gateway, dev: r.dev, weight: 1, flags: r.flags }];
-  return hops.filter((nh) => {
+/** A single-nexthop route's nexthop, made once per route. */
+const singleHop = new WeakMap<RouteState, Nexthop[]>();
+function hopsOf(r: RouteState): Nexthop[] {
+  if (r.nexthops) return r.nexthops;
+  let h = singleHop.get(r);
+  if (!h) singleHop.set(r, (h = [{ gateway: r.gateway, dev: r.dev, weight: 1, flags: r.flags }]));
+  return h;
+}
+
+function usable(w: World, nh: Nexthop, fl: Flow): boolean {
+  if (nh.flags.length > 0) {
     if (nh.flags.includes('dead')) return false;
-    if (nh.flags.includes('linkdown') && nh.dev) {
-      const v = confValue(w, fl.family, nh.dev, 'ignore_routes_with_linkdown', 0);
-      if (Math.max(v.all, v.dev) > 0) return false;
-    }
-    if (fl.oif && nh.dev !== fl.oif) return false;
-    return true;
-  });
+    // IPv4 only: IPv6 has its own ignore_routes_with_linkdown, which the reference does not cover yet.
+    if (nh.flags.includes('linkdown') && nh.dev && fl.family === 4 && devConf(w, nh.dev).ignoreLinkdown) return false;
+  }
+  return !fl.oif || nh.dev === fl.oif;
+}
+
+function usableNexthops(w: World, r: RouteState, fl: Flow): Nexthop[] {
+  const hops = hopsOf(r);
+  // The common case (every nexthop usable) allocates nothing.
+  let all = true;
+  for (let i = 0; i < hops.length && all; i++) all = usable(w, hops[i]!, fl);
+  return all ? hops : hops.filter((nh) => usable(w, nh, fl));
 }
 
 /** One table: every matching prefix longest first; at each, the first usable route. */
 export function tableLookup(w: World, table: number, fl: Flow): TableOutcome {
   const idx = w.tables[fl.family].get(table);
   if (!idx) return { kind: 'miss' };
-  for (const { length, routes } of idx.matches(fl.dst)) {
-    for (const r of routes) {
+  for (let e = idx.first(fl.dst); e >= 0; e = idx.next(e)) {
+    const n = idx.countAt(e);
+    for (let k = 0; k < n; k++) {
+      const r = idx.routeAt(e, k);
       if (fl.family === 4 && r.tos && r.tos !== (fl.tos & 0x1c)) continue;
       if (r.type === 'throw') return { kind: 'throw', route: r };
       const err = ROUTE_ERRORS[r.type];
@@ -105,7 +123,7 @@ export function tableLookup(w: World, table: number, fl: Flow): TableOutcome {
       if (r.flags.includes('dead')) continue;
       const nexthops = usableNexthops(w, r, fl);
       if (nexthops.length === 0) continue;
-      return { kind: 'route', route: r, length, nexthops };
+      return { kind: 'route', route: r, length: idx.lengthAt(e), nexthops };
     }
   }
   return { kind: 'miss' };
@@ -127,58 +145,61 @@ function suppressed(w: World, r: RuleState, out: { route: RouteState; length: nu
 /** fib_rules_lookup: walk the rules in order until one yields a result or an error. */
 export function fibLookup(w: World, fl: Flow, trace: TraceStep[] | null): FibResult {
   const rules = w.rules[fl.family];
-  const note = (text: string, detail?: Record<string, unknown>) => trace?.push({ stage: 'rule', text, ...(detail ? { detail } : {}) });
+  // Text is built only when a trace is wanted: the hot path (benchmarks, bulk comparison) skips it.
+  const note = (text: () => string, detail?: Record<string, unknown>) => {
+    if (trace) trace.push({ stage: 'rule', text: text(), ...(detail ? { detail } : {}) });
+  };
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
     if (!ruleMatches(w, r, fl)) continue;
     switch (r.action) {
       case 'nop':
-        note(`${ruleText(r)}: nop, next rule`);
+        note(() => `${ruleText(r)}: nop, next rule`);
         continue;
       case 'goto': {
         const target = rules.findIndex((x) => x.pref === r.goto);
         if (target < 0) {
-          note(`${ruleText(r)}: goto ${r.goto} has no target rule, so it does nothing`);
+          note(() => `${ruleText(r)}: goto ${r.goto} has no target rule, so it does nothing`);
           continue;
         }
-        note(`${ruleText(r)}: goto ${r.goto}`);
+        note(() => `${ruleText(r)}: goto ${r.goto}`);
         i = target - 1;
         continue;
       }
       case 'unreachable':
-        note(`${ruleText(r)}: unreachable`);
+        note(() => `${ruleText(r)}: unreachable`);
         return { ok: false, error: 'ENETUNREACH', rule: r, table: null, route: null };
       case 'prohibit':
-        note(`${ruleText(r)}: prohibit`);
+        note(() => `${ruleText(r)}: prohibit`);
         return { ok: false, error: 'EACCES', rule: r, table: null, route: null };
       case 'blackhole':
-        note(`${ruleText(r)}: blackhole`);
+        note(() => `${ruleText(r)}: blackhole`);
         return { ok: false, error: 'EINVAL', rule: r, table: null, route: null };
       case 'lookup': {
         const table = r.table!;
         const out = tableLookup(w, table, fl);
         if (out.kind === 'miss') {
-          note(`${ruleText(r)}: no route in table ${tableName(table)}, next rule`);
+          note(() => `${ruleText(r)}: no route in table ${tableName(table)}, next rule`);
           continue;
         }
         if (out.kind === 'throw') {
-          note(`${ruleText(r)}: throw ${out.route.dst} in table ${tableName(table)}, next rule`);
+          note(() => `${ruleText(r)}: throw ${out.route.dst} in table ${tableName(table)}, next rule`);
           continue;
         }
         if (out.kind === 'error') {
-          note(`${ruleText(r)}: table ${tableName(table)} has ${out.route.type} ${out.route.dst}`);
+          note(() => `${ruleText(r)}: table ${tableName(table)} has ${out.route.type} ${out.route.dst}`);
           return { ok: false, error: out.error, rule: r, table, route: out.route };
         }
         const why = suppressed(w, r, out);
         if (why) {
-          note(`${ruleText(r)}: found ${out.route.dst} in table ${tableName(table)} but ${why}: suppressed, next rule`);
+          note(() => `${ruleText(r)}: found ${out.route.dst} in table ${tableName(table)} but ${why}: suppressed, next rule`);
           continue;
         }
-        note(`${ruleText(r)}: table ${tableName(table)} has ${out.route.dst}`, { pref: r.pref, table });
+        note(() => `${ruleText(r)}: table ${tableName(table)} has ${out.route.dst}`, { pref: r.pref, table });
         return { ok: true, hit: { rule: r, table, route: out.route, length: out.length, nexthops: out.nexthops } };
       }
     }
   }
-  note('no rule gave a route');
+  note(() => 'no rule gave a route');
   return { ok: false, error: 'ENETUNREACH', rule: null, table: null, route: null };
 }

@@ -93,14 +93,25 @@ export function matches(m: Match, p: NfPacket, addrType: (a: Address) => AddrTyp
 
 type Flow = 'continue' | 'accept' | 'drop' | 'return';
 
+/** Chains by name and base chains per hook in priority order, built once per program. */
+const indexes = new WeakMap<Program, { byName: Map<string, Chain>; hooks: Map<Hook, Chain[]> }>();
+function indexOf(program: Program) {
+  let ix = indexes.get(program);
+  if (!ix) {
+    const hooks = new Map<Hook, Chain[]>();
+    for (const c of program.chains) if (c.hook) hooks.set(c.hook, [...(hooks.get(c.hook) ?? []), c]);
+    for (const list of hooks.values()) list.sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0));
+    indexes.set(program, (ix = { byName: new Map(program.chains.map((c) => [c.name, c])), hooks }));
+  }
+  return ix;
+}
+
 /** Run every base chain of `hook` (for the packet's family) in priority order. */
 export function runHook(program: Program | undefined, hook: Hook, pkt: NfPacket, opts: NfOptions): NfResult {
   const res: NfResult = { verdict: 'accept', mark: pkt.mark >>> 0, ctmark: pkt.ctmark >>> 0, nat: null, markedBy: null, dst: pkt.dst };
   if (!program) return res;
-  const byName = new Map(program.chains.map((c) => [c.name, c]));
-  const base = program.chains
-    .filter((c) => c.hook === hook && (!c.families || c.families.includes(pkt.family)) && opts.types.includes(c.type ?? 'filter'))
-    .sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0));
+  const { byName, hooks } = indexOf(program);
+  const base = (hooks.get(hook) ?? []).filter((c) => (!c.families || c.families.includes(pkt.family)) && opts.types.includes(c.type ?? 'filter'));
   const t = opts.trace;
   const cur = { ...pkt };
   let topRule: ProgramRule | null = null;

@@ -3,7 +3,7 @@
 import { formatAddress, type Address } from '../net/ip.js';
 import { fibLookup, type Flow } from './fib.js';
 import type { TraceStep } from './types.js';
-import { confValue, type World } from './world.js';
+import { devConf, type World } from './world.js';
 
 export interface RpfInput {
   src: Address;
@@ -21,23 +21,22 @@ export interface RpfInput {
 
 /** true: the source is acceptable; false: the kernel drops it as a martian (ip route get: EINVAL). */
 export function validateSource(w: World, p: RpfInput, trace: TraceStep[] | null): boolean {
-  const rp = confValue(w, 4, p.dev, 'rp_filter', 0);
-  const rpf = Math.max(rp.all, rp.dev);
-  const svm = confValue(w, 4, p.dev, 'src_valid_mark', 0);
-  const acceptLocal = confValue(w, 4, p.dev, 'accept_local', 0);
-  const redirects = confValue(w, 4, p.dev, 'send_redirects', 1);
-  const note = (text: string) => trace?.push({ stage: 'rp_filter', text });
+  const conf = devConf(w, p.dev);
+  const rpf = conf.rpFilter;
+  const note = (text: () => string) => {
+    if (trace) trace.push({ stage: 'rp_filter', text: text() });
+  };
 
-  if (rpf === 0 && (p.dev !== p.oif || !(redirects.all || redirects.dev))) {
-    if (acceptLocal.all || acceptLocal.dev) return true;
+  if (rpf === 0 && (p.dev !== p.oif || !conf.sendRedirects)) {
+    if (conf.acceptLocal) return true;
     // With custom rules the kernel always does the full check (the flag stays once set).
     if (!w.customRules[4]) {
       const local = isLocalAddress(w, p.src);
-      if (local) note(`source ${fmt(p.src)} is one of this host's addresses: dropped`);
+      if (local) note(() => `source ${fmt(p.src)} is one of this host's addresses: dropped`);
       return !local;
     }
   }
-  const useMark = Boolean(svm.all || svm.dev);
+  const useMark = conf.srcValidMark;
   const dissect = w.rulesUsePorts[4];
   const reverse: Flow = {
     family: 4,
@@ -55,25 +54,25 @@ export function validateSource(w: World, p: RpfInput, trace: TraceStep[] | null)
   const res = fibLookup(w, reverse, null);
   const noAddr = !(w.links.get(p.dev)?.addresses.some((a) => a.family === 4) ?? true);
   if (!res.ok) {
-    if (rpf) note(`rp_filter ${mode}: no route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'}: dropped`);
+    if (rpf) note(() => `rp_filter ${mode}: no route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'}: dropped`);
     return rpf === 0;
   }
   const hit = res.hit;
-  if (hit.route.type !== 'unicast' && !(hit.route.type === 'local' && (acceptLocal.all || acceptLocal.dev))) {
-    note(`rp_filter: the route back to ${fmt(p.src)} is ${hit.route.type}: dropped`);
+  if (hit.route.type !== 'unicast' && !(hit.route.type === 'local' && conf.acceptLocal)) {
+    note(() => `rp_filter: the route back to ${fmt(p.src)} is ${hit.route.type}: dropped`);
     return false;
   }
   const devs = (hit.route.nexthops ?? [{ dev: hit.route.dev }]).map((n) => n.dev);
   if (devs.includes(p.dev) || (hit.route.type === 'local' && p.dev === 'lo')) {
-    if (rpf) note(`rp_filter ${mode}: the route back to ${fmt(p.src)} uses ${p.dev}${useMark ? ` (mark 0x${p.mark.toString(16)})` : ''}: ok`);
+    if (rpf) note(() => `rp_filter ${mode}: the route back to ${fmt(p.src)} uses ${p.dev}${useMark ? ` (mark 0x${p.mark.toString(16)})` : ''}: ok`);
     return true;
   }
   if (noAddr) return rpf === 0;
   if (rpf === 1) {
-    note(`rp_filter strict: the route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'} leaves by ${devs.join(',')}, not ${p.dev}: dropped`);
+    note(() => `rp_filter strict: the route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'} leaves by ${devs.join(',')}, not ${p.dev}: dropped`);
     return false;
   }
-  if (rpf === 2) note(`rp_filter loose: a route back to ${fmt(p.src)} exists: ok`);
+  if (rpf === 2) note(() => `rp_filter loose: a route back to ${fmt(p.src)} exists: ok`);
   return true;
 }
 

@@ -2,23 +2,96 @@
 // longest first, each with its routes in the kernel's order (TOS descending,
 // then metric ascending, then insertion order). Backed by the longest-prefix
 // match index of src/net/lpm.ts: DIR-24-8 (Lpm4) for big IPv4 tables, so a
-// 1M-route table stays fast; the hash-per-length index (Lpm6) for IPv6 and for
-// small IPv4 tables (mapped into ::ffff:0:0/96), whose 64 MB DIR-24-8 array
-// would be wasted on a handful of routes.
+// 1M-route table stays fast; a Map per prefix length for small IPv4 tables,
+// whose 64 MB DIR-24-8 array would be wasted on a handful of routes; Lpm6 for IPv6.
 import { Lpm4, Lpm6, parseIpv4Prefix, parseIpv6Prefix } from '../net/lpm.js';
 import type { Address, Family } from '../net/ip.js';
 import type { RouteState } from '../state/types.js';
 
+/**
+ * A small IPv4 table: one Map per present prefix length (number keys), probed
+ * longest first, with each entry's parent (next shorter match) found at build.
+ */
+class SmallLpm4<T> {
+  private readonly staged: { network: number; length: number; value: T }[] = [];
+  private lengths: number[] = [];
+  private maps: Map<number, number>[] = [];
+  private eLen: number[] = [];
+  private eNet: number[] = [];
+  private ePar: number[] = [];
+  private eVals: T[][] = [];
+
+  add(network: number, length: number, value: T): void {
+    this.staged.push({ network: network >>> 0, length, value });
+  }
+
+  get size(): number {
+    return this.eLen.length;
+  }
+
+  build(): void {
+    const byKey = new Map<string, number>();
+    for (const x of this.staged) {
+      const k = `${x.network}/${x.length}`;
+      let id = byKey.get(k);
+      if (id === undefined) {
+        id = this.eLen.length;
+        byKey.set(k, id);
+        this.eLen.push(x.length);
+        this.eNet.push(x.network);
+        this.eVals.push([]);
+      }
+      this.eVals[id]!.push(x.value);
+    }
+    this.staged.length = 0;
+    this.lengths = [...new Set(this.eLen)].sort((a, b) => b - a);
+    const mapOf = new Map(this.lengths.map((l) => [l, new Map<number, number>()]));
+    this.eLen.forEach((len, id) => mapOf.get(len)!.set(this.eNet[id]!, id));
+    this.maps = this.lengths.map((l) => mapOf.get(l)!);
+    this.ePar = this.eLen.map((len, id) => this.probe(this.eNet[id]!, this.lengths.indexOf(len) + 1));
+  }
+
+  private probe(addr: number, from: number): number {
+    for (let i = from; i < this.lengths.length; i++) {
+      const len = this.lengths[i]!;
+      const key = len === 0 ? 0 : (addr & (0xffffffff << (32 - len))) >>> 0;
+      const id = this.maps[i]!.get(key);
+      if (id !== undefined) return id;
+    }
+    return -1;
+  }
+
+  longest(addr: number): number {
+    return this.probe(addr >>> 0, 0);
+  }
+  parent(id: number): number {
+    return this.ePar[id] ?? -1;
+  }
+  lengthOf(id: number): number {
+    return this.eLen[id]!;
+  }
+  valueCount(id: number): number {
+    return this.eVals[id]!.length;
+  }
+  valueAt(id: number, k: number): T {
+    return this.eVals[id]![k]!;
+  }
+  valuesOf(id: number): T[] {
+    return [...this.eVals[id]!];
+  }
+}
+
 /** IPv4 tables with at least this many routes use DIR-24-8. */
 export const DIR24_THRESHOLD = 4096;
-const V4_MAPPED = 0xffffn << 32n;
-
 export class TableIndex {
   private readonly staged: { network: number; length: number; route: RouteState }[] = [];
-  private v4: Lpm4<RouteState> | null = null;
+  // Exactly one of these backs the table (monomorphic call sites keep lookups fast).
+  private big: Lpm4<RouteState> | null = null;
+  private small: SmallLpm4<RouteState> | null = null;
   private readonly v6 = new Lpm6<RouteState>();
-  /** entry id → routes in lookup order, only for prefixes holding several routes */
-  private readonly ordered = new Map<number, RouteState[]>();
+  /** routes of entry e, in lookup order: flat[start[e]] … flat[start[e + 1] - 1] */
+  private flat: RouteState[] = [];
+  private start = new Int32Array(1);
   size = 0;
 
   constructor(readonly family: Family) {}
@@ -37,41 +110,63 @@ export class TableIndex {
   }
 
   build(): void {
-    if (this.family === 4 && this.staged.length >= DIR24_THRESHOLD) {
-      const v4 = (this.v4 = new Lpm4<RouteState>());
-      for (const x of this.staged) v4.add(x.network, x.length, x.route);
-    } else {
-      for (const x of this.staged) this.v6.add(V4_MAPPED | BigInt(x.network >>> 0), 96 + x.length, x.route);
+    let lpm: Lpm4<RouteState> | SmallLpm4<RouteState> | Lpm6<RouteState> = this.v6;
+    if (this.family === 4) {
+      if (this.staged.length >= DIR24_THRESHOLD) lpm = this.big = new Lpm4<RouteState>();
+      else lpm = this.small = new SmallLpm4<RouteState>();
+      for (const x of this.staged) lpm.add(x.network, x.length, x.route);
     }
     this.staged.length = 0;
-    const lpm = this.v4 ?? this.v6;
     lpm.build();
-    for (let id = 0; id < lpm.size; id++) {
-      if (lpm.valueCount(id) < 2) continue;
-      // Array.prototype.sort is stable: equal keys keep insertion order.
-      const list = lpm.valuesOf(id).sort((a, b) => (this.family === 4 ? b.tos - a.tos : 0) || a.metric - b.metric);
-      this.ordered.set(id, list);
+    const n = lpm.size;
+    this.start = new Int32Array(n + 1);
+    const flat: RouteState[] = [];
+    for (let id = 0; id < n; id++) {
+      this.start[id] = flat.length;
+      const count = lpm.valueCount(id);
+      if (count === 1) flat.push(lpm.valueAt(id, 0));
+      else {
+        // Array.prototype.sort is stable: equal keys keep insertion order.
+        const list = lpm.valuesOf(id).sort((a, b) => (this.family === 4 ? b.tos - a.tos : 0) || a.metric - b.metric);
+        for (const r of list) flat.push(r);
+      }
     }
+    this.start[n] = flat.length;
+    this.flat = flat;
   }
 
-  private routesOf(id: number): RouteState[] {
-    const lpm = this.v4 ?? this.v6;
-    return this.ordered.get(id) ?? [lpm.valueAt(id, 0)];
+  /**
+   * Prefix entries containing `a`, longest first, without allocating:
+   * `for (let e = idx.first(a); e >= 0; e = idx.next(e))` with lengthAt(e), countAt(e), routeAt(e, k).
+   */
+  first(a: Address): number {
+    if (this.big) return this.big.longest(Number(a.value));
+    if (this.small) return this.small.longest(Number(a.value));
+    return this.v6.longest(a.value);
+  }
+
+  next(e: number): number {
+    if (this.big) return this.big.parent(e);
+    if (this.small) return this.small.parent(e);
+    return this.v6.parent(e);
+  }
+
+  lengthAt(e: number): number {
+    if (this.big) return this.big.lengthOf(e);
+    if (this.small) return this.small.lengthOf(e);
+    return this.v6.lengthOf(e);
+  }
+
+  countAt(e: number): number {
+    return this.start[e + 1]! - this.start[e]!;
+  }
+
+  routeAt(e: number, k: number): RouteState {
+    return this.flat[this.start[e]! + k]!;
   }
 
   /** Routes at each prefix that contains `a`, longest prefix first. */
   *matches(a: Address): Generator<{ length: number; routes: RouteState[] }> {
-    const v4 = this.v4;
-    if (v4) {
-      for (let id = v4.longest(Number(a.value)); id >= 0; id = v4.parent(id)) yield { length: v4.lengthOf(id), routes: this.routesOf(id) };
-      return;
-    }
-    const key = this.family === 4 ? V4_MAPPED | a.value : a.value;
-    const shift = this.family === 4 ? 96 : 0;
-    for (let id = this.v6.longest(key); id >= 0; id = this.v6.parent(id)) {
-      const length = this.v6.lengthOf(id) - shift;
-      if (length < 0) break; // ::/0 and other non-mapped prefixes never hold IPv4 routes here
-      yield { length, routes: this.routesOf(id) };
-    }
+    for (let e = this.first(a); e >= 0; e = this.next(e)) yield { length: this.lengthAt(e), routes: this.flat.slice(this.start[e], this.start[e + 1]) };
   }
 }

@@ -56,7 +56,7 @@ function build(state: State): World {
     links,
     customRules: { 4: rules[4].some((r) => !isDefaultRule(r)), 6: rules[6].some((r) => !isDefaultRule(r)) },
     rulesUsePorts: { 4: usesPorts(4), 6: usesPorts(6) },
-    sysctl: (key) => state.sysctls[key] ?? state.sysctls[key.replaceAll('/', '.')],
+    sysctl: sysctlReader(state.sysctls),
   };
 }
 
@@ -100,13 +100,54 @@ function withSyntheticLocalRoutes(routes: RouteState[], links: LinkState[]): Rou
 
 const v4 = (v: bigint): string => formatAddress({ family: 4, value: v });
 
-/** A sysctl of an interface with the `all` value combined the way the kernel combines that key. */
-export function confValue(w: World, family: Family, dev: string, key: string, fallback: number): { all: number; dev: number } {
-  const fam = family === 4 ? 'ipv4' : 'ipv6';
+/** Sysctls by slash-form key; dotted keys (as `sysctl -a` prints them) are accepted too. */
+function sysctlReader(sysctls: Record<string, string>): (key: string) => string | undefined {
+  const m = new Map<string, string>();
+  for (const [k, v] of Object.entries(sysctls)) m.set(k.includes('/') ? k : k.replaceAll('.', '/'), v);
+  return (key) => m.get(key);
+}
+
+/** An interface's IPv4 settings, combined with `all` the way the kernel combines each one. */
+export interface DevConf {
+  /** max(all, dev): 0 off, 1 strict, 2 loose */
+  rpFilter: number;
+  /** all || dev */
+  srcValidMark: boolean;
+  acceptLocal: boolean;
+  sendRedirects: boolean;
+  routeLocalnet: boolean;
+  /** max(all, dev) */
+  ignoreLinkdown: boolean;
+}
+
+const confCache = new WeakMap<World, Map<string, DevConf>>();
+
+/** A per-device sysctl and the `all` one (IPv4), with the kernel's default when neither is known. */
+function confPair(w: World, dev: string, key: string, fallback: number): [number, number] {
   const read = (d: string) => {
-    const v = w.sysctl(`net/${fam}/conf/${d}/${key}`);
+    const v = w.sysctl(`net/ipv4/conf/${d}/${key}`);
     return v === undefined ? undefined : Number(v);
   };
-  const all = read('all') ?? fallback;
-  return { all, dev: read(dev) ?? read('default') ?? fallback };
+  return [read('all') ?? fallback, read(dev) ?? read('default') ?? fallback];
+}
+
+export function devConf(w: World, dev: string): DevConf {
+  let cache = confCache.get(w);
+  if (!cache) confCache.set(w, (cache = new Map()));
+  let c = cache.get(dev);
+  if (!c) {
+    const or = (key: string, fallback: number) => confPair(w, dev, key, fallback).some((v) => v !== 0);
+    const [rpAll, rpDev] = confPair(w, dev, 'rp_filter', 0);
+    const [ldAll, ldDev] = confPair(w, dev, 'ignore_routes_with_linkdown', 0);
+    c = {
+      rpFilter: Math.max(rpAll, rpDev),
+      srcValidMark: or('src_valid_mark', 0),
+      acceptLocal: or('accept_local', 0),
+      sendRedirects: or('send_redirects', 1),
+      routeLocalnet: or('route_localnet', 0),
+      ignoreLinkdown: Math.max(ldAll, ldDev) > 0,
+    };
+    cache.set(dev, c);
+  }
+  return c;
 }

@@ -41,8 +41,17 @@ export function ruleArgs(r: RuleState): string[] {
   return a;
 }
 
+const ruleTexts = new WeakMap<RuleState, string>();
+const routeTexts = new WeakMap<RouteState, string>();
+
 /** How `ip rule show` would print it, e.g. "10100: from all fwmark 0x4/0xff lookup 4". */
 export function ruleText(r: RuleState): string {
+  let t = ruleTexts.get(r);
+  if (t === undefined) ruleTexts.set(r, (t = ruleTextOf(r)));
+  return t;
+}
+
+function ruleTextOf(r: RuleState): string {
   const args = ruleArgs(r).slice(2).filter((_, i, all) => !(all[i] === 'protocol' || all[i - 1] === 'protocol'));
   const hasFrom = args.includes('from');
   return `${r.pref}: ${hasFrom ? '' : 'from all '}${args.join(' ')}`;
@@ -78,6 +87,12 @@ export function routeArgs(r: RouteState, forDelete = false): string[] {
 
 /** A short human form: "table 4: default via 67.17.28.14 dev eth4". */
 export function routeText(r: RouteState): string {
+  let t = routeTexts.get(r);
+  if (t === undefined) routeTexts.set(r, (t = routeTextOf(r)));
+  return t;
+}
+
+function routeTextOf(r: RouteState): string {
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
   parts.push(r.dst);

@@ -383,3 +383,16 @@ test('minimalPrefixes: neighbours are not merged, the input is not changed, equa
   assert.deepEqual(minimalPrefixes(x), minimalPrefixes(y));
   assert.deepEqual(minimalPrefixes([]), []);
 });
+
+test('parseAddress (IPv4 fast scan) agrees with Node\'s own parser on random dotted strings', async () => {
+  const { isIPv4 } = await import('node:net');
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const pieces = ['0', '1', '9', '10', '01', '00', '255', '256', '999', '1000', '', 'a', ' ', '-1', '+1'];
+  for (let i = 0; i < 20000; i++) {
+    const n = 1 + Math.floor(rand() * 5);
+    const text = Array.from({ length: n }, () => pieces[Math.floor(rand() * pieces.length)]).join('.');
+    const ours = parseAddress(text);
+    assert.equal(ours !== null && ours.family === 4, isIPv4(text), text);
+  }
+});
