@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { EXIT } from '../errors/index.js';
 import { registerConfigCommands } from './commands/config-commands.js';
 import { registerConfirm } from './commands/confirm.js';
+import { registerExplain } from './commands/explain.js';
 import { registerLab } from './commands/lab.js';
 
 const program = new Command();
@@ -29,6 +30,7 @@ Default config: /etc/multihome/multihome.yaml. Docs: docs/config.md, docs/operat
 
 registerConfigCommands(program);
 registerConfirm(program);
+registerExplain(program);
 registerLab(program);
 
 program.exitOverride((err) => {

@@ -54,8 +54,10 @@ function martian(w: World, src: Address, dst: Address, dev: string): string | nu
   const routeLocalnet = devConf(w, dev).routeLocalnet;
   if (inNet(src, '224.0.0.0/4') || src.value === 0xffffffffn) return `source ${formatAddress(src)} is multicast or broadcast`;
   if (dst.value === 0xffffffffn || (src.value === 0n && dst.value === 0n)) return null; // limited broadcast: delivered
-  if (inNet(src, '0.0.0.0/8')) return `source ${formatAddress(src)} is in 0.0.0.0/8`;
-  if (inNet(dst, '0.0.0.0/8')) return `destination ${formatAddress(dst)} is in 0.0.0.0/8`;
+  // ipv4_is_zeronet() is `addr == 0` since Linux 5.x (include/linux/in.h): the rest of
+  // 0.0.0.0/8 is routed like any unicast address.
+  if (src.value === 0n) return 'source 0.0.0.0 (allowed only toward the limited broadcast)';
+  if (dst.value === 0n) return 'destination 0.0.0.0';
   if (inNet(dst, '127.0.0.0/8') && !routeLocalnet) return `destination ${formatAddress(dst)} is a loopback address arriving on ${dev}`;
   if (inNet(src, '127.0.0.0/8') && !routeLocalnet) return `source ${formatAddress(src)} is a loopback address arriving on ${dev}`;
   if (inNet(dst, '224.0.0.0/4')) return `destination ${formatAddress(dst)} is multicast (no group joined)`;
@@ -215,7 +217,21 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
     d.error = 'EINVAL';
     return d;
   }
-  const flow: Flow = { family: ctx.family, src: p.src, dst: p.dst, iif, mark: p.mark, tos: ctx.pkt.tos ?? 0, uid: 0, proto: p.proto, sport: p.sport, dport: p.dport };
+  if (ctx.family === 4 && (p.dst.value === 0xffffffffn || (p.src.value === 0n && p.dst.value === 0n))) {
+    // ip_route_input_slow: the limited broadcast goes to brd_input without a lookup;
+    // a non-zero source is validated (fib_validate_source with daddr 0, oif 0).
+    if (p.src.value !== 0n && !validateSource(w, { ...rpfInput(p, iif, undefined, ctx), dst: ZERO4 }, ctx.trace)) {
+      d.error = 'EINVAL';
+      return d;
+    }
+    d.outcome = 'local';
+    note(ctx, 'route', () => 'limited broadcast, delivered to this host');
+    return d;
+  }
+  // Protocol and ports are in the flow only when some rule needs them
+  // (fib4_rules_early_flow_dissect); IPv6 `ip route get` passes them as given.
+  const dissect = ctx.family === 6 || w.rulesUsePorts[4];
+  const flow: Flow = { family: ctx.family, src: p.src, dst: p.dst, iif, mark: p.mark, tos: ctx.pkt.tos ?? 0, uid: 0, proto: dissect ? p.proto : 0, sport: dissect ? p.sport : 0, dport: dissect ? p.dport : 0 };
   const res = fibLookup(w, flow, ctx.trace);
   const fwd = forwardingOn(w, ctx.family, iif);
   if (!res.ok) {
@@ -230,7 +246,9 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
   fromHit(d, hit);
   const type = hit.route.type;
   if (type === 'local' || type === 'broadcast') {
-    if (ctx.family === 4 && !validateSource(w, rpfInput(p, iif, undefined, ctx), ctx.trace)) {
+    // brd_input validates the source against daddr 0 (ip_route_input_slow), local_input against the destination.
+    const rpf = { ...rpfInput(p, iif, undefined, ctx), ...(type === 'broadcast' ? { dst: ZERO4 } : {}) };
+    if (ctx.family === 4 && !validateSource(w, rpf, ctx.trace)) {
       d.error = 'EINVAL';
       return d;
     }
@@ -270,9 +288,23 @@ function local(ctx: Ctx, p: NfPacket): Decision {
   }
   const lookup = (mark: number) =>
     fibLookup(w, { family: ctx.family, src: bound, dst: p.dst, iif: 'lo', ...(pkt.oif ? { oif: pkt.oif } : {}), mark, tos: pkt.tos ?? 0, uid: pkt.uid ?? 0, proto: p.proto, sport: p.sport, dport: p.dport }, ctx.trace);
+  // __mkroute_output: a loopback source may leave only through lo, unless route_localnet
+  // is set (all or the output device).
+  const loopbackSourceRefused = (devs: (string | undefined)[]): boolean => {
+    if (!bound || ctx.family !== 4 || !inNet(bound, '127.0.0.0/8')) return false;
+    const refused = devs.filter((dev) => dev !== 'lo' && !devConf(w, dev ?? 'lo').routeLocalnet);
+    // A multipath route with only some nexthops refused depends on the hash: not decided here.
+    if (refused.length === 0 || refused.length < devs.length) return false;
+    note(ctx, 'output', () => `source ${formatAddress(bound)} is a loopback address and ${devs.join('/')} is not lo (route_localnet=0): invalid`);
+    return true;
+  };
   let res = lookup(p.mark);
   if (!res.ok) {
     if (pkt.oif && ctx.family === 4) {
+      if (loopbackSourceRefused([pkt.oif])) {
+        d.error = 'EINVAL';
+        return d;
+      }
       // With a bound device and no route, the output path assumes the destination is on-link.
       note(ctx, 'output', () => `no route, but the socket is bound to ${pkt.oif}: sent on-link`);
       d.outcome = 'forward';
@@ -283,6 +315,9 @@ function local(ctx: Ctx, p: NfPacket): Decision {
     return fromFailure(d, res);
   }
   fromHit(d, res.hit);
+  if (res.hit.route.type !== 'local' && loopbackSourceRefused(res.hit.nexthops.map((n) => n.dev))) {
+    return { ...d, error: 'EINVAL', dev: null, gateway: null, nexthops: [] };
+  }
   if (res.hit.route.type === 'local' || res.hit.route.type === 'broadcast') {
     d.outcome = 'local';
     d.src = formatAddress(bound ?? (res.hit.route.prefsrc ? parseAddress(res.hit.route.prefsrc)! : p.dst));
@@ -320,6 +355,7 @@ function forwardingOn(w: World, family: Family, dev: string): boolean {
 }
 
 const isUnspecified = (a: Address) => a.value === 0n;
+const ZERO4: Address = { family: 4, value: 0n };
 
 function rpfInput(p: NfPacket, dev: string, oif: string | undefined, ctx: Ctx) {
   return { src: p.src, dst: p.dst, dev, ...(oif ? { oif } : {}), mark: p.mark, tos: ctx.pkt.tos ?? 0, proto: p.proto, sport: p.sport, dport: p.dport };

@@ -2,11 +2,12 @@
 // fib_rules_lookup / fib_rule_match) and the lookup in one table
 // (net/ipv4/fib_trie.c fib_table_lookup), as reference/linux-routing-semantics.md
 // §1–2 describe them. Pure.
-import { parsePrefix, prefixContains, type Address, type Family } from '../net/ip.js';
+import { prefixContains, type Address, type Family } from '../net/ip.js';
 import { ruleText, tableName } from '../state/format.js';
 import type { Nexthop, RouteState, RuleState } from '../state/types.js';
 import type { Errno, TraceStep } from './types.js';
-import { devConf, type World } from './world.js';
+import type { TableIndex } from './table-index.js';
+import { devConf, type CompiledPrefix, type CompiledRule, type World } from './world.js';
 
 /** The lookup key (reference §0). */
 export interface Flow {
@@ -51,29 +52,16 @@ const ROUTE_ERRORS: Partial<Record<RouteState['type'], Exclude<Errno, null>>> = 
 
 const inRange = (v: number, r: { from: number; to: number }) => v >= r.from && v <= r.to;
 
-const prefixCache = new Map<string, ReturnType<typeof parsePrefix>>();
-
-function prefixMatches(text: string, a: Address | null, family: Family): boolean {
-  let p = prefixCache.get(text);
-  if (!p) prefixCache.set(text, (p = parsePrefix(text)));
-  if (!p.ok) return false;
-  if (a === null) {
-    // IPv4 local output without a source looks up saddr 0.0.0.0; IPv6 `from` rules never match it.
-    return family === 4 && p.prefix.value === 0n;
-  }
-  return prefixContains(p.prefix, a);
-}
-
-/** fib_rule_match, with `not` inverting the whole conjunction. */
-export function ruleMatches(w: World, r: RuleState, fl: Flow): boolean {
-  const detached = (dev: string) => w.links.size > 0 && !w.links.has(dev);
+/** fib_rule_match, with `not` inverting the whole conjunction. Selectors were compiled in world.ts. */
+export function ruleMatches(c: CompiledRule, fl: Flow): boolean {
+  const r = c.rule;
   let m =
-    (!r.iif || (!detached(r.iif) && r.iif === fl.iif)) &&
-    (!r.oif || (!detached(r.oif) && r.oif === fl.oif)) &&
-    (r.fwmark === undefined || (((r.fwmark ^ fl.mark) & (r.fwmask ?? 0xffffffff)) >>> 0) === 0) &&
+    (c.iif === null || c.iif === fl.iif) &&
+    (c.oif === null || c.oif === fl.oif) &&
+    (r.fwmark === undefined || (((r.fwmark ^ fl.mark) & c.fwmask) >>> 0) === 0) &&
     (!r.uidrange || inRange(fl.uid, r.uidrange)) &&
-    (!r.from || prefixMatches(r.from, fl.src, fl.family)) &&
-    (!r.to || prefixMatches(r.to, fl.dst, fl.family)) &&
+    (c.from === null || prefixHolds(c.from, fl.src, fl)) &&
+    (c.to === null || prefixHolds(c.to, fl.dst, fl)) &&
     (!r.tos || (fl.family === 4 ? (fl.tos & 0x1c) === r.tos : (fl.tos & 0xfc) === r.tos)) &&
     (r.ipproto === undefined || r.ipproto === fl.proto) &&
     (!r.sport || inRange(fl.sport, r.sport)) &&
@@ -82,12 +70,27 @@ export function ruleMatches(w: World, r: RuleState, fl: Flow): boolean {
   return m;
 }
 
-/** A single-nexthop route's nexthop, made once per route. */
-const singleHop = new WeakMap<RouteState, Nexthop[]>();
+function prefixHolds(p: CompiledPrefix, a: Address | null, fl: Flow): boolean {
+  if (a === null) {
+    // IPv4 local output without a source looks up saddr 0.0.0.0; IPv6 `from` rules never match it.
+    return fl.family === 4 && p.zero;
+  }
+  if (p.v4 !== null) return a.family === 4 && ((Number(a.value) & p.v4.mask) >>> 0) === p.v4.net;
+  return prefixContains(p.prefix, a);
+}
+
+/**
+ * A single-nexthop route's nexthop, made once per route and kept on the route
+ * under a symbol (invisible to JSON and to equality of State): a WeakMap
+ * lookup per packet was a tenth of the simulator's time.
+ */
+const HOPS = Symbol('nexthops');
 function hopsOf(r: RouteState): Nexthop[] {
   if (r.nexthops) return r.nexthops;
-  let h = singleHop.get(r);
-  if (!h) singleHop.set(r, (h = [{ gateway: r.gateway, dev: r.dev, weight: 1, flags: r.flags }]));
+  const cached = (r as RouteState & { [HOPS]?: Nexthop[] })[HOPS];
+  if (cached) return cached;
+  const h: Nexthop[] = [{ gateway: r.gateway, dev: r.dev, weight: 1, flags: r.flags }];
+  Object.defineProperty(r, HOPS, { value: h, enumerable: false });
   return h;
 }
 
@@ -112,6 +115,7 @@ function usableNexthops(w: World, r: RouteState, fl: Flow): Nexthop[] {
 export function tableLookup(w: World, table: number, fl: Flow): TableOutcome {
   const idx = w.tables[fl.family].get(table);
   if (!idx) return { kind: 'miss' };
+  if (fl.family === 6) return tableLookup6(w, idx, fl);
   for (let e = idx.first(fl.dst); e >= 0; e = idx.next(e)) {
     const n = idx.countAt(e);
     for (let k = 0; k < n; k++) {
@@ -125,6 +129,71 @@ export function tableLookup(w: World, table: number, fl: Flow): TableOutcome {
       if (nexthops.length === 0) continue;
       return { kind: 'route', route: r, length: idx.lengthAt(e), nexthops };
     }
+  }
+  return { kind: 'miss' };
+}
+
+/** net/ipv6/addrconf.h ip6_ignore_linkdown: the device's own value (writing `all` copies it to every device). */
+function ignoreLinkdown6(w: World, dev: string): boolean {
+  const v = w.sysctl(`net/ipv6/conf/${dev}/ignore_routes_with_linkdown`) ?? w.sysctl('net/ipv6/conf/all/ignore_routes_with_linkdown');
+  return v !== undefined && v !== '0';
+}
+
+/**
+ * One IPv6 table (net/ipv6/route.c fib6_table_lookup → rt6_select → find_rr_leaf,
+ * find_match, rt6_score_route; then fib6_select_path). Unlike IPv4, a device
+ * scores instead of filtering: a nexthop on the wanted device scores 2, any other 0,
+ * and only a strict lookup (RT6_LOOKUP_F_IFACE: output with an oif and no source,
+ * ip6_route_output_flags_noref) refuses the others. On input the arrival device is
+ * the wanted one (ip6_pol_route_input passes flowi6_iif as oif). Reject routes are
+ * scored like the rest (their nexthop is lo). At each prefix the routes of the
+ * lowest metric compete first (the best score, the first on ties); only when none
+ * qualifies do all the others. A multipath route's siblings are separate entries;
+ * the one chosen is then re-picked by hash among the live siblings (only those on
+ * the oif when strict). No neighbour state is modelled: without
+ * RT6_LOOKUP_F_REACHABLE (forwarding=1) it plays no part.
+ */
+function tableLookup6(w: World, idx: TableIndex, fl: Flow): TableOutcome {
+  const want = fl.oif ?? (fl.iif !== 'lo' ? fl.iif : undefined);
+  const strict = fl.oif !== undefined && fl.src === null;
+  const score = (nh: Nexthop): number => {
+    if (nh.flags.includes('dead')) return -1;
+    if (nh.flags.includes('linkdown') && nh.dev && ignoreLinkdown6(w, nh.dev)) return -1;
+    if (!want || (nh.dev ?? 'lo') === want) return 2;
+    return strict ? -1 : 0;
+  };
+  for (let e = idx.first(fl.dst); e >= 0; e = idx.next(e)) {
+    const n = idx.countAt(e);
+    const lowest = idx.routeAt(e, 0).metric;
+    let best: { route: RouteState; nh: Nexthop } | null = null;
+    let bestScore = -1;
+    const consider = (from: number, sameMetric: boolean): number => {
+      for (let k = from; k < n; k++) {
+        const r = idx.routeAt(e, k);
+        if (sameMetric && r.metric !== lowest) return k;
+        for (const nh of hopsOf(r)) {
+          const m = score(nh);
+          if (m > bestScore) {
+            bestScore = m;
+            best = { route: r, nh };
+          }
+        }
+      }
+      return n;
+    };
+    const cont = consider(0, true);
+    if (!best && cont < n) consider(cont, false);
+    if (!best) continue;
+    const { route, nh } = best as { route: RouteState; nh: Nexthop };
+    if (route.type === 'throw') return { kind: 'throw', route };
+    const err = ROUTE_ERRORS[route.type];
+    if (err) return { kind: 'error', error: err, route };
+    let nexthops = [nh];
+    if (route.nexthops && route.nexthops.length > 1) {
+      const live = route.nexthops.filter((x) => score(x) >= 0);
+      nexthops = strict ? live.filter((x) => x.dev === want) : live;
+    }
+    return { kind: 'route', route, length: idx.lengthAt(e), nexthops };
   }
   return { kind: 'miss' };
 }
@@ -144,20 +213,21 @@ function suppressed(w: World, r: RuleState, out: { route: RouteState; length: nu
 
 /** fib_rules_lookup: walk the rules in order until one yields a result or an error. */
 export function fibLookup(w: World, fl: Flow, trace: TraceStep[] | null): FibResult {
-  const rules = w.rules[fl.family];
+  const rules = w.compiled[fl.family];
   // Text is built only when a trace is wanted: the hot path (benchmarks, bulk comparison) skips it.
   const note = (text: () => string, detail?: Record<string, unknown>) => {
     if (trace) trace.push({ stage: 'rule', text: text(), ...(detail ? { detail } : {}) });
   };
   for (let i = 0; i < rules.length; i++) {
-    const r = rules[i]!;
-    if (!ruleMatches(w, r, fl)) continue;
+    const c = rules[i]!;
+    if (!ruleMatches(c, fl)) continue;
+    const r = c.rule;
     switch (r.action) {
       case 'nop':
         note(() => `${ruleText(r)}: nop, next rule`);
         continue;
       case 'goto': {
-        const target = rules.findIndex((x) => x.pref === r.goto);
+        const target = rules.findIndex((x) => x.rule.pref === r.goto);
         if (target < 0) {
           note(() => `${ruleText(r)}: goto ${r.goto} has no target rule, so it does nothing`);
           continue;

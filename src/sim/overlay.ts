@@ -18,7 +18,22 @@ export function overlayDesired(base: State, desired: State, own: Ownership): Sta
     routes: [...base.routes.filter((r) => !oldRoutes.has(r)), ...desired.routes],
     links: base.links,
     nft: desired.nft,
-    sysctls: { ...base.sysctls, ...desired.sysctls },
+    sysctls: withWrites(base.sysctls, desired.sysctls),
     program,
   };
+}
+
+/**
+ * Sysctl writes with the kernel's side effects: writing net.ipv4.ip_forward (or
+ * conf/all/forwarding) sets forwarding on every interface too (devinet.c
+ * devinet_sysctl_forward), so an overlay must show that.
+ */
+function withWrites(base: Record<string, string>, writes: Record<string, string>): Record<string, string> {
+  const out = { ...base, ...writes };
+  const fwd = writes['net/ipv4/ip_forward'] ?? writes['net/ipv4/conf/all/forwarding'];
+  if (fwd !== undefined) {
+    out['net/ipv4/ip_forward'] = fwd;
+    for (const k of Object.keys(out)) if (/^net\/ipv4\/conf\/[^/]+\/forwarding$/.test(k)) out[k] = fwd;
+  }
+  return out;
 }

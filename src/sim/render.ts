@@ -12,7 +12,7 @@ export function summary(d: Decision): string {
   if (d.outcome === 'local') return `delivered to this host${d.rule ? ` (rule ${d.rule.pref}, table ${d.table})` : ''}`;
   if (d.outcome === 'drop') {
     const why = d.error ? `${d.error}: ${ERRNO_TEXT[d.error] ?? ''}` : 'dropped';
-    return `DROPPED — ${why}${d.rule ? `; rule ${d.rule.pref}: ${d.rule.text}` : ''}${d.route ? `; route ${d.route}` : ''}`;
+    return `DROPPED — ${why}${d.rule ? `; rule ${d.rule.text}` : ''}${d.route ? `; route ${d.route}` : ''}`;
   }
   const via = d.nexthops.length > 1 ? `one of ${d.nexthops.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ')}` : `${d.gateway ? `${d.gateway} ` : ''}dev ${d.dev}`;
   const source = d.snat ?? d.src;

@@ -1,13 +1,34 @@
 // A State prepared for many lookups: rules in evaluation order, one prefix
 // index per table, interfaces by name, sysctls with the kernel's defaults.
 // Built once per State and cached.
-import { familyBits, formatAddress, formatPrefix, networkOf, parseAddress, type Family } from '../net/ip.js';
+import { familyBits, formatAddress, formatPrefix, networkOf, parseAddress, parsePrefix, type Family, type Prefix } from '../net/ip.js';
 import { TABLE_IDS, type LinkState, type RouteState, type RuleState, type State } from '../state/types.js';
 import { TableIndex } from './table-index.js';
+
+/** A rule prefix ready for per-packet tests: IPv4 as numbers, IPv6 as the parsed Prefix. */
+export interface CompiledPrefix {
+  prefix: Prefix;
+  v4: { net: number; mask: number } | null;
+  /** it holds 0.0.0.0 (what a source-less IPv4 lookup carries) */
+  zero: boolean;
+}
+
+/** A rule with its selectors prepared once per world. */
+export interface CompiledRule {
+  rule: RuleState;
+  /** the device name to compare (a sentinel no device has when the rule is detached: its device is missing), null for none */
+  iif: string | null;
+  oif: string | null;
+  fwmask: number;
+  from: CompiledPrefix | null;
+  to: CompiledPrefix | null;
+}
 
 export interface World {
   state: State;
   rules: Record<Family, RuleState[]>;
+  /** the same rules, compiled, in evaluation order */
+  compiled: Record<Family, CompiledRule[]>;
   /** table id → index, per family */
   tables: Record<Family, Map<number, TableIndex>>;
   links: Map<string, LinkState>;
@@ -48,16 +69,37 @@ function build(state: State): World {
     idx.add(r);
   }
   for (const f of [4, 6] as Family[]) for (const idx of tables[f].values()) idx.build();
-  const usesPorts = (f: Family) => rules[f].some((r) => r.ipproto !== undefined || r.sport !== undefined || r.dport !== undefined);
+  // A rule naming a missing device is [detached] and never matches: the sentinel is no real device name.
+  const dev = (d: string | undefined) => (d === undefined ? null : links.size > 0 && !links.has(d) ? '\u0000detached' : d);
+  const compileRule = (r: RuleState): CompiledRule => ({
+    rule: r,
+    iif: dev(r.iif),
+    oif: dev(r.oif),
+    fwmask: (r.fwmask ?? 0xffffffff) >>> 0,
+    from: r.from ? compilePrefix(r.from) : null,
+    to: r.to ? compilePrefix(r.to) : null,
+  });
+  const compiled = { 4: rules[4].map(compileRule), 6: rules[6].map(compileRule) };
+  // fib_rule_requires_fldissect: a rule on `iif lo` does not make the kernel dissect input packets.
+  const usesPorts = (f: Family) => rules[f].some((r) => r.iif !== 'lo' && (r.ipproto !== undefined || r.sport !== undefined || r.dport !== undefined));
   return {
     state,
     rules,
+    compiled,
     tables,
     links,
     customRules: { 4: rules[4].some((r) => !isDefaultRule(r)), 6: rules[6].some((r) => !isDefaultRule(r)) },
     rulesUsePorts: { 4: usesPorts(4), 6: usesPorts(6) },
     sysctl: sysctlReader(state.sysctls),
   };
+}
+
+function compilePrefix(text: string): CompiledPrefix {
+  const r = parsePrefix(text);
+  // An unparsable prefix cannot come from the kernel; make it match nothing.
+  const prefix: Prefix = r.ok ? r.prefix : { family: 4, value: 1n, length: 32 };
+  const v4 = prefix.family === 4 ? { net: Number(prefix.value), mask: prefix.length === 0 ? 0 : (0xffffffff << (32 - prefix.length)) >>> 0 } : null;
+  return { prefix, v4, zero: prefix.family === 4 && prefix.value === 0n };
 }
 
 /**

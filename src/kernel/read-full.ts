@@ -1,0 +1,37 @@
+// Everything the simulator needs from a live kernel: rules, routes, links,
+// the routing sysctls, and netfilter's part (nft -j list ruleset, plus
+// iptables-save / ip6tables-save where iptables is installed, whose view of
+// iptables-nft chains is the complete one).
+import { importDump } from '../state/import/index.js';
+import type { State } from '../state/types.js';
+import { run, type ExecOptions } from './exec.js';
+import { readLinks, readRoutes, readRoutingSysctls, readRules } from './read.js';
+
+/** Output of a command that may be missing on this system ("" then). */
+async function optional(argv: string[], opts: ExecOptions): Promise<string> {
+  try {
+    const r = await run(argv, opts);
+    return r.code === 0 ? r.stdout : '';
+  } catch {
+    return ''; // not installed
+  }
+}
+
+export async function readFullState(opts: ExecOptions = {}): Promise<State> {
+  const [rules, routes, links, sysctls, nft, ipt4, ipt6] = await Promise.all([
+    readRules(opts),
+    readRoutes(opts),
+    readLinks(opts),
+    readRoutingSysctls(opts),
+    optional(['nft', '-j', 'list', 'ruleset'], opts),
+    optional(['iptables-save'], opts),
+    optional(['ip6tables-save'], opts),
+  ]);
+  const dumps = [
+    { name: 'nft -j list ruleset', text: nft },
+    { name: 'iptables-save', text: ipt4 },
+    { name: 'ip6tables-save', text: ipt6 },
+  ].filter((d) => d.text.trim() !== '');
+  const program = dumps.length ? importDump(dumps).program : undefined;
+  return { rules, routes, links, nft: null, sysctls, ...(program ? { program } : {}) };
+}
