@@ -2,7 +2,6 @@
 import { createHash } from 'node:crypto';
 import { FINGERPRINT_CHAIN, NFT_FAMILY, NFT_TABLE } from '../compile/nft.js';
 import type { Family } from '../net/ip.js';
-import { compareRoutes, compareRules } from '../state/format.js';
 import { linkFromJson, routeFromJson, ruleFromJson } from '../state/from-ip-json.js';
 import type { LinkState, NftState, RouteState, RuleState, State } from '../state/types.js';
 import { CommandError, run, runJson, type ExecOptions } from './exec.js';
@@ -16,7 +15,10 @@ export async function readRules(opts: ExecOptions = {}): Promise<RuleState[]> {
     const list = (await runJson<J[] | null>(['ip', `-${f}`, '-N', '-j', '-d', 'rule', 'show'], opts)) ?? [];
     out.push(...list.map((o) => ruleFromJson(o, f)));
   }
-  return out.sort(compareRules);
+  // Kernel order, not compareRules: rules of equal pref run in insertion order
+  // (fib_nl_newrule puts a new rule after those of its pref), which `ip rule
+  // show` preserves and the simulator relies on. Array.prototype.sort is stable.
+  return out.sort((a, b) => a.family - b.family || a.pref - b.pref);
 }
 
 /** All routes of all tables; `table` limits to one table id. */
@@ -30,7 +32,10 @@ export async function readRoutes(opts: ExecOptions = {}, table: number | 'all' =
     const list = (r.stdout.trim() ? JSON.parse(r.stdout) : []) as J[];
     out.push(...list.map((o) => routeFromJson(o, f, table === 'all' ? undefined : table)));
   }
-  return out.sort(compareRoutes);
+  // Sorted by destination only, not compareRoutes: routes to one destination keep the
+  // kernel's order (the order of the fib aliases / fib6 leaf list, which decides among
+  // equal tos and metric, e.g. after `ip route append`). The sort is stable.
+  return out.sort((a, b) => a.family - b.family || a.table - b.table || (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
 }
 
 export async function readLinks(opts: ExecOptions = {}): Promise<LinkState[]> {
@@ -109,12 +114,15 @@ export async function readState(sysctlKeys: string[], opts: ExecOptions = {}): P
 /** Per-interface IPv4 settings the routing decision depends on (reference §2–3). */
 export const ROUTING_CONF_KEYS = ['rp_filter', 'src_valid_mark', 'forwarding', 'accept_local', 'route_localnet', 'ignore_routes_with_linkdown', 'send_redirects'];
 
+/** Per-interface IPv6 settings the routing decision depends on. */
+export const ROUTING_CONF_KEYS_V6 = ['forwarding', 'ignore_routes_with_linkdown'];
+
 /**
  * Every sysctl the simulator needs, for all interfaces, in one process:
  * `grep -rH . DIR` prints "path:value" per readable file (sysctl has no JSON).
  */
 export async function readRoutingSysctls(opts: ExecOptions = {}): Promise<Record<string, string>> {
-  const paths = ['/proc/sys/net/ipv4/conf', '/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv4/fib_multipath_hash_policy', '/proc/sys/net/ipv6/conf/all/forwarding'];
+  const paths = ['/proc/sys/net/ipv4/conf', '/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv4/fib_multipath_hash_policy', '/proc/sys/net/ipv6/conf'];
   const r = await run(['grep', '-rH', '.', ...paths], opts);
   const out: Record<string, string> = {};
   for (const line of r.stdout.split('\n')) {
@@ -123,6 +131,7 @@ export async function readRoutingSysctls(opts: ExecOptions = {}): Promise<Record
     const key = line.slice('/proc/sys/'.length, i);
     const leaf = key.slice(key.lastIndexOf('/') + 1);
     if (key.startsWith('net/ipv4/conf/') && !ROUTING_CONF_KEYS.includes(leaf)) continue;
+    if (key.startsWith('net/ipv6/conf/') && !ROUTING_CONF_KEYS_V6.includes(leaf)) continue;
     out[key] = line.slice(i + 1).trim();
   }
   return out;

@@ -64,6 +64,15 @@ function martian(w: World, src: Address, dst: Address, dev: string): string | nu
   return null;
 }
 
+/** __ip_dev_find: an interface's address, or one the local table routes as local (all of 127.0.0.0/8). */
+function ownAddress(w: World, a: Address): boolean {
+  if (isLocalAddress(w, a)) return true;
+  const idx = w.tables[a.family].get(255);
+  if (!idx) return false;
+  for (const { routes } of idx.matches(a)) return routes[0]?.type === 'local';
+  return false;
+}
+
 /** The source the kernel picks for a packet of this host (reference §2, "Source address"). */
 export function selectSource(w: World, route: RouteState, nh: Nexthop | undefined, dst: Address): Address | null {
   if (route.prefsrc) return parseAddress(route.prefsrc);
@@ -128,6 +137,16 @@ function fromHit(d: Decision, hit: Hit): Decision {
     d.gateway = hit.nexthops[0]!.gateway ?? null;
   }
   return d;
+}
+
+/** Move the nexthops `bad` picks from d.nexthops to d.refused (a hash-dependent failure). */
+function refuse(d: Decision, hops: Nexthop[], bad: (n: Nexthop) => boolean, error: Exclude<Errno, null>) {
+  const choice = (n: Nexthop) => ({ gateway: n.gateway ?? null, dev: n.dev ?? null, weight: n.weight });
+  d.refused = hops.filter(bad).map((n) => ({ ...choice(n), error }));
+  d.nexthops = hops.filter((n) => !bad(n)).map(choice);
+  const one = new Set(d.nexthops.map((n) => `${n.dev}|${n.gateway}`)).size === 1;
+  d.dev = one ? d.nexthops[0]!.dev : null;
+  d.gateway = one ? d.nexthops[0]!.gateway : null;
 }
 
 function fromFailure(d: Decision, r: Extract<FibResult, { ok: false }>): Decision {
@@ -266,9 +285,20 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
     note(ctx, 'route', () => `${type} route on input: dropped`);
     return d;
   }
-  if (ctx.family === 4 && !validateSource(w, rpfInput(p, iif, hit.nexthops[0]?.dev, ctx), ctx.trace)) {
-    d.error = 'EINVAL';
-    return d;
+  if (ctx.family === 4) {
+    // __mkroute_input checks the source with the device of the nexthop the hash
+    // picked (FIB_RES_OIF): each device of a multipath route is judged on its own.
+    const devs = [...new Set(hit.nexthops.map((n) => n.dev))];
+    const accepted = devs.length === 1 ? devs : devs.filter((dev) => validateSource(w, rpfInput(p, iif, dev, ctx), null));
+    if (accepted.length === 0 || accepted.length === devs.length) {
+      if (!validateSource(w, rpfInput(p, iif, devs[0], ctx), ctx.trace)) {
+        d.error = 'EINVAL';
+        return d;
+      }
+    } else {
+      refuse(d, hit.nexthops, (n) => !accepted.includes(n.dev), 'EINVAL');
+      note(ctx, 'rp_filter', () => `the reverse-path check passes leaving by ${accepted.join(', ')} but not by ${devs.filter((x) => !accepted.includes(x)).join(', ')}: it depends on the nexthop the hash picks`);
+    }
   }
   d.outcome = 'forward';
   note(ctx, 'route', () => `forwarded via ${describeNexthops(hit.nexthops)}`);
@@ -281,27 +311,40 @@ function local(ctx: Ctx, p: NfPacket): Decision {
   const bound = pkt.src && !isUnspecified(p.src) ? p.src : null;
   note(ctx, 'packet', () => `${bound ? formatAddress(bound) : '(no source yet)'} → ${formatAddress(p.dst)} ${protoText(p)} sent by this host${p.mark ? ` with socket mark ${hex(p.mark)}` : ''}${pkt.oif ? ` bound to ${pkt.oif}` : ''}`);
   const d = base(ctx, p.mark);
-  if (bound && !isLocalAddress(w, bound)) {
+  // ip_route_output_key_hash_rcu refuses a source that is no local address (__ip_dev_find);
+  // the IPv6 output lookup has no such check (ip6_route_output_flags: the socket's bind does it).
+  if (bound && ctx.family === 4 && !ownAddress(w, bound)) {
     d.error = 'ENETUNREACH';
     note(ctx, 'output', () => `source ${formatAddress(bound)} is not an address of this host`);
+    return d;
+  }
+  // ip_route_output_key_hash_rcu: a bound device that is down fails before any lookup.
+  if (pkt.oif && ctx.family === 4 && w.links.get(pkt.oif)?.up === false) {
+    d.error = 'ENETUNREACH';
+    note(ctx, 'output', () => `the socket is bound to ${pkt.oif}, which is down`);
     return d;
   }
   const lookup = (mark: number) =>
     fibLookup(w, { family: ctx.family, src: bound, dst: p.dst, iif: 'lo', ...(pkt.oif ? { oif: pkt.oif } : {}), mark, tos: pkt.tos ?? 0, uid: pkt.uid ?? 0, proto: p.proto, sport: p.sport, dport: p.dport }, ctx.trace);
   // __mkroute_output: a loopback source may leave only through lo, unless route_localnet
   // is set (all or the output device).
-  const loopbackSourceRefused = (devs: (string | undefined)[]): boolean => {
-    if (!bound || ctx.family !== 4 || !inNet(bound, '127.0.0.0/8')) return false;
-    const refused = devs.filter((dev) => dev !== 'lo' && !devConf(w, dev ?? 'lo').routeLocalnet);
-    // A multipath route with only some nexthops refused depends on the hash: not decided here.
-    if (refused.length === 0 || refused.length < devs.length) return false;
-    note(ctx, 'output', () => `source ${formatAddress(bound)} is a loopback address and ${devs.join('/')} is not lo (route_localnet=0): invalid`);
+  const loopbackRefused = (dev: string | undefined) => Boolean(bound && ctx.family === 4 && inNet(bound, '127.0.0.0/8') && dev !== 'lo' && !devConf(w, dev ?? 'lo').routeLocalnet);
+  const loopbackSourceRefused = (hops: Nexthop[]): boolean => {
+    const refused = hops.filter((n) => loopbackRefused(n.dev));
+    if (refused.length === 0) return false;
+    if (refused.length < hops.length) {
+      refuse(d, hops, (n) => loopbackRefused(n.dev), 'EINVAL');
+      note(ctx, 'output', () => `source ${formatAddress(bound!)} is a loopback address: refused on ${refused.map((n) => n.dev).join(', ')} (depends on the nexthop the hash picks)`);
+      return false;
+    }
+    note(ctx, 'output', () => `source ${formatAddress(bound!)} is a loopback address and ${hops.map((n) => n.dev).join('/')} is not lo (route_localnet=0): invalid`);
     return true;
   };
   let res = lookup(p.mark);
   if (!res.ok) {
     if (pkt.oif && ctx.family === 4) {
-      if (loopbackSourceRefused([pkt.oif])) {
+      if (loopbackRefused(pkt.oif)) {
+        note(ctx, 'output', () => `source ${formatAddress(bound!)} is a loopback address and ${pkt.oif} is not lo (route_localnet=0): invalid`);
         d.error = 'EINVAL';
         return d;
       }
@@ -315,7 +358,7 @@ function local(ctx: Ctx, p: NfPacket): Decision {
     return fromFailure(d, res);
   }
   fromHit(d, res.hit);
-  if (res.hit.route.type !== 'local' && loopbackSourceRefused(res.hit.nexthops.map((n) => n.dev))) {
+  if (res.hit.route.type !== 'local' && loopbackSourceRefused(res.hit.nexthops)) {
     return { ...d, error: 'EINVAL', dev: null, gateway: null, nexthops: [] };
   }
   if (res.hit.route.type === 'local' || res.hit.route.type === 'broadcast') {

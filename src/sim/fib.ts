@@ -203,8 +203,9 @@ function suppressed(w: World, r: RuleState, out: { route: RouteState; length: nu
     return `prefix length ${out.length} ≤ suppress_prefixlength ${r.suppressPrefixlength}`;
   }
   if (r.suppressIfgroup !== undefined) {
-    // nexthop #0 of the route, not the multipath choice
-    const first = out.route.nexthops?.[0]?.dev ?? out.route.dev;
+    // IPv4: nexthop #0 of the route, not the multipath choice (fib4_rule_suppress);
+    // IPv6: the device of the chosen nexthop (fib6_rule_suppress reads rt6i_idev).
+    const first = r.family === 6 ? out.nexthops[0]?.dev : (out.route.nexthops?.[0]?.dev ?? out.route.dev);
     const group = first ? (w.links.get(first)?.group ?? 0) : undefined;
     if (group === r.suppressIfgroup) return `nexthop device ${first} is in ifgroup ${group}`;
   }

@@ -16,7 +16,9 @@ export function summary(d: Decision): string {
   }
   const via = d.nexthops.length > 1 ? `one of ${d.nexthops.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ')}` : `${d.gateway ? `${d.gateway} ` : ''}dev ${d.dev}`;
   const source = d.snat ?? d.src;
-  return `leaves via ${via}${source ? `, source ${source}` : ''} (table ${d.table}${d.policy ? `, ${d.policy}` : ''})`;
+  // Multipath: with some nexthops the packet fails instead (rp_filter judges the one the hash picks).
+  const refused = d.refused?.length ? `; if the hash picks ${d.refused.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ')}: ${d.refused[0]!.error}` : '';
+  return `leaves via ${via}${source ? `, source ${source}` : ''} (table ${d.table}${d.policy ? `, ${d.policy}` : ''})${refused}`;
 }
 
 export function renderDecision(d: Decision): string {

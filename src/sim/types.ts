@@ -57,6 +57,12 @@ export interface Decision {
   gateway: string | null;
   /** every nexthop the kernel may choose (multipath: the whole set) */
   nexthops: NexthopChoice[];
+  /**
+   * Multipath nexthops the hash may also pick but with which the packet then
+   * fails (the reverse-path check and the loopback-source check are made with
+   * the chosen nexthop's device): the outcome depends on the flow hash.
+   */
+  refused?: (NexthopChoice & { error: Exclude<Errno, null> })[];
   /** the source address the packet leaves with after NAT (null: unchanged / not applicable) */
   snat: string | null;
   /** the source address of a locally generated packet before NAT */
