@@ -225,52 +225,52 @@ export function fibLookup(w: World, fl: Flow, trace: TraceStep[] | null): FibRes
     const r = c.rule;
     switch (r.action) {
       case 'nop':
-        note(() => `${ruleText(r)}: nop, next rule`);
+        if (trace) note(() => `${ruleText(r)}: nop, next rule`);
         continue;
       case 'goto': {
         const target = rules.findIndex((x) => x.rule.pref === r.goto);
         if (target < 0) {
-          note(() => `${ruleText(r)}: goto ${r.goto} has no target rule, so it does nothing`);
+          if (trace) note(() => `${ruleText(r)}: goto ${r.goto} has no target rule, so it does nothing`);
           continue;
         }
-        note(() => `${ruleText(r)}: goto ${r.goto}`);
+        if (trace) note(() => `${ruleText(r)}: goto ${r.goto}`);
         i = target - 1;
         continue;
       }
       case 'unreachable':
-        note(() => `${ruleText(r)}: unreachable`);
+        if (trace) note(() => `${ruleText(r)}: unreachable`);
         return { ok: false, error: 'ENETUNREACH', rule: r, table: null, route: null };
       case 'prohibit':
-        note(() => `${ruleText(r)}: prohibit`);
+        if (trace) note(() => `${ruleText(r)}: prohibit`);
         return { ok: false, error: 'EACCES', rule: r, table: null, route: null };
       case 'blackhole':
-        note(() => `${ruleText(r)}: blackhole`);
+        if (trace) note(() => `${ruleText(r)}: blackhole`);
         return { ok: false, error: 'EINVAL', rule: r, table: null, route: null };
       case 'lookup': {
         const table = r.table!;
         const out = tableLookup(w, table, fl);
         if (out.kind === 'miss') {
-          note(() => `${ruleText(r)}: no route in table ${tableName(table)}, next rule`);
+          if (trace) note(() => `${ruleText(r)}: no route in table ${tableName(table)}, next rule`);
           continue;
         }
         if (out.kind === 'throw') {
-          note(() => `${ruleText(r)}: throw ${out.route.dst} in table ${tableName(table)}, next rule`);
+          if (trace) note(() => `${ruleText(r)}: throw ${out.route.dst} in table ${tableName(table)}, next rule`);
           continue;
         }
         if (out.kind === 'error') {
-          note(() => `${ruleText(r)}: table ${tableName(table)} has ${out.route.type} ${out.route.dst}`);
+          if (trace) note(() => `${ruleText(r)}: table ${tableName(table)} has ${out.route.type} ${out.route.dst}`);
           return { ok: false, error: out.error, rule: r, table, route: out.route };
         }
         const why = suppressed(w, r, out);
         if (why) {
-          note(() => `${ruleText(r)}: found ${out.route.dst} in table ${tableName(table)} but ${why}: suppressed, next rule`);
+          if (trace) note(() => `${ruleText(r)}: found ${out.route.dst} in table ${tableName(table)} but ${why}: suppressed, next rule`);
           continue;
         }
-        note(() => `${ruleText(r)}: table ${tableName(table)} has ${out.route.dst}`, { pref: r.pref, table });
+        if (trace) note(() => `${ruleText(r)}: table ${tableName(table)} has ${out.route.dst}`, { pref: r.pref, table });
         return { ok: true, hit: { rule: r, table, route: out.route, length: out.length, nexthops: out.nexthops } };
       }
     }
   }
-  note(() => 'no rule gave a route');
+  if (trace) note(() => 'no rule gave a route');
   return { ok: false, error: 'ENETUNREACH', rule: null, table: null, route: null };
 }

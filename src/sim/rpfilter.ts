@@ -32,7 +32,7 @@ export function validateSource(w: World, p: RpfInput, trace: TraceStep[] | null)
     // With custom rules the kernel always does the full check (the flag stays once set).
     if (!w.customRules[4]) {
       const local = isLocalAddress(w, p.src);
-      if (local) note(() => `source ${fmt(p.src)} is one of this host's addresses: dropped`);
+      if (local && trace) note(() => `source ${fmt(p.src)} is one of this host's addresses: dropped`);
       return !local;
     }
   }
@@ -54,25 +54,25 @@ export function validateSource(w: World, p: RpfInput, trace: TraceStep[] | null)
   const res = fibLookup(w, reverse, null);
   const noAddr = !(w.links.get(p.dev)?.addresses.some((a) => a.family === 4) ?? true);
   if (!res.ok) {
-    if (rpf) note(() => `rp_filter ${mode}: no route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'}: dropped`);
+    if (rpf && trace) note(() => `rp_filter ${mode}: no route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'}: dropped`);
     return rpf === 0;
   }
   const hit = res.hit;
   if (hit.route.type !== 'unicast' && !(hit.route.type === 'local' && conf.acceptLocal)) {
-    note(() => `rp_filter: the route back to ${fmt(p.src)} is ${hit.route.type}: dropped`);
+    if (trace) note(() => `rp_filter: the route back to ${fmt(p.src)} is ${hit.route.type}: dropped`);
     return false;
   }
   const devs = (hit.route.nexthops ?? [{ dev: hit.route.dev }]).map((n) => n.dev);
   if (devs.includes(p.dev) || (hit.route.type === 'local' && p.dev === 'lo')) {
-    if (rpf) note(() => `rp_filter ${mode}: the route back to ${fmt(p.src)} uses ${p.dev}${useMark ? ` (mark 0x${p.mark.toString(16)})` : ''}: ok`);
+    if (rpf && trace) note(() => `rp_filter ${mode}: the route back to ${fmt(p.src)} uses ${p.dev}${useMark ? ` (mark 0x${p.mark.toString(16)})` : ''}: ok`);
     return true;
   }
   if (noAddr) return rpf === 0;
   if (rpf === 1) {
-    note(() => `rp_filter strict: the route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'} leaves by ${devs.join(',')}, not ${p.dev}: dropped`);
+    if (trace) note(() => `rp_filter strict: the route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'} leaves by ${devs.join(',')}, not ${p.dev}: dropped`);
     return false;
   }
-  if (rpf === 2) note(() => `rp_filter loose: a route back to ${fmt(p.src)} exists: ok`);
+  if (rpf === 2 && trace) note(() => `rp_filter loose: a route back to ${fmt(p.src)} exists: ok`);
   return true;
 }
 
