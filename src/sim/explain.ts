@@ -228,7 +228,7 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
   const d = base(ctx, pre.mark);
   d.policy = pre.markedBy;
   if (pre.verdict === 'drop') return d;
-  p = { ...p, mark: pre.mark, ctmark: pre.ctmark, dst: pre.dst };
+  if (pre.mark !== p.mark || pre.ctmark !== p.ctmark || pre.dst !== p.dst) p = { ...p, mark: pre.mark, ctmark: pre.ctmark, dst: pre.dst };
 
   const bad = ctx.family === 4 ? martian(w, p.src, p.dst, iif) : null;
   if (bad) {
@@ -288,7 +288,7 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
   if (ctx.family === 4) {
     // __mkroute_input checks the source with the device of the nexthop the hash
     // picked (FIB_RES_OIF): each device of a multipath route is judged on its own.
-    const devs = [...new Set(hit.nexthops.map((n) => n.dev))];
+    const devs = hit.nexthops.length === 1 ? [hit.nexthops[0]!.dev] : [...new Set(hit.nexthops.map((n) => n.dev))];
     const accepted = devs.length === 1 ? devs : devs.filter((dev) => validateSource(w, rpfInput(p, iif, dev, ctx), null));
     if (accepted.length === 0 || accepted.length === devs.length) {
       if (!validateSource(w, rpfInput(p, iif, devs[0], ctx), ctx.trace)) {
