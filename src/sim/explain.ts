@@ -49,18 +49,23 @@ function addrTypeOf(w: World, a: Address): AddrType {
 }
 
 /** A martian source or destination on input (ip_route_input_slow), IPv4. */
+/** The top bits of an IPv4 address as a number, for the fixed martian ranges (no bigint work per packet). */
+const top8 = (a: Address) => Number(a.value >> 24n);
+
 function martian(w: World, src: Address, dst: Address, dev: string): string | null {
   if (src.family !== 4) return null;
-  const routeLocalnet = devConf(w, dev).routeLocalnet;
-  if (inNet(src, '224.0.0.0/4') || src.value === 0xffffffffn) return `source ${formatAddress(src)} is multicast or broadcast`;
+  const s8 = top8(src);
+  const d8 = top8(dst);
+  if ((s8 >= 224 && s8 <= 239) || src.value === 0xffffffffn) return `source ${formatAddress(src)} is multicast or broadcast`;
   if (dst.value === 0xffffffffn || (src.value === 0n && dst.value === 0n)) return null; // limited broadcast: delivered
   // ipv4_is_zeronet() is `addr == 0` since Linux 5.x (include/linux/in.h): the rest of
   // 0.0.0.0/8 is routed like any unicast address.
   if (src.value === 0n) return 'source 0.0.0.0 (allowed only toward the limited broadcast)';
   if (dst.value === 0n) return 'destination 0.0.0.0';
-  if (inNet(dst, '127.0.0.0/8') && !routeLocalnet) return `destination ${formatAddress(dst)} is a loopback address arriving on ${dev}`;
-  if (inNet(src, '127.0.0.0/8') && !routeLocalnet) return `source ${formatAddress(src)} is a loopback address arriving on ${dev}`;
-  if (inNet(dst, '224.0.0.0/4')) return `destination ${formatAddress(dst)} is multicast (no group joined)`;
+  if ((d8 === 127 || s8 === 127) && !devConf(w, dev).routeLocalnet) {
+    return d8 === 127 ? `destination ${formatAddress(dst)} is a loopback address arriving on ${dev}` : `source ${formatAddress(src)} is a loopback address arriving on ${dev}`;
+  }
+  if (d8 >= 224 && d8 <= 239) return `destination ${formatAddress(dst)} is multicast (no group joined)`;
   return null;
 }
 
@@ -127,10 +132,12 @@ function base(ctx: Ctx, mark: number): Decision {
   };
 }
 
-function fromHit(d: Decision, hit: Hit): Decision {
+function fromHit(d: Decision, hit: Hit, withText = true): Decision {
   d.rule = { pref: hit.rule.pref, text: ruleText(hit.rule) };
   d.table = tableOut(hit.table);
-  d.route = routeText(hit.route);
+  // Bulk use (no trace) leaves the route text out: reading the winning route object
+  // from a 1M-route table is a cache miss the answer does not need.
+  d.route = withText ? routeText(hit.route) : null;
   d.nexthops = hit.nexthops.map((n) => ({ gateway: n.gateway ?? null, dev: n.dev ?? null, weight: n.weight }));
   if (hit.nexthops.length === 1 || new Set(hit.nexthops.map((n) => `${n.dev}|${n.gateway}`)).size === 1) {
     d.dev = hit.nexthops[0]!.dev ?? null;
@@ -262,8 +269,8 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
     return d;
   }
   const hit = res.hit;
-  fromHit(d, hit);
-  const type = hit.route.type;
+  fromHit(d, hit, ctx.trace !== null);
+  const type = hit.type;
   if (type === 'local' || type === 'broadcast') {
     // brd_input validates the source against daddr 0 (ip_route_input_slow), local_input against the destination.
     const rpf = { ...rpfInput(p, iif, undefined, ctx), ...(type === 'broadcast' ? { dst: ZERO4 } : {}) };
@@ -392,16 +399,14 @@ const ctxTypes = (s: CtState): ('filter' | 'nat' | 'route')[] => (s === 'new' ? 
 
 function forwardingOn(w: World, family: Family, dev: string): boolean {
   if (family === 6) return Number(w.sysctl('net/ipv6/conf/all/forwarding') ?? '0') === 1;
-  const perDev = w.sysctl(`net/ipv4/conf/${dev}/forwarding`);
-  if (perDev !== undefined) return perDev === '1';
-  return (w.sysctl('net/ipv4/conf/all/forwarding') ?? w.sysctl('net/ipv4/ip_forward') ?? '0') === '1';
+  return devConf(w, dev).forwarding;
 }
 
 const isUnspecified = (a: Address) => a.value === 0n;
 const ZERO4: Address = { family: 4, value: 0n };
 
 function rpfInput(p: NfPacket, dev: string, oif: string | undefined, ctx: Ctx) {
-  return { src: p.src, dst: p.dst, dev, ...(oif ? { oif } : {}), mark: p.mark, tos: ctx.pkt.tos ?? 0, proto: p.proto, sport: p.sport, dport: p.dport };
+  return { src: p.src, dst: p.dst, dev, oif, mark: p.mark, tos: ctx.pkt.tos ?? 0, proto: p.proto, sport: p.sport, dport: p.dport };
 }
 
 function describeNexthops(n: Nexthop[]): string {

@@ -30,6 +30,9 @@ export interface Hit {
   rule: RuleState;
   table: number;
   route: RouteState;
+  /** the route's type and all its nexthops (dead ones too), read without touching the route object */
+  type: RouteState['type'];
+  hops: Nexthop[];
   /** prefix length of the matched route */
   length: number;
   /** the nexthops the kernel may use (multipath: all usable ones) */
@@ -42,7 +45,7 @@ type TableOutcome =
   | { kind: 'miss' }
   | { kind: 'throw'; route: RouteState }
   | { kind: 'error'; error: Exclude<Errno, null>; route: RouteState }
-  | { kind: 'route'; route: RouteState; length: number; nexthops: Nexthop[] };
+  | { kind: 'route'; route: RouteState; type: RouteState['type']; hops: Nexthop[]; length: number; nexthops: Nexthop[] };
 
 const ROUTE_ERRORS: Partial<Record<RouteState['type'], Exclude<Errno, null>>> = {
   unreachable: 'EHOSTUNREACH',
@@ -103,8 +106,7 @@ function usable(w: World, nh: Nexthop, fl: Flow): boolean {
   return !fl.oif || nh.dev === fl.oif;
 }
 
-function usableNexthops(w: World, r: RouteState, fl: Flow): Nexthop[] {
-  const hops = hopsOf(r);
+function usableNexthops(w: World, hops: Nexthop[], fl: Flow): Nexthop[] {
   // The common case (every nexthop usable) allocates nothing.
   let all = true;
   for (let i = 0; i < hops.length && all; i++) all = usable(w, hops[i]!, fl);
@@ -119,15 +121,18 @@ export function tableLookup(w: World, table: number, fl: Flow): TableOutcome {
   for (let e = idx.first(fl.dst); e >= 0; e = idx.next(e)) {
     const n = idx.countAt(e);
     for (let k = 0; k < n; k++) {
-      const r = idx.routeAt(e, k);
-      if (fl.family === 4 && r.tos && r.tos !== (fl.tos & 0x1c)) continue;
-      if (r.type === 'throw') return { kind: 'throw', route: r };
-      const err = ROUTE_ERRORS[r.type];
-      if (err) return { kind: 'error', error: err, route: r };
-      if (r.flags.includes('dead')) continue;
-      const nexthops = usableNexthops(w, r, fl);
+      // Typed arrays beside the routes: no route object is read until the winner.
+      const tos = idx.tosAt(e, k);
+      if (tos && tos !== (fl.tos & 0x1c)) continue;
+      const type = idx.typeAt(e, k);
+      if (type === 'throw') return { kind: 'throw', route: idx.routeAt(e, k) };
+      const err = ROUTE_ERRORS[type];
+      if (err) return { kind: 'error', error: err, route: idx.routeAt(e, k) };
+      // A dead route (every nexthop dead) has no usable nexthop either.
+      const hops = idx.hopsAt(e, k);
+      const nexthops = usableNexthops(w, hops, fl);
       if (nexthops.length === 0) continue;
-      return { kind: 'route', route: r, length: idx.lengthAt(e), nexthops };
+      return { kind: 'route', route: idx.routeAt(e, k), type, hops, length: idx.lengthAt(e), nexthops };
     }
   }
   return { kind: 'miss' };
@@ -193,7 +198,7 @@ function tableLookup6(w: World, idx: TableIndex, fl: Flow): TableOutcome {
       const live = route.nexthops.filter((x) => score(x) >= 0);
       nexthops = strict ? live.filter((x) => x.dev === want) : live;
     }
-    return { kind: 'route', route, length: idx.lengthAt(e), nexthops };
+    return { kind: 'route', route, type: route.type, hops: hopsOf(route), length: idx.lengthAt(e), nexthops };
   }
   return { kind: 'miss' };
 }
@@ -216,61 +221,58 @@ function suppressed(w: World, r: RuleState, out: { route: RouteState; length: nu
 export function fibLookup(w: World, fl: Flow, trace: TraceStep[] | null): FibResult {
   const rules = w.compiled[fl.family];
   // Text is built only when a trace is wanted: the hot path (benchmarks, bulk comparison) skips it.
-  const note = (text: () => string, detail?: Record<string, unknown>) => {
-    if (trace) trace.push({ stage: 'rule', text: text(), ...(detail ? { detail } : {}) });
-  };
   for (let i = 0; i < rules.length; i++) {
     const c = rules[i]!;
     if (!ruleMatches(c, fl)) continue;
     const r = c.rule;
     switch (r.action) {
       case 'nop':
-        if (trace) note(() => `${ruleText(r)}: nop, next rule`);
+        if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: nop, next rule` });
         continue;
       case 'goto': {
         const target = rules.findIndex((x) => x.rule.pref === r.goto);
         if (target < 0) {
-          if (trace) note(() => `${ruleText(r)}: goto ${r.goto} has no target rule, so it does nothing`);
+          if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: goto ${r.goto} has no target rule, so it does nothing` });
           continue;
         }
-        if (trace) note(() => `${ruleText(r)}: goto ${r.goto}`);
+        if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: goto ${r.goto}` });
         i = target - 1;
         continue;
       }
       case 'unreachable':
-        if (trace) note(() => `${ruleText(r)}: unreachable`);
+        if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: unreachable` });
         return { ok: false, error: 'ENETUNREACH', rule: r, table: null, route: null };
       case 'prohibit':
-        if (trace) note(() => `${ruleText(r)}: prohibit`);
+        if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: prohibit` });
         return { ok: false, error: 'EACCES', rule: r, table: null, route: null };
       case 'blackhole':
-        if (trace) note(() => `${ruleText(r)}: blackhole`);
+        if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: blackhole` });
         return { ok: false, error: 'EINVAL', rule: r, table: null, route: null };
       case 'lookup': {
         const table = r.table!;
         const out = tableLookup(w, table, fl);
         if (out.kind === 'miss') {
-          if (trace) note(() => `${ruleText(r)}: no route in table ${tableName(table)}, next rule`);
+          if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: no route in table ${tableName(table)}, next rule` });
           continue;
         }
         if (out.kind === 'throw') {
-          if (trace) note(() => `${ruleText(r)}: throw ${out.route.dst} in table ${tableName(table)}, next rule`);
+          if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: throw ${out.route.dst} in table ${tableName(table)}, next rule` });
           continue;
         }
         if (out.kind === 'error') {
-          if (trace) note(() => `${ruleText(r)}: table ${tableName(table)} has ${out.route.type} ${out.route.dst}`);
+          if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: table ${tableName(table)} has ${out.route.type} ${out.route.dst}` });
           return { ok: false, error: out.error, rule: r, table, route: out.route };
         }
         const why = suppressed(w, r, out);
         if (why) {
-          if (trace) note(() => `${ruleText(r)}: found ${out.route.dst} in table ${tableName(table)} but ${why}: suppressed, next rule`);
+          if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: found ${out.route.dst} in table ${tableName(table)} but ${why}: suppressed, next rule` });
           continue;
         }
-        if (trace) note(() => `${ruleText(r)}: table ${tableName(table)} has ${out.route.dst}`, { pref: r.pref, table });
-        return { ok: true, hit: { rule: r, table, route: out.route, length: out.length, nexthops: out.nexthops } };
+        if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: table ${tableName(table)} has ${out.route.dst}`, detail: { pref: r.pref, table } });
+        return { ok: true, hit: { rule: r, table, route: out.route, type: out.type, hops: out.hops, length: out.length, nexthops: out.nexthops } };
       }
     }
   }
-  if (trace) note(() => 'no rule gave a route');
+  if (trace) trace.push({ stage: 'rule', text: 'no rule gave a route' });
   return { ok: false, error: 'ENETUNREACH', rule: null, table: null, route: null };
 }

@@ -23,16 +23,13 @@ export interface RpfInput {
 export function validateSource(w: World, p: RpfInput, trace: TraceStep[] | null): boolean {
   const conf = devConf(w, p.dev);
   const rpf = conf.rpFilter;
-  const note = (text: () => string) => {
-    if (trace) trace.push({ stage: 'rp_filter', text: text() });
-  };
 
   if (rpf === 0 && (p.dev !== p.oif || !conf.sendRedirects)) {
     if (conf.acceptLocal) return true;
     // With custom rules the kernel always does the full check (the flag stays once set).
     if (!w.customRules[4]) {
       const local = isLocalAddress(w, p.src);
-      if (local && trace) note(() => `source ${fmt(p.src)} is one of this host's addresses: dropped`);
+      if (local && trace) trace.push({ stage: 'rp_filter', text: `source ${fmt(p.src)} is one of this host's addresses: dropped` });
       return !local;
     }
   }
@@ -54,25 +51,25 @@ export function validateSource(w: World, p: RpfInput, trace: TraceStep[] | null)
   const res = fibLookup(w, reverse, null);
   const noAddr = !(w.links.get(p.dev)?.addresses.some((a) => a.family === 4) ?? true);
   if (!res.ok) {
-    if (rpf && trace) note(() => `rp_filter ${mode}: no route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'}: dropped`);
+    if (rpf && trace) trace.push({ stage: 'rp_filter', text: `rp_filter ${mode}: no route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'}: dropped` });
     return rpf === 0;
   }
   const hit = res.hit;
-  if (hit.route.type !== 'unicast' && !(hit.route.type === 'local' && conf.acceptLocal)) {
-    if (trace) note(() => `rp_filter: the route back to ${fmt(p.src)} is ${hit.route.type}: dropped`);
+  if (hit.type !== 'unicast' && !(hit.type === 'local' && conf.acceptLocal)) {
+    if (trace) trace.push({ stage: 'rp_filter', text: `rp_filter: the route back to ${fmt(p.src)} is ${hit.type}: dropped` });
     return false;
   }
-  const devs = (hit.route.nexthops ?? [{ dev: hit.route.dev }]).map((n) => n.dev);
-  if (devs.includes(p.dev) || (hit.route.type === 'local' && p.dev === 'lo')) {
-    if (rpf && trace) note(() => `rp_filter ${mode}: the route back to ${fmt(p.src)} uses ${p.dev}${useMark ? ` (mark 0x${p.mark.toString(16)})` : ''}: ok`);
+  const devs = hit.hops.map((n) => n.dev);
+  if (devs.includes(p.dev) || (hit.type === 'local' && p.dev === 'lo')) {
+    if (rpf && trace) trace.push({ stage: 'rp_filter', text: `rp_filter ${mode}: the route back to ${fmt(p.src)} uses ${p.dev}${useMark ? ` (mark 0x${p.mark.toString(16)})` : ''}: ok` });
     return true;
   }
   if (noAddr) return rpf === 0;
   if (rpf === 1) {
-    if (trace) note(() => `rp_filter strict: the route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'} leaves by ${devs.join(',')}, not ${p.dev}: dropped`);
+    if (trace) trace.push({ stage: 'rp_filter', text: `rp_filter strict: the route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'} leaves by ${devs.join(',')}, not ${p.dev}: dropped` });
     return false;
   }
-  if (rpf === 2 && trace) note(() => `rp_filter loose: a route back to ${fmt(p.src)} exists: ok`);
+  if (rpf === 2 && trace) trace.push({ stage: 'rp_filter', text: `rp_filter loose: a route back to ${fmt(p.src)} exists: ok` });
   return true;
 }
 

@@ -6,7 +6,9 @@
 // whose 64 MB DIR-24-8 array would be wasted on a handful of routes; Lpm6 for IPv6.
 import { Lpm4, Lpm6, parseIpv4Prefix, parseIpv6Prefix } from '../net/lpm.js';
 import type { Address, Family } from '../net/ip.js';
-import type { RouteState } from '../state/types.js';
+import type { Nexthop, RouteState, RouteType } from '../state/types.js';
+
+const ROUTE_TYPES: RouteType[] = ['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat'];
 
 /**
  * A small IPv4 table: one Map per present prefix length (number keys), probed
@@ -92,6 +94,15 @@ export class TableIndex {
   /** routes of entry e, in lookup order: flat[start[e]] … flat[start[e + 1] - 1] */
   private flat: RouteState[] = [];
   private start = new Int32Array(1);
+  /**
+   * The nexthops of flat[i], interned: a full table has millions of routes but few
+   * distinct nexthops, so lookups share a handful of arrays and never build one.
+   */
+  private hopId = new Int32Array(0);
+  private hopSets: Nexthop[][] = [];
+  /** type and TOS of flat[i] beside it, so a lookup reads no route object until the winner */
+  private typeCode = new Uint8Array(0);
+  private tosOf = new Uint8Array(0);
   size = 0;
 
   constructor(readonly family: Family) {}
@@ -133,6 +144,36 @@ export class TableIndex {
     }
     this.start[n] = flat.length;
     this.flat = flat;
+    const ids = new Map<string, number>();
+    this.hopId = new Int32Array(flat.length);
+    this.typeCode = new Uint8Array(flat.length);
+    this.tosOf = new Uint8Array(flat.length);
+    for (let i = 0; i < flat.length; i++) {
+      const r = flat[i]!;
+      this.typeCode[i] = ROUTE_TYPES.indexOf(r.type);
+      this.tosOf[i] = r.tos;
+      const key = r.nexthops ? JSON.stringify(r.nexthops) : `${r.gateway ?? ''}|${r.dev ?? ''}|${r.flags.join(',')}`;
+      let id = ids.get(key);
+      if (id === undefined) {
+        id = this.hopSets.length;
+        ids.set(key, id);
+        this.hopSets.push(r.nexthops ?? [{ gateway: r.gateway, dev: r.dev, weight: 1, flags: r.flags }]);
+      }
+      this.hopId[i] = id;
+    }
+  }
+
+  typeAt(e: number, k: number): RouteType {
+    return ROUTE_TYPES[this.typeCode[this.start[e]! + k]!]!;
+  }
+
+  tosAt(e: number, k: number): number {
+    return this.tosOf[this.start[e]! + k]!;
+  }
+
+  /** The nexthops of route k at entry e (shared: never modify). */
+  hopsAt(e: number, k: number): Nexthop[] {
+    return this.hopSets[this.hopId[this.start[e]! + k]!]!;
   }
 
   /**

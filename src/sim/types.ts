@@ -52,6 +52,7 @@ export interface Decision {
   mark: number;
   rule: { pref: number; text: string } | null;
   table: 'main' | 'local' | 'default' | number | null;
+  /** the route as text (null with `trace: false`: bulk use does not read it) */
   route: string | null;
   dev: string | null;
   gateway: string | null;

@@ -160,6 +160,8 @@ export interface DevConf {
   routeLocalnet: boolean;
   /** max(all, dev) */
   ignoreLinkdown: boolean;
+  /** the interface's own forwarding (IN_DEV_FORWARD); without it, conf/all (= net.ipv4.ip_forward) */
+  forwarding: boolean;
 }
 
 const confCache = new WeakMap<World, Map<string, DevConf>>();
@@ -173,9 +175,15 @@ function confPair(w: World, dev: string, key: string, fallback: number): [number
   return [read('all') ?? fallback, read(dev) ?? read('default') ?? fallback];
 }
 
+let lastWorld: World | null = null;
+let lastCache: Map<string, DevConf> | null = null;
+
 export function devConf(w: World, dev: string): DevConf {
-  let cache = confCache.get(w);
+  // The same world is asked again and again: skip the WeakMap then.
+  let cache = w === lastWorld ? lastCache : confCache.get(w);
   if (!cache) confCache.set(w, (cache = new Map()));
+  lastWorld = w;
+  lastCache = cache;
   let c = cache.get(dev);
   if (!c) {
     const or = (key: string, fallback: number) => confPair(w, dev, key, fallback).some((v) => v !== 0);
@@ -188,6 +196,7 @@ export function devConf(w: World, dev: string): DevConf {
       sendRedirects: or('send_redirects', 1),
       routeLocalnet: or('route_localnet', 0),
       ignoreLinkdown: Math.max(ldAll, ldDev) > 0,
+      forwarding: (w.sysctl(`net/ipv4/conf/${dev}/forwarding`) ?? w.sysctl('net/ipv4/conf/all/forwarding') ?? w.sysctl('net/ipv4/ip_forward') ?? '0') === '1',
     };
     cache.set(dev, c);
   }
