@@ -53,23 +53,22 @@ const ROUTE_ERRORS: Partial<Record<RouteState['type'], Exclude<Errno, null>>> = 
   blackhole: 'EINVAL',
 };
 
-const inRange = (v: number, r: { from: number; to: number }) => v >= r.from && v <= r.to;
 
 /** fib_rule_match, with `not` inverting the whole conjunction. Selectors were compiled in world.ts. */
 export function ruleMatches(c: CompiledRule, fl: Flow): boolean {
-  const r = c.rule;
+  // Every selector sits on the compiled rule itself: one object, one shape.
   let m =
     (c.iif === null || c.iif === fl.iif) &&
     (c.oif === null || c.oif === fl.oif) &&
-    (r.fwmark === undefined || (((r.fwmark ^ fl.mark) & c.fwmask) >>> 0) === 0) &&
-    (!r.uidrange || inRange(fl.uid, r.uidrange)) &&
+    (c.fwmark < 0 || (((c.fwmark ^ fl.mark) & c.fwmask) >>> 0) === 0) &&
+    (c.uidFrom < 0 || (fl.uid >= c.uidFrom && fl.uid <= c.uidTo)) &&
     (c.from === null || prefixHolds(c.from, fl.src, fl)) &&
     (c.to === null || prefixHolds(c.to, fl.dst, fl)) &&
-    (!r.tos || (fl.family === 4 ? (fl.tos & 0x1c) === r.tos : (fl.tos & 0xfc) === r.tos)) &&
-    (r.ipproto === undefined || r.ipproto === fl.proto) &&
-    (!r.sport || inRange(fl.sport, r.sport)) &&
-    (!r.dport || inRange(fl.dport, r.dport));
-  if (r.not) m = !m;
+    (c.tos === 0 || (fl.family === 4 ? (fl.tos & 0x1c) === c.tos : (fl.tos & 0xfc) === c.tos)) &&
+    (c.ipproto < 0 || c.ipproto === fl.proto) &&
+    (c.sportFrom < 0 || (fl.sport >= c.sportFrom && fl.sport <= c.sportTo)) &&
+    (c.dportFrom < 0 || (fl.dport >= c.dportFrom && fl.dport <= c.dportTo));
+  if (c.not) m = !m;
   return m;
 }
 

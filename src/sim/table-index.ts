@@ -51,9 +51,25 @@ class SmallLpm4<T> {
     this.eLen.forEach((len, id) => mapOf.get(len)!.set(this.eNet[id]!, id));
     this.maps = this.lengths.map((l) => mapOf.get(l)!);
     this.ePar = this.eLen.map((len, id) => this.probe(this.eNet[id]!, this.lengths.indexOf(len) + 1));
+    if (this.eLen.length <= SCAN_LIMIT) {
+      // longest first, so the first hit is the longest match
+      const order = this.eLen.map((_, id) => id).sort((a, b) => this.eLen[b]! - this.eLen[a]!);
+      this.scanNet = Uint32Array.from(order, (id) => this.eNet[id]!);
+      this.scanMask = Uint32Array.from(order, (id) => (this.eLen[id] === 0 ? 0 : (0xffffffff << (32 - this.eLen[id]!)) >>> 0));
+      this.scanId = Int32Array.from(order);
+    }
   }
 
+  /** Few entries (a local table, a provider table): a linear scan beats probing one Map per length. */
+  private scanNet = new Uint32Array(0);
+  private scanMask = new Uint32Array(0);
+  private scanId = new Int32Array(0);
+
   private probe(addr: number, from: number): number {
+    if (from === 0 && this.scanId.length > 0) {
+      for (let i = 0; i < this.scanId.length; i++) if (((addr & this.scanMask[i]!) >>> 0) === this.scanNet[i]) return this.scanId[i]!;
+      return -1;
+    }
     for (let i = from; i < this.lengths.length; i++) {
       const len = this.lengths[i]!;
       const key = len === 0 ? 0 : (addr & (0xffffffff << (32 - len))) >>> 0;
@@ -82,6 +98,8 @@ class SmallLpm4<T> {
     return [...this.eVals[id]!];
   }
 }
+
+const SCAN_LIMIT = 24;
 
 /** IPv4 tables with at least this many routes use DIR-24-8. */
 export const DIR24_THRESHOLD = 4096;

@@ -19,9 +19,21 @@ export interface CompiledRule {
   /** the device name to compare (a sentinel no device has when the rule is detached: its device is missing), null for none */
   iif: string | null;
   oif: string | null;
+  /** -1 when the rule has no fwmark selector */
+  fwmark: number;
   fwmask: number;
   from: CompiledPrefix | null;
   to: CompiledPrefix | null;
+  tos: number;
+  /** -1: no such selector */
+  ipproto: number;
+  uidFrom: number;
+  uidTo: number;
+  sportFrom: number;
+  sportTo: number;
+  dportFrom: number;
+  dportTo: number;
+  not: boolean;
 }
 
 export interface World {
@@ -75,9 +87,19 @@ function build(state: State): World {
     rule: r,
     iif: dev(r.iif),
     oif: dev(r.oif),
+    fwmark: r.fwmark === undefined ? -1 : r.fwmark >>> 0,
     fwmask: (r.fwmask ?? 0xffffffff) >>> 0,
     from: r.from ? compilePrefix(r.from) : null,
     to: r.to ? compilePrefix(r.to) : null,
+    tos: r.tos ?? 0,
+    ipproto: r.ipproto ?? -1,
+    uidFrom: r.uidrange?.from ?? -1,
+    uidTo: r.uidrange?.to ?? -1,
+    sportFrom: r.sport?.from ?? -1,
+    sportTo: r.sport?.to ?? -1,
+    dportFrom: r.dport?.from ?? -1,
+    dportTo: r.dport?.to ?? -1,
+    not: r.not ?? false,
   });
   const compiled = { 4: rules[4].map(compileRule), 6: rules[6].map(compileRule) };
   // fib_rule_requires_fldissect: a rule on `iif lo` does not make the kernel dissect input packets.
