@@ -105,12 +105,18 @@ async function main() {
     const qfile = path.join(os.tmpdir(), `mh-bench-${id}.queries`);
     fs.writeFileSync(qfile, queries.map((q) => `route get ${q.dst} from ${q.src} iif ${q.iif} mark ${q.mark}`).join('\n') + '\n');
 
-    t = performance.now();
-    const k = await run(['ip', '-4', '-j', '-batch', qfile], { netns: R, timeoutMs: 600_000 });
-    const kernelSec = (performance.now() - t) / 1000;
-    if (k.code !== 0) throw new Error(`ip -batch route get failed: ${k.stderr.slice(0, 300)}`);
+    // The kernel's rate is the better of two runs of the same batch (the fairer side for the kernel).
+    let kernelSec = Infinity;
+    let kOut = '';
+    for (let pass = 0; pass < 2; pass++) {
+      t = performance.now();
+      const k = await run(['ip', '-4', '-j', '-batch', qfile], { netns: R, timeoutMs: 600_000 });
+      kernelSec = Math.min(kernelSec, (performance.now() - t) / 1000);
+      if (k.code !== 0) throw new Error(`ip -batch route get failed: ${k.stderr.slice(0, 300)}`);
+      kOut = k.stdout;
+    }
     // one JSON array per query
-    const kernelDevs = k.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { dev?: string }[])[0]?.dev ?? '?');
+    const kernelDevs = kOut.trim().split('\n').map((l) => (JSON.parse(l) as { dev?: string }[])[0]?.dev ?? '?');
 
     t = performance.now();
     const simBuild = performance.now();
@@ -142,7 +148,7 @@ async function main() {
       sameDevice: `${agree}/${QUERIES}`,
       machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim() },
     };
-    console.log(`kernel (ip -batch route get): ${Math.round(kRate).toLocaleString()} decisions/s`);
+    console.log(`kernel (ip -batch route get): ${Math.round(kRate).toLocaleString()} decisions/s (better of two runs)`);
     console.log(`simulator (explain):          ${Math.round(sRate).toLocaleString()} decisions/s steady (${Math.round(QUERIES / firstPassSec).toLocaleString()}/s first pass; tables built once in ${buildSec.toFixed(2)} s)`);
     console.log(`ratio ${result.ratio}×; same output device for ${agree}/${QUERIES} queries`);
     console.log(`JSON ${JSON.stringify(result)}`);

@@ -13,8 +13,10 @@ export function reportError(e: unknown, json: boolean): number {
     if (json) printJson({ ok: false, error: { kind: 'user', message: e.message, hint: e.hint ?? null, issues: e.issues.map(({ source: _s, ...i }) => i) } });
     else {
       for (const i of e.issues) process.stderr.write(formatIssue(i) + '\n');
-      if (e.issues.length === 0 || !e.issues.length) process.stderr.write(`error: ${e.message}\n`);
-      else process.stderr.write(`${e.message}\n`);
+      const first = e.issues[0];
+      if (!first) process.stderr.write(`error: ${e.message}\n`);
+      // a summary ("file: 3 errors"), unless the message only repeats the one issue (an import error)
+      else if (!e.message.startsWith(`${first.file}:${first.line}:`)) process.stderr.write(`${e.message}\n`);
       if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
     }
     return EXIT.user;

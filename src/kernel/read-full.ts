@@ -4,17 +4,23 @@
 // iptables-nft chains is the complete one).
 import { importDump } from '../state/import/index.js';
 import type { State } from '../state/types.js';
-import { run, type ExecOptions } from './exec.js';
+import { CommandError, run, type ExecOptions } from './exec.js';
 import { readLinks, readRoutes, readRoutingSysctls, readRules } from './read.js';
 
-/** Output of a command that may be missing on this system ("" then). */
+/**
+ * Output of a command that may be missing on this system ("" then). A refusal for
+ * lack of privilege is an error, not "nothing there": explaining without the
+ * netfilter rules would give a confidently wrong answer.
+ */
 async function optional(argv: string[], opts: ExecOptions): Promise<string> {
+  let r;
   try {
-    const r = await run(argv, opts);
-    return r.code === 0 ? r.stdout : '';
+    r = await run(argv, opts);
   } catch {
     return ''; // not installed
   }
+  if (r.code !== 0 && /Operation not permitted|Permission denied/i.test(r.stderr)) throw new CommandError(argv, r.code, r.stderr.trim());
+  return r.code === 0 ? r.stdout : '';
 }
 
 export async function readFullState(opts: ExecOptions = {}): Promise<State> {

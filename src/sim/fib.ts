@@ -47,6 +47,9 @@ type TableOutcome =
   | { kind: 'error'; error: Exclude<Errno, null>; route: RouteState }
   | { kind: 'route'; route: RouteState; type: RouteState['type']; hops: Nexthop[]; length: number; nexthops: Nexthop[] };
 
+/** No route in the table: one shared object, a lookup that misses allocates nothing. */
+const MISS: TableOutcome = { kind: 'miss' };
+
 const ROUTE_ERRORS: Partial<Record<RouteState['type'], Exclude<Errno, null>>> = {
   unreachable: 'EHOSTUNREACH',
   prohibit: 'EACCES',
@@ -113,9 +116,9 @@ function usableNexthops(w: World, hops: Nexthop[], fl: Flow): Nexthop[] {
 }
 
 /** One table: every matching prefix longest first; at each, the first usable route. */
-export function tableLookup(w: World, table: number, fl: Flow): TableOutcome {
-  const idx = w.tables[fl.family].get(table);
-  if (!idx) return { kind: 'miss' };
+export function tableLookup(w: World, table: number, fl: Flow, index?: TableIndex | null): TableOutcome {
+  const idx = index === undefined ? w.tables[fl.family].get(table) : index;
+  if (!idx) return MISS;
   if (fl.family === 6) return tableLookup6(w, idx, fl);
   for (let e = idx.first(fl.dst); e >= 0; e = idx.next(e)) {
     const n = idx.countAt(e);
@@ -134,7 +137,7 @@ export function tableLookup(w: World, table: number, fl: Flow): TableOutcome {
       return { kind: 'route', route: idx.routeAt(e, k), type, hops, length: idx.lengthAt(e), nexthops };
     }
   }
-  return { kind: 'miss' };
+  return MISS;
 }
 
 /** net/ipv6/addrconf.h ip6_ignore_linkdown: the device's own value (writing `all` copies it to every device). */
@@ -199,7 +202,7 @@ function tableLookup6(w: World, idx: TableIndex, fl: Flow): TableOutcome {
     }
     return { kind: 'route', route, type: route.type, hops: hopsOf(route), length: idx.lengthAt(e), nexthops };
   }
-  return { kind: 'miss' };
+  return MISS;
 }
 
 function suppressed(w: World, r: RuleState, out: { route: RouteState; length: number; nexthops: Nexthop[] }): string | null {
@@ -249,7 +252,7 @@ export function fibLookup(w: World, fl: Flow, trace: TraceStep[] | null): FibRes
         return { ok: false, error: 'EINVAL', rule: r, table: null, route: null };
       case 'lookup': {
         const table = r.table!;
-        const out = tableLookup(w, table, fl);
+        const out = tableLookup(w, table, fl, c.index);
         if (out.kind === 'miss') {
           if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: no route in table ${tableName(table)}, next rule` });
           continue;

@@ -34,6 +34,8 @@ export interface CompiledRule {
   dportFrom: number;
   dportTo: number;
   not: boolean;
+  /** the table a lookup rule reads, resolved once (null: the table does not exist) */
+  index: TableIndex | null;
 }
 
 export interface World {
@@ -100,6 +102,7 @@ function build(state: State): World {
     dportFrom: r.dport?.from ?? -1,
     dportTo: r.dport?.to ?? -1,
     not: r.not ?? false,
+    index: r.action === 'lookup' && r.table !== undefined ? (tables[r.family].get(r.table) ?? null) : null,
   });
   const compiled = { 4: rules[4].map(compileRule), 6: rules[6].map(compileRule) };
   // fib_rule_requires_fldissect: a rule on `iif lo` does not make the kernel dissect input packets.

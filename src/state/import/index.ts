@@ -2,7 +2,6 @@
 // split into dumps (by prompt lines, else one dump), each dump's kind is told
 // by its command or its content, and the results are merged: rules, routes,
 // links, the packet program, sysctls. Pure: text in, data out.
-import { routeKey } from '../format.js';
 import type { Chain, Program } from '../program.js';
 import { emptyState, type RouteState, type RuleState, type State } from '../types.js';
 import { splitDump, type Chunk } from './detect.js';
@@ -53,11 +52,15 @@ export function familyHintOf(name: string): 6 | undefined {
   return /(^|[^a-z0-9])(ip6|ipv6|inet6|v6|6)([^a-z0-9]|$)/i.test(base) ? 6 : undefined;
 }
 
-/** The order of compareRoutes (format.ts), with each key computed once: dumps can be large. */
+/**
+ * By family, table and destination only, keeping the dump's order among routes to one
+ * destination: the kernel's order, which decides between routes of equal score
+ * (find_rr_leaf; regression 22). The same rule as readRoutes in kernel/read.ts.
+ */
 function sortRoutes(list: RouteState[]): RouteState[] {
   const collator = new Intl.Collator();
   return list
-    .map((r) => ({ r, k: routeKey(r) }))
+    .map((r) => ({ r, k: r.dst }))
     .sort((a, b) => a.r.family - b.r.family || a.r.table - b.r.table || collator.compare(a.k, b.k))
     .map((x) => x.r);
 }
