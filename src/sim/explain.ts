@@ -5,7 +5,7 @@
 import { familyBits, formatAddress, networkOf, parseAddress, parsePrefix, prefixContains, type Address, type Family, type Prefix } from '../net/ip.js';
 import { routeText, ruleText, tableName } from '../state/format.js';
 import type { AddrType, CtState } from '../state/program.js';
-import type { Nexthop, RouteState, State } from '../state/types.js';
+import type { Nexthop, RouteState, RuleState, State } from '../state/types.js';
 import { fibLookup, type FibResult, type Flow, type Hit } from './fib.js';
 import { runHook, type NatChoice, type NfPacket } from './netfilter.js';
 import { isLocalAddress, validateSource } from './rpfilter.js';
@@ -132,13 +132,31 @@ function base(ctx: Ctx, mark: number): Decision {
   };
 }
 
+/**
+ * The rule and nexthops as a Decision shows them, made once per rule and per
+ * nexthop set and shared by every decision (they are never modified: refuse()
+ * replaces d.nexthops rather than editing it).
+ */
+const ruleRefs = new WeakMap<RuleState, { pref: number; text: string }>();
+const choices = new WeakMap<Nexthop[], Decision['nexthops']>();
+function ruleRef(r: RuleState) {
+  let ref = ruleRefs.get(r);
+  if (!ref) ruleRefs.set(r, (ref = { pref: r.pref, text: ruleText(r) }));
+  return ref;
+}
+function choicesOf(hops: Nexthop[]): Decision['nexthops'] {
+  let c = choices.get(hops);
+  if (!c) choices.set(hops, (c = hops.map((n) => ({ gateway: n.gateway ?? null, dev: n.dev ?? null, weight: n.weight }))));
+  return c;
+}
+
 function fromHit(d: Decision, hit: Hit, withText = true): Decision {
-  d.rule = { pref: hit.rule.pref, text: ruleText(hit.rule) };
+  d.rule = ruleRef(hit.rule);
   d.table = tableOut(hit.table);
   // Bulk use (no trace) leaves the route text out: reading the winning route object
   // from a 1M-route table is a cache miss the answer does not need.
   d.route = withText ? routeText(hit.route) : null;
-  d.nexthops = hit.nexthops.map((n) => ({ gateway: n.gateway ?? null, dev: n.dev ?? null, weight: n.weight }));
+  d.nexthops = choicesOf(hit.nexthops);
   if (hit.nexthops.length === 1 || new Set(hit.nexthops.map((n) => `${n.dev}|${n.gateway}`)).size === 1) {
     d.dev = hit.nexthops[0]!.dev ?? null;
     d.gateway = hit.nexthops[0]!.gateway ?? null;
@@ -158,7 +176,7 @@ function refuse(d: Decision, hops: Nexthop[], bad: (n: Nexthop) => boolean, erro
 
 function fromFailure(d: Decision, r: Extract<FibResult, { ok: false }>): Decision {
   d.error = r.error;
-  d.rule = r.rule ? { pref: r.rule.pref, text: ruleText(r.rule) } : null;
+  d.rule = r.rule ? ruleRef(r.rule) : null;
   d.table = tableOut(r.table);
   d.route = r.route ? routeText(r.route) : null;
   return d;
@@ -212,7 +230,7 @@ export function explain(state: State, pkt: Packet, opts: ExplainOptions = {}): D
     proto,
     sport: pkt.sport ?? 0,
     dport: pkt.dport ?? 0,
-    ...(pkt.iif ? { iif: pkt.iif } : {}),
+    iif: pkt.iif,
     mark: pkt.mark ?? 0,
     ctmark: pkt.ctmark ?? 0,
     ctstate,
@@ -229,13 +247,13 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
   const { w } = ctx;
   const iif = p.iif!;
   note(ctx, 'packet', () => `${formatAddress(p.src)} → ${formatAddress(p.dst)} ${protoText(p)} arriving on ${iif}${p.mark ? ` with mark ${hex(p.mark)}` : ''}`);
-  const pre = w.state.program
-    ? runHook(w.state.program, 'prerouting', p, { types: ctxTypes(p.ctstate), addrType: (a) => addrTypeOf(w, a), trace: ctx.trace })
-    : { verdict: 'accept' as const, mark: p.mark, ctmark: p.ctmark, markedBy: null, dst: p.dst };
-  const d = base(ctx, pre.mark);
-  d.policy = pre.markedBy;
-  if (pre.verdict === 'drop') return d;
-  if (pre.mark !== p.mark || pre.ctmark !== p.ctmark || pre.dst !== p.dst) p = { ...p, mark: pre.mark, ctmark: pre.ctmark, dst: pre.dst };
+  const pre = w.state.program ? runHook(w.state.program, 'prerouting', p, { types: ctxTypes(p.ctstate), addrType: (a) => addrTypeOf(w, a), trace: ctx.trace }) : null;
+  const d = base(ctx, pre ? pre.mark : p.mark);
+  if (pre) {
+    d.policy = pre.markedBy;
+    if (pre.verdict === 'drop') return d;
+    if (pre.mark !== p.mark || pre.ctmark !== p.ctmark || pre.dst !== p.dst) p = { ...p, mark: pre.mark, ctmark: pre.ctmark, dst: pre.dst };
+  }
 
   const bad = ctx.family === 4 ? martian(w, p.src, p.dst, iif) : null;
   if (bad) {
