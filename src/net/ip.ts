@@ -7,7 +7,12 @@ export type Family = 4 | 6;
 export interface Address {
   family: Family;
   value: bigint;
+  /** IPv4 as a uint32, set by parseAddress: the simulator's per-packet checks use it instead of bigint work */
+  v4?: number;
 }
+
+/** An IPv4 address as a uint32 (from the cached number when there is one). */
+export const v4Number = (a: Address): number => a.v4 ?? Number(a.value);
 
 export interface Prefix {
   family: Family;
@@ -17,8 +22,8 @@ export interface Prefix {
 
 export const familyBits = (f: Family): number => (f === 4 ? 32 : 128);
 
-/** Parse a dotted-quad IPv4 address; null when it is not one. A hand-written scan: this runs per packet in the simulator. */
-function parseV4(text: string): bigint | null {
+/** Parse a dotted-quad IPv4 address to a uint32; -1 when it is not one. A hand-written scan: this runs per packet in the simulator. */
+function parseV4(text: string): number {
   let v = 0;
   let part = 0;
   let digits = 0;
@@ -26,18 +31,18 @@ function parseV4(text: string): bigint | null {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return null; // leading zero: octal to some tools
+      if (digits > 0 && part === 0) return -1; // leading zero: octal to some tools
       part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return null;
+      if (++digits > 3 || part > 255) return -1;
     } else if (c === 46) {
-      if (digits === 0 || ++dots > 3) return null;
+      if (digits === 0 || ++dots > 3) return -1;
       v = v * 256 + part;
       part = 0;
       digits = 0;
-    } else return null;
+    } else return -1;
   }
-  if (dots !== 3 || digits === 0) return null;
-  return BigInt(v * 256 + part);
+  if (dots !== 3 || digits === 0) return -1;
+  return v * 256 + part;
 }
 
 /** Parse an IPv6 address (with ::, and an embedded IPv4 tail); null when it is not one. */
@@ -55,8 +60,8 @@ function parseV6(text: string): bigint | null {
       if (it.includes('.')) {
         if (!mayEndInV4 || i !== items.length - 1) return null;
         const v4 = parseV4(it);
-        if (v4 === null) return null;
-        out.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
+        if (v4 < 0) return null;
+        out.push(Math.floor(v4 / 65536), v4 % 65536);
         continue;
       }
       if (!/^[0-9a-fA-F]{1,4}$/.test(it)) return null;
@@ -84,7 +89,7 @@ function parseV6(text: string): bigint | null {
 export function parseAddress(text: string): Address | null {
   const t = text.trim();
   const v4 = parseV4(t);
-  if (v4 !== null) return { family: 4, value: v4 };
+  if (v4 >= 0) return { family: 4, value: BigInt(v4), v4 };
   const v6 = parseV6(t);
   if (v6 !== null) return { family: 6, value: v6 };
   return null;

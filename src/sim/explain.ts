@@ -2,7 +2,7 @@
 // it (reference §0–4): netfilter PREROUTING (marks, connmark, DNAT), input
 // checks, the rules and tables, rp_filter, forwarding; or for the host's own
 // packets the lookup, source selection, OUTPUT rerouting; then SNAT. Pure.
-import { familyBits, formatAddress, networkOf, parseAddress, parsePrefix, prefixContains, type Address, type Family, type Prefix } from '../net/ip.js';
+import { v4Number, familyBits, formatAddress, networkOf, parseAddress, parsePrefix, prefixContains, type Address, type Family, type Prefix } from '../net/ip.js';
 import { routeText, ruleText, tableName } from '../state/format.js';
 import type { AddrType, CtState } from '../state/program.js';
 import type { Nexthop, RouteState, RuleState, State } from '../state/types.js';
@@ -50,7 +50,7 @@ function addrTypeOf(w: World, a: Address): AddrType {
 
 /** A martian source or destination on input (ip_route_input_slow), IPv4. */
 /** The top bits of an IPv4 address as a number, for the fixed martian ranges (no bigint work per packet). */
-const top8 = (a: Address) => Number(a.value >> 24n);
+const top8 = (a: Address) => v4Number(a) >>> 24;
 
 function martian(w: World, src: Address, dst: Address, dev: string): string | null {
   if (src.family !== 4) return null;

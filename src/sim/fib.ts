@@ -2,7 +2,7 @@
 // fib_rules_lookup / fib_rule_match) and the lookup in one table
 // (net/ipv4/fib_trie.c fib_table_lookup), as reference/linux-routing-semantics.md
 // §1–2 describe them. Pure.
-import { prefixContains, type Address, type Family } from '../net/ip.js';
+import { prefixContains, v4Number, type Address, type Family } from '../net/ip.js';
 import { ruleText, tableName } from '../state/format.js';
 import type { Nexthop, RouteState, RuleState } from '../state/types.js';
 import type { Errno, TraceStep } from './types.js';
@@ -80,7 +80,7 @@ function prefixHolds(p: CompiledPrefix, a: Address | null, fl: Flow): boolean {
     // IPv4 local output without a source looks up saddr 0.0.0.0; IPv6 `from` rules never match it.
     return fl.family === 4 && p.zero;
   }
-  if (p.v4 !== null) return a.family === 4 && ((Number(a.value) & p.v4.mask) >>> 0) === p.v4.net;
+  if (p.v4 !== null) return a.family === 4 && ((v4Number(a) & p.v4.mask) >>> 0) === p.v4.net;
   return prefixContains(p.prefix, a);
 }
 

@@ -5,7 +5,7 @@
 // 1M-route table stays fast; a Map per prefix length for small IPv4 tables,
 // whose 64 MB DIR-24-8 array would be wasted on a handful of routes; Lpm6 for IPv6.
 import { Lpm4, Lpm6, parseIpv4Prefix, parseIpv6Prefix } from '../net/lpm.js';
-import type { Address, Family } from '../net/ip.js';
+import { v4Number, type Address, type Family } from '../net/ip.js';
 import type { Nexthop, RouteState, RouteType } from '../state/types.js';
 
 const ROUTE_TYPES: RouteType[] = ['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat'];
@@ -100,6 +100,8 @@ class SmallLpm4<T> {
 }
 
 const SCAN_LIMIT = 24;
+/** 20 bits of the packed route word: distinct nexthop sets in one table (a full feed has a handful) */
+const MAX_HOP_SETS = 0xfffff;
 
 /** IPv4 tables with at least this many routes use DIR-24-8. */
 export const DIR24_THRESHOLD = 4096;
@@ -116,11 +118,9 @@ export class TableIndex {
    * The nexthops of flat[i], interned: a full table has millions of routes but few
    * distinct nexthops, so lookups share a handful of arrays and never build one.
    */
-  private hopId = new Int32Array(0);
+  /** flat[i]'s interned nexthop set, its type and TOS, packed in one word (one memory read per route) */
+  private meta = new Uint32Array(0);
   private hopSets: Nexthop[][] = [];
-  /** type and TOS of flat[i] beside it, so a lookup reads no route object until the winner */
-  private typeCode = new Uint8Array(0);
-  private tosOf = new Uint8Array(0);
   size = 0;
 
   constructor(readonly family: Family) {}
@@ -163,13 +163,10 @@ export class TableIndex {
     this.start[n] = flat.length;
     this.flat = flat;
     const ids = new Map<string, number>();
-    this.hopId = new Int32Array(flat.length);
-    this.typeCode = new Uint8Array(flat.length);
-    this.tosOf = new Uint8Array(flat.length);
+    this.meta = new Uint32Array(flat.length);
     for (let i = 0; i < flat.length; i++) {
       const r = flat[i]!;
-      this.typeCode[i] = ROUTE_TYPES.indexOf(r.type);
-      this.tosOf[i] = r.tos;
+
       const key = r.nexthops ? JSON.stringify(r.nexthops) : `${r.gateway ?? ''}|${r.dev ?? ''}|${r.flags.join(',')}`;
       let id = ids.get(key);
       if (id === undefined) {
@@ -177,21 +174,23 @@ export class TableIndex {
         ids.set(key, id);
         this.hopSets.push(r.nexthops ?? [{ gateway: r.gateway, dev: r.dev, weight: 1, flags: r.flags }]);
       }
-      this.hopId[i] = id;
+      if (id > MAX_HOP_SETS) throw new Error(`more than ${MAX_HOP_SETS} distinct nexthop sets in one table`);
+      // hop set << 12 | type << 8 | tos
+      this.meta[i] = ((id << 12) | (ROUTE_TYPES.indexOf(r.type) << 8) | (r.tos & 0xff)) >>> 0;
     }
   }
 
   typeAt(e: number, k: number): RouteType {
-    return ROUTE_TYPES[this.typeCode[this.start[e]! + k]!]!;
+    return ROUTE_TYPES[(this.meta[this.start[e]! + k]! >>> 8) & 0xf]!;
   }
 
   tosAt(e: number, k: number): number {
-    return this.tosOf[this.start[e]! + k]!;
+    return this.meta[this.start[e]! + k]! & 0xff;
   }
 
   /** The nexthops of route k at entry e (shared: never modify). */
   hopsAt(e: number, k: number): Nexthop[] {
-    return this.hopSets[this.hopId[this.start[e]! + k]!]!;
+    return this.hopSets[this.meta[this.start[e]! + k]! >>> 12]!;
   }
 
   /**
@@ -199,8 +198,8 @@ export class TableIndex {
    * `for (let e = idx.first(a); e >= 0; e = idx.next(e))` with lengthAt(e), countAt(e), routeAt(e, k).
    */
   first(a: Address): number {
-    if (this.big) return this.big.longest(Number(a.value));
-    if (this.small) return this.small.longest(Number(a.value));
+    if (this.big) return this.big.longest(v4Number(a));
+    if (this.small) return this.small.longest(v4Number(a));
     return this.v6.longest(a.value);
   }
 

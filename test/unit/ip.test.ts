@@ -38,15 +38,15 @@ const canon = (text: string): string => formatAddress(addr(text));
 // ---------------------------------------------------------------- IPv4
 
 test('parseAddress: IPv4 dotted quads become family 4 with the right value', () => {
-  assert.deepEqual(parseAddress('0.0.0.0'), { family: 4, value: 0n });
-  assert.deepEqual(parseAddress('255.255.255.255'), { family: 4, value: 0xffffffffn });
-  assert.deepEqual(parseAddress('192.168.99.1'), { family: 4, value: 0xc0a86301n });
-  assert.deepEqual(parseAddress('10.0.0.1'), { family: 4, value: 0x0a000001n });
-  assert.deepEqual(parseAddress('1.2.3.4'), { family: 4, value: 0x01020304n });
+  assert.deepEqual(parseAddress('0.0.0.0'), { family: 4, value: 0n, v4: 0 });
+  assert.deepEqual(parseAddress('255.255.255.255'), { family: 4, value: 0xffffffffn, v4: 4294967295 });
+  assert.deepEqual(parseAddress('192.168.99.1'), { family: 4, value: 0xc0a86301n, v4: 3232260865 });
+  assert.deepEqual(parseAddress('10.0.0.1'), { family: 4, value: 0x0a000001n, v4: 167772161 });
+  assert.deepEqual(parseAddress('1.2.3.4'), { family: 4, value: 0x01020304n, v4: 16909060 });
 });
 
 test('parseAddress: surrounding whitespace is ignored', () => {
-  assert.deepEqual(parseAddress('  10.0.0.1 '), { family: 4, value: 0x0a000001n });
+  assert.deepEqual(parseAddress('  10.0.0.1 '), { family: 4, value: 0x0a000001n, v4: 167772161 });
   assert.deepEqual(parseAddress('\t::1\n'), { family: 6, value: 1n });
 });
 
