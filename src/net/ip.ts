@@ -86,8 +86,15 @@ function parseV6(text: string): bigint | null {
   return v;
 }
 
+/** Whitespace around an address is tolerated; the common case (none) copies nothing. */
+const trimmed = (text: string): string => {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  return first > 32 && last > 32 ? text : text.trim();
+};
+
 export function parseAddress(text: string): Address | null {
-  const t = text.trim();
+  const t = trimmed(text);
   const v4 = parseV4(t);
   if (v4 >= 0) return { family: 4, value: BigInt(v4), v4 };
   const v6 = parseV6(t);

@@ -60,12 +60,19 @@ const isDefaultRule = (r: RuleState): boolean =>
 
 const cache = new WeakMap<State, World>();
 
+let lastState: State | null = null;
+let lastBuilt: World | null = null;
+
 export function worldOf(state: State): World {
+  // Bulk callers ask about one state again and again: skip the WeakMap then.
+  if (state === lastState && lastBuilt) return lastBuilt;
   let w = cache.get(state);
   if (!w) {
     w = build(state);
     cache.set(state, w);
   }
+  lastState = state;
+  lastBuilt = w;
   return w;
 }
 
