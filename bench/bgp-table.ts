@@ -1,16 +1,9 @@
 // A seeded table shaped like the IPv4 default-free zone, shared by the benchmarks.
 import { ipv4Mask } from '../src/net/lpm.js';
+import { prng32 } from '../src/util/prng.js';
 
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+/** The benchmarks' seeded PRNG (uint32 per call). */
+export const prng = prng32;
 
 /** Share of each prefix length, roughly the IPv4 DFZ (2024), plus a few longer than /24. */
 const LENGTH_SHARE: Record<number, number> = {

@@ -37,18 +37,10 @@
 import { familyBits, formatAddress, networkOf, parseAddress, parsePrefix, type Family } from '../../src/net/ip.js';
 import type { Packet } from '../../src/sim/types.js';
 import type { RouteState, RouteType, RuleState } from '../../src/state/types.js';
+import { prngUnit } from '../../src/util/prng.js';
 
-/** mulberry32: a tiny, good-enough 32-bit PRNG. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The generator's PRNG: numbers in [0, 1). */
+export const mulberry32 = prngUnit;
 
 export class Rng {
   private readonly next: () => number;

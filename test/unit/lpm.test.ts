@@ -2,18 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAddress } from '../../src/net/ip.js';
 import { intToIpv4, ipv4Mask, ipv4ToInt, Lpm4, Lpm6, parseIpv4Prefix, parseIpv6Prefix } from '../../src/net/lpm.js';
+import { prng32 } from '../../src/util/prng.js';
 
-/** mulberry32: a small seeded PRNG, uint32 per call. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+const prng = prng32;
 
 const v4 = (text: string): number => {
   const a = ipv4ToInt(text);

@@ -4,16 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatAddress, parseAddress, parsePrefix, prefixContains } from '../../src/net/ip.js';
 import { DIR24_THRESHOLD, TableIndex } from '../../src/sim/table-index.js';
+import { prngUnit } from '../../src/util/prng.js';
 import type { RouteState } from '../../src/state/types.js';
 
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = prngUnit;
 
 function routes(n: number, rand: () => number): RouteState[] {
   const out: RouteState[] = [];
