@@ -4,18 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { listNetns } from '../../src/kernel/netns.js';
-import { SEED_MULTIHOME_FLOWS } from '../../src/lab/index.js';
+import { SEED_MULTIHOME_FLOWS, type FlowRow } from '../../src/lab/index.js';
 import { cli } from '../helpers/cli.js';
 import { canRunLab } from '../helpers/lab.js';
 
-interface Row {
-  flow: string;
-  uplink: string | null;
-  seenSource: string | null;
-  expectedUplink: string;
-  expectedSource: string;
-  ok: boolean;
-}
 
 test('lab demo seed: every flow leaves by the expected uplink with that uplink\'s address', async (t) => {
   const why = canRunLab();
@@ -23,7 +15,7 @@ test('lab demo seed: every flow leaves by the expected uplink with that uplink\'
   const before = new Set(await listNetns());
   const r = await cli(['lab', 'demo', 'seed', '--json']);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const out = JSON.parse(r.stdout) as { ok: boolean; id: string; flows: Row[] };
+  const out = JSON.parse(r.stdout) as { ok: boolean; id: string; flows: FlowRow[] };
   assert.equal(out.ok, true);
   assert.equal(out.flows.length, SEED_MULTIHOME_FLOWS.length);
   const byFlow = Object.fromEntries(out.flows.map((f) => [f.flow, f]));
