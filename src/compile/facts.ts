@@ -9,4 +9,9 @@ export interface SystemFacts {
   mainRoutes: RouteState[];
   /** current values of the sysctls compile asks for (sysctlFactKeys), slash-form keys */
   sysctls?: Record<string, string>;
+  /** providers whose uplink works (from the health probes); absent: all of them */
+  healthy?: string[];
 }
+
+/** Whether a provider counts as healthy for the groups. */
+export const healthyIn = (facts: SystemFacts) => (name: string): boolean => !facts.healthy || facts.healthy.includes(name);

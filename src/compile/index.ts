@@ -2,7 +2,7 @@
 import type { ResolvedConfig } from '../config/assign.js';
 import { compareRoutes, compareRules } from '../state/format.js';
 import type { State } from '../state/types.js';
-import type { SystemFacts } from './facts.js';
+import { healthyIn, type SystemFacts } from './facts.js';
 import { compileNft } from './nft.js';
 import { compileProgram } from './program.js';
 import { compileRoutes } from './routes.js';
@@ -15,9 +15,9 @@ export function compile(cfg: ResolvedConfig, facts: SystemFacts): State {
   return {
     rules: compileRules(cfg, facts).sort(compareRules),
     routes: compileRoutes(cfg, facts).sort(compareRoutes),
-    nft: compileNft(cfg),
+    nft: compileNft(cfg, healthyIn(facts)),
     sysctls: compileSysctls(cfg, facts),
     links: [],
-    program: compileProgram(cfg),
+    program: compileProgram(cfg, healthyIn(facts)),
   };
 }

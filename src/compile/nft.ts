@@ -13,15 +13,15 @@ export const NFT_FAMILY = 'inet';
 export const NFT_TABLE = 'multihome';
 
 /** The table body without its comment and fingerprint chain; the fingerprint is taken of this text. */
-export function nftBody(cfg: ResolvedConfig): string {
-  return renderChains(compileProgram(cfg));
+export function nftBody(cfg: ResolvedConfig, healthy?: (name: string) => boolean): string {
+  return renderChains(compileProgram(cfg, healthy));
 }
 
 export const fingerprintOf = (body: string): string => createHash('sha256').update(body).digest('hex').slice(0, 16);
 export const tableComment = (fingerprint: string): string => `multihome ${fingerprint}`;
 
-export function compileNft(cfg: ResolvedConfig): NftState {
-  const body = nftBody(cfg);
+export function compileNft(cfg: ResolvedConfig, healthy?: (name: string) => boolean): NftState {
+  const body = nftBody(cfg, healthy);
   const fingerprint = fingerprintOf(body);
   const fp = renderChains({ chains: [fingerprintChain(tableComment(fingerprint))] });
   // The table comment is for people; `nft -j` (1.0.6) does not print table comments, so the

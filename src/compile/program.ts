@@ -8,12 +8,18 @@
 // touched, so other tools' marks survive.
 import type { ResolvedConfig, ResolvedProvider } from '../config/assign.js';
 import { providerFamilies } from '../config/semantic.js';
-import { snatFor, type PolicyConfig } from '../config/schema.js';
+import { snatFor, type GroupConfig, type PolicyConfig } from '../config/schema.js';
 import { familyBits, formatAddress, formatPrefix, minimalPrefixes, type Family, type Prefix } from '../net/ip.js';
 import { PROTOCOLS } from '../net/ports.js';
 import { PRIORITY, type Action, type Chain, type Match, type Program, type ProgramRule } from '../state/program.js';
 
 export const providerChain = (p: ResolvedProvider): string => `to_${p.name}`;
+export const groupChain = (name: string): string => `group_${name}`;
+export const UNREACHABLE_CHAIN = 'to_unreachable';
+
+/** The chain a policy or the default jumps to: a provider's, or a group's. */
+const targetChain = (cfg: ResolvedConfig, name: string): string =>
+  Object.hasOwn(cfg.providers, name) ? providerChain(cfg.providers[name]!) : groupChain(name);
 export const FINGERPRINT_CHAIN = 'fingerprint';
 
 const protoNumber = (name: string): number => (Object.hasOwn(PROTOCOLS, name) ? PROTOCOLS[name]! : Number(name));
@@ -56,8 +62,8 @@ function policyRuleFamilies(cfg: ResolvedConfig, pol: PolicyConfig): (Family | n
 }
 
 /** A match restricted to the families a provider can carry (none needed when it carries both). */
-const familiesOf = (cfg: ResolvedConfig, p: ResolvedProvider): Match => {
-  const fams = providerFamilies(cfg, p.name);
+const familiesOf = (cfg: ResolvedConfig, name: string): Match => {
+  const fams = providerFamilies(cfg, name);
   return fams.length === 2 ? {} : { family: fams[0]! };
 };
 
@@ -74,7 +80,27 @@ function snatRules(p: ResolvedProvider): ProgramRule[] {
 }
 
 /** multihome's program without the fingerprint chain (the fingerprint is taken of its rendering). */
-export function compileProgram(cfg: ResolvedConfig): Program {
+/**
+ * A group's chain: its first tier with a healthy member, balanced by weight among that
+ * tier's healthy members; with every member down, the last resort.
+ */
+function groupRules(cfg: ResolvedConfig, name: string, group: GroupConfig, healthy: (name: string) => boolean): ProgramRule[] {
+  for (const tier of group.tiers) {
+    const up = tier.filter((m) => healthy(m.name));
+    if (up.length === 0) continue;
+    if (up.length === 1) return [{ match: {}, actions: [{ kind: 'jump', chain: providerChain(cfg.providers[up[0]!.name]!) }] }];
+    const entries = up.map((m) => ({ weight: m.weight, chain: providerChain(cfg.providers[m.name]!) }));
+    if (group.sticky === 'connection') return [{ match: {}, actions: [{ kind: 'balance', by: 'random', entries }], comment: 'balanced per connection' }];
+    // the hash is of the source address, per family the group carries
+    return providerFamilies(cfg, name).map((family) => ({ match: { family }, actions: [{ kind: 'balance', by: 'source', entries }], comment: 'balanced per source address' }));
+  }
+  if (group.last_resort === 'unreachable' && cfg.unreachableMark !== undefined) {
+    return [{ match: {}, actions: [{ kind: 'jump', chain: UNREACHABLE_CHAIN }], comment: 'every member is down: unreachable' }];
+  }
+  return [{ match: {}, actions: [{ kind: 'accept' }], comment: "every member is down: main's default route" }];
+}
+
+export function compileProgram(cfg: ResolvedConfig, healthy: (name: string) => boolean = () => true): Program {
   const providers = Object.values(cfg.providers);
   const mask = cfg.mark_mask >>> 0;
   const keep = ~mask >>> 0;
@@ -95,13 +121,11 @@ export function compileProgram(cfg: ResolvedConfig): Program {
     { match: { ctstate: { values: ['new'], not: true } }, actions: [{ kind: 'accept' }], comment: 'only new connections choose an uplink' },
   ];
   for (const pol of cfg.policies) {
-    const p = cfg.providers[pol.via]!;
     for (const fam of policyRuleFamilies(cfg, pol)) {
-      pre.push({ match: policyMatch(pol, fam), actions: [{ kind: 'jump', chain: providerChain(p) }], comment: `policy ${pol.name}`, origin: `policy ${pol.name}` });
+      pre.push({ match: policyMatch(pol, fam), actions: [{ kind: 'jump', chain: targetChain(cfg, pol.via) }], comment: `policy ${pol.name}`, origin: `policy ${pol.name}` });
     }
   }
-  const def = cfg.providers[cfg.default]!;
-  pre.push({ match: familiesOf(cfg, def), actions: [{ kind: 'jump', chain: providerChain(def) }], comment: 'default', origin: `default ${def.name}` });
+  pre.push({ match: familiesOf(cfg, cfg.default), actions: [{ kind: 'jump', chain: targetChain(cfg, cfg.default) }], comment: 'default', origin: `default ${cfg.default}` });
 
   const chains: Chain[] = [
     { name: 'prerouting', hook: 'prerouting', type: 'filter', priority: PRIORITY.mangle, families: [4, 6], policy: 'accept', rules: pre },
@@ -124,6 +148,19 @@ export function compileProgram(cfg: ResolvedConfig): Program {
         ],
       }),
     ),
+    ...Object.entries(cfg.groups ?? {}).map(([name, g]): Chain => ({ name: groupChain(name), rules: groupRules(cfg, name, g, healthy) })),
+    ...(cfg.unreachableMark !== undefined
+      ? [
+          {
+            name: UNREACHABLE_CHAIN,
+            rules: [
+              { match: {}, actions: [{ kind: 'mark', and: keep, xor: cfg.unreachableMark >>> 0 }] },
+              { match: {}, actions: [{ kind: 'ctmark', and: keep, xor: cfg.unreachableMark >>> 0 }] },
+              { match: {}, actions: [{ kind: 'accept' }] },
+            ],
+          } satisfies Chain,
+        ]
+      : []),
     { name: 'postrouting', hook: 'postrouting', type: 'nat', priority: PRIORITY.srcnat, families: [4, 6], policy: 'accept', rules: providers.flatMap(snatRules) },
   ];
   return { chains };

@@ -4,6 +4,9 @@ import { InternalError } from '../errors/index.js';
 import { formatPortRange, PORT_PROTOCOLS, PROTOCOLS } from '../net/ports.js';
 import type { Action, Chain, Match, Negatable, PortSpan, Program, ProgramRule } from '../state/program.js';
 
+/** A fixed seed, so a source keeps its uplink across reloads of the table. */
+const JHASH_SEED = '0x6d756c74';
+
 const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 const PROTO_NAMES = new Map(Object.entries(PROTOCOLS).filter(([n]) => n !== 'ipv6-icmp').map(([n, v]) => [v, n]));
 const protoName = (n: number): string => PROTO_NAMES.get(n) ?? String(n);
@@ -64,6 +67,18 @@ function renderAction(a: Action, m: Match): string {
       const k = (v: string | number) => (typeof v === 'number' ? hex8(v) : quoted(v));
       const entries = a.entries.map((e) => `${k(e.key)} : ${e.verdict} ${e.chain}`).join(', ');
       return `${key}${a.mask !== undefined ? ` & ${hex8(a.mask)}` : ''} vmap { ${entries} }`;
+    }
+    case 'balance': {
+      // `numgen random mod W` / `jhash … mod W` gives 0 … W-1; each chain gets a range as wide as its weight.
+      let at = 0;
+      const total = a.entries.reduce((n, e) => n + e.weight, 0);
+      const entries = a.entries.map((e) => {
+        const from = at;
+        at += e.weight;
+        return `${from === at - 1 ? from : `${from}-${at - 1}`} : jump ${e.chain}`;
+      });
+      const key = a.by === 'random' ? `numgen random mod ${total}` : `jhash ${m.family === 6 ? 'ip6' : 'ip'} saddr mod ${total} seed ${JHASH_SEED}`;
+      return `${key} vmap { ${entries.join(', ')} }`;
     }
     case 'snat':
       if (m.family === 6) return `snat ip6 to [${a.to}]`;

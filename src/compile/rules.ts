@@ -30,6 +30,14 @@ export function compileRules(cfg: ResolvedConfig, facts: SystemFacts): RuleState
       }
     }
   });
+  // A group whose members are all down may answer "unreachable" (its last resort): the
+  // connection gets this mark and the kernel refuses it at once (ENETUNREACH, an ICMP error).
+  if (cfg.unreachableMark !== undefined) {
+    for (const family of [4, 6] as Family[]) {
+      if (!Object.values(cfg.providers).some((p) => p.gateway[family])) continue;
+      rules.push({ family, protocol: cfg.route_protocol, pref: cfg.rule_priority + PRIORITY_SPAN - 1, fwmark: cfg.unreachableMark, fwmask: cfg.mark_mask, action: 'unreachable' });
+    }
+  }
   return rules;
 }
 

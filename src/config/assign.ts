@@ -9,6 +9,8 @@ export type ResolvedProvider = ProviderConfig & { name: string; table: number; m
 
 export interface ResolvedConfig extends Omit<Config, 'providers'> {
   providers: Record<string, ResolvedProvider>;
+  /** the mark that sends a connection to `unreachable` (a group's last resort), when some group uses it */
+  unreachableMark?: number;
 }
 
 export function assign(cfg: Config): ResolvedConfig {
@@ -38,5 +40,16 @@ export function assign(cfg: Config): ResolvedConfig {
     }
     providers[name] = { ...p, name, table, mark, routes: p.routes ?? cfg.routes };
   }
-  return { ...cfg, providers };
+  const out: ResolvedConfig = { ...cfg, providers };
+  if (Object.values(cfg.groups ?? {}).some((g) => g.last_resort === 'unreachable')) {
+    for (; ; k++) {
+      const m = (k * low) >>> 0;
+      if (m > cfg.mark_mask) break;
+      if ((m & ~cfg.mark_mask) >>> 0 === 0 && !usedMarks.has(m)) {
+        out.unreachableMark = m;
+        break;
+      }
+    }
+  }
+  return out;
 }

@@ -4,7 +4,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import type * as z from 'zod';
 import type { SourceIssue } from '../errors/index.js';
 import { closest } from '../util/suggest.js';
-import { ConfigSchema, KNOWN_KEYS, PolicySchema, ProviderSchema, type Config } from './schema.js';
+import { ConfigSchema, GroupSchema, KNOWN_KEYS, PolicySchema, ProviderSchema, type Config } from './schema.js';
 import { assign, type ResolvedConfig } from './assign.js';
 import { semanticIssues, type PathIssue } from './semantic.js';
 
@@ -46,6 +46,7 @@ function knownKeysAt(path: (string | number)[]): string[] {
   if (path.length === 0) return KNOWN_KEYS.root!;
   if (path[0] === 'providers' && path.length === 2) return KNOWN_KEYS.provider!;
   if (path[0] === 'policies' && path.length === 2) return KNOWN_KEYS.policy!;
+  if (path[0] === 'groups' && path.length === 2) return KNOWN_KEYS.group!;
   if (path[0] === 'policies' && path.length === 3 && path[2] === 'match') return KNOWN_KEYS.match!;
   return [];
 }
@@ -166,9 +167,16 @@ function partialConfig(raw: unknown): { config: Config; names: string[] } | unde
     routes: r.routes, mark_mask: r.mark_mask, rule_priority: r.rule_priority, route_protocol: r.route_protocol,
   });
   if (!top.success) return undefined;
+  const groupsRaw = r.groups && typeof r.groups === 'object' && !Array.isArray(r.groups) ? (r.groups as Record<string, unknown>) : {};
+  const groups: Config['groups'] = {};
+  for (const [k, v] of Object.entries(groupsRaw)) {
+    const g = GroupSchema.safeParse(v);
+    if (g.success) groups[k] = g.data;
+  }
   const config: Config = {
     ...top.data,
     providers,
+    groups,
     default: typeof r.default === 'string' ? r.default : '',
     // keep list positions so paths stay right: failed policies become inert placeholders that are skipped
     policies: policies.map((p) => (p.success ? p.data : null)) as Config['policies'],

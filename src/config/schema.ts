@@ -153,8 +153,37 @@ export const PolicySchema = z.strictObject({
     error: 'a policy name has up to 64 letters, digits, ".", ":", "_" or "-", starting with a letter or digit',
   }),
   match: MatchSchema.default({}),
-  via: name('provider'),
+  via: name('provider or group'),
 });
+
+/** A tier of a group: one provider (weight 1) or providers with weights ({ isp1: 3, isp2: 1 }). */
+const TierSchema = z
+  .union([z.string(), z.record(z.string(), z.number().int().min(1).max(1000))], {
+    error: 'expected a provider name or a mapping of providers to weights (1-1000), e.g. { isp1: 3, isp2: 1 }',
+  })
+  .transform((t) => (typeof t === 'string' ? [{ name: t, weight: 1 }] : Object.entries(t).map(([name, weight]) => ({ name, weight }))));
+
+const tiers = z.array(TierSchema, { error: 'expected a list of tiers' }).min(1, { error: 'a group needs at least one tier' });
+
+/**
+ * A group: tiers in order (the first tier with a healthy member is used, balanced by weight among
+ * its healthy members). The short form is just the list of tiers.
+ */
+export const GroupSchema = z
+  .union(
+    [
+      tiers,
+      z.strictObject({
+        tiers,
+        /** keep each connection on its member (always), or also each source address */
+        sticky: z.enum(['connection', 'source'], { error: 'expected "connection" or "source"' }).default('connection'),
+        /** when every member is down: main's default route, or unreachable */
+        last_resort: z.enum(['main', 'unreachable'], { error: 'expected "main" or "unreachable"' }).default('main'),
+      }),
+    ],
+    { error: 'expected a list of tiers, or { tiers: [...], sticky: …, last_resort: … }' },
+  )
+  .transform((g) => (Array.isArray(g) ? { tiers: g, sticky: 'connection' as const, last_resort: 'main' as const } : g));
 
 export const DEFAULTS = {
   routes: 'follow' as const,
@@ -175,7 +204,8 @@ export const ConfigSchema = z.strictObject({
     })
     .default(DEFAULTS.route_protocol),
   providers: z.record(z.string(), ProviderSchema, { error: 'expected a mapping of provider names to providers' }), // names: semantic.ts
-  default: name('provider'),
+  groups: z.record(z.string(), GroupSchema, { error: 'expected a mapping of group names to groups' }).default({}),
+  default: name('provider or group'),
   policies: z.array(PolicySchema, { error: 'expected a list of policies' }).default([]),
 });
 
@@ -184,11 +214,13 @@ export type ProviderConfig = z.output<typeof ProviderSchema>;
 export type PolicyConfig = z.output<typeof PolicySchema>;
 export type MatchConfig = z.output<typeof MatchSchema>;
 export type SnatConfig = ProviderConfig['snat'];
+export type GroupConfig = z.output<typeof GroupSchema>;
 
 /** Keys of each object in the schema, for "did you mean" on unknown keys. */
 export const KNOWN_KEYS: Record<string, string[]> = {
   root: Object.keys(ConfigSchema.shape),
   provider: Object.keys(ProviderSchema.shape),
   policy: Object.keys(PolicySchema.shape),
+  group: ['tiers', 'sticky', 'last_resort'],
   match: Object.keys(MatchSchema.shape),
 };

@@ -24,9 +24,36 @@ export function policyFamilies(p: PolicyConfig): Family[] {
   return ([4, 6] as Family[]).filter((f) => from.has(f) && to.has(f));
 }
 
+/** The families a provider carries; for a group, those every member carries. */
 export function providerFamilies(cfg: Config, name: string): Family[] {
   const pr = Object.hasOwn(cfg.providers, name) ? cfg.providers[name] : undefined;
-  return pr ? ([4, 6] as Family[]).filter((f) => pr.gateway[f]) : [];
+  if (pr) return ([4, 6] as Family[]).filter((f) => pr.gateway[f]);
+  const g = Object.hasOwn(cfg.groups ?? {}, name) ? cfg.groups[name] : undefined;
+  if (!g) return [];
+  const members = g.tiers.flat().map((m) => providerFamilies(cfg, m.name));
+  return ([4, 6] as Family[]).filter((f) => members.length > 0 && members.every((fs) => fs.includes(f)));
+}
+
+function groupIssues(cfg: Config, providerNames: string[]): PathIssue[] {
+  const issues: PathIssue[] = [];
+  for (const [gname, g] of Object.entries(cfg.groups ?? {})) {
+    if (!NAME.test(gname)) issues.push({ path: ['groups', gname], atKey: true, message: `group name "${gname}" is not allowed`, hint: 'a group name starts with a letter and has at most 32 letters, digits, "_" or "-"' });
+    if (providerNames.includes(gname)) issues.push({ path: ['groups', gname], atKey: true, message: `"${gname}" is both a provider and a group`, hint: 'give the group another name' });
+    const seen = new Set<string>();
+    g.tiers.forEach((tier, t) => {
+      for (const m of tier) {
+        const at = ['groups', gname, ...(Array.isArray(cfg.groups[gname]) ? [] : ['tiers']), t];
+        if (!providerNames.includes(m.name)) {
+          const guess = closest(m.name, providerNames);
+          issues.push({ path: at, message: `group "${gname}" names unknown provider "${m.name}"`, hint: guess ? `did you mean "${guess}"?` : 'groups list providers (not other groups)' });
+        } else if (seen.has(m.name)) {
+          issues.push({ path: at, message: `provider "${m.name}" is in group "${gname}" twice`, hint: 'list each provider once per group' });
+        }
+        seen.add(m.name);
+      }
+    });
+  }
+  return issues;
 }
 
 /**
@@ -37,13 +64,16 @@ export function providerFamilies(cfg: Config, name: string): Family[] {
 export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.providers)): PathIssue[] {
   const issues: PathIssue[] = [];
   const partial = names.length !== Object.keys(cfg.providers).length;
+  const groupNames = Object.keys(cfg.groups ?? {});
+  const targets = [...names, ...groupNames];
   const unknown = (n: string) => {
-    const g = closest(n, names);
-    return g ? `did you mean "${g}"?` : `defined providers: ${names.join(', ') || '(none)'}`;
+    const g = closest(n, targets);
+    return g ? `did you mean "${g}"?` : `defined providers and groups: ${targets.join(', ') || '(none)'}`;
   };
+  issues.push(...groupIssues(cfg, names));
 
   if (names.length === 0 && !partial) issues.push({ path: ['providers'], message: 'no providers are defined', hint: 'add at least one, e.g. isp1: { interface: eth1, gateway: 203.0.113.1 }' });
-  if (cfg.default && !names.includes(cfg.default)) issues.push({ path: ['default'], message: `default names unknown provider "${cfg.default}"`, hint: unknown(cfg.default) });
+  if (cfg.default && !targets.includes(cfg.default)) issues.push({ path: ['default'], message: `default names unknown provider or group "${cfg.default}"`, hint: unknown(cfg.default) });
 
   const tables = new Map<number, string>();
   const marks = new Map<number, string>();
@@ -96,9 +126,9 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
     if (policyNames.has(pol.name)) {
       issues.push({ path: at('name'), message: `policy name "${pol.name}" is already used by policy #${policyNames.get(pol.name)! + 1}`, hint: 'give each policy a unique name' });
     } else policyNames.set(pol.name, i);
-    const provider = Object.hasOwn(cfg.providers, pol.via) ? cfg.providers[pol.via] : undefined;
-    if (!provider && !names.includes(pol.via)) {
-      issues.push({ path: at('via'), message: `via names unknown provider "${pol.via}"`, hint: unknown(pol.via) });
+    const provider = Object.hasOwn(cfg.providers, pol.via) || Object.hasOwn(cfg.groups ?? {}, pol.via) ? pol.via : undefined;
+    if (!provider && !targets.includes(pol.via)) {
+      issues.push({ path: at('via'), message: `via names unknown provider or group "${pol.via}"`, hint: unknown(pol.via) });
     }
     const fams = policyFamilies(pol);
     if (fams.length === 0) {
@@ -109,7 +139,7 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
       const named = new Set([...(pol.match.from ?? []), ...(pol.match.to ?? [])].map((x) => x.family));
       const missing = fams.filter((f) => named.has(f) && !has.includes(f));
       if (missing.length > 0) {
-        issues.push({ path: at('via'), message: `the policy matches IPv${missing.join('/IPv')} prefixes but provider "${pol.via}" has no IPv${missing.join('/IPv')} gateway`, hint: `add an IPv${missing[0]} gateway to "${pol.via}", or move those prefixes to a policy via another provider` });
+        issues.push({ path: at('via'), message: `the policy matches IPv${missing.join('/IPv')} prefixes but provider "${pol.via}" has no IPv${missing.join('/IPv')} gateway${Object.hasOwn(cfg.providers, pol.via) ? '' : ' on every member'}`, hint: `add an IPv${missing[0]} gateway to "${pol.via}", or move those prefixes to a policy via another provider` });
       }
     }
     if ((pol.match.sport || pol.match.dport) && pol.match.protocol) {

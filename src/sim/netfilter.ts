@@ -162,6 +162,16 @@ export function runHook(program: Program | undefined, hook: Hook, pkt: NfPacket,
       case 'save-mark':
         cur.ctmark = ((cur.ctmark & ~a.ctmask) ^ (cur.mark & a.nfmask)) >>> 0;
         return 'continue';
+      case 'balance': {
+        // The kernel picks per connection (numgen) or per source (jhash); the simulator follows the
+        // first member and says which others the connection could take, with their shares.
+        const total = a.entries.reduce((n, e) => n + e.weight, 0);
+        t?.push({
+          stage: 'netfilter',
+          text: `${chainName}: balanced ${a.by === 'random' ? 'per connection' : 'per source address'} over ${a.entries.map((e) => `${e.chain} ${e.weight}/${total}`).join(', ')}; following ${a.entries[0]!.chain}`,
+        });
+        return act({ kind: 'jump', chain: a.entries[0]!.chain }, r, chainName, depth);
+      }
       case 'snat':
       case 'masquerade':
       case 'dnat':

@@ -66,6 +66,11 @@ export type Action =
   | { kind: 'save-mark'; nfmask: number; ctmask: number }
   /** a verdict map: look `key` up, jump/goto the chain it names; no entry → next rule */
   | { kind: 'vmap'; key: 'ctmark' | 'mark' | 'iif' | 'oif'; mask?: number; entries: { key: string | number; verdict: 'jump' | 'goto'; chain: string }[] }
+  /**
+   * Balance new connections over chains by weight: at random (each connection then keeps its
+   * choice through the connection mark), or by a hash of the source address (each source keeps one).
+   */
+  | { kind: 'balance'; by: 'random' | 'source'; entries: { weight: number; chain: string }[] }
   | { kind: 'snat'; to: string }
   | { kind: 'masquerade' }
   | { kind: 'dnat'; to: string; port?: number }

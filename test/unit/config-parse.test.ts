@@ -157,11 +157,11 @@ test('unknown key with nothing close lists the known keys', () => {
 // ---------------------------------------------------------------- unknown providers
 
 test('via naming an unknown provider, with a suggestion', () => {
-  expectIssues('bad-via-unknown.yaml', [{ line: 7, col: 10, message: 'via names unknown provider "ips2"', hint: 'did you mean "isp2"?' }]);
+  expectIssues('bad-via-unknown.yaml', [{ line: 7, col: 10, message: 'via names unknown provider or group "ips2"', hint: 'did you mean "isp2"?' }]);
 });
 
 test('default naming an unknown provider, with a suggestion', () => {
-  expectIssues('bad-default-unknown.yaml', [{ line: 4, col: 10, message: 'default names unknown provider "isp3"', hint: 'did you mean "isp1"?' }]);
+  expectIssues('bad-default-unknown.yaml', [{ line: 4, col: 10, message: 'default names unknown provider or group "isp3"', hint: 'did you mean "isp1"?' }]);
 });
 
 // ---------------------------------------------------------------- field values
@@ -310,12 +310,12 @@ test('several errors in one file are all reported, sorted by line and column', (
     { line: 4, col: 22, message: 'interface eth1 is already the uplink of provider "isp1"', hint: 'each provider needs an interface of its own' },
     { line: 4, col: 57, message: 'mark 0x4 has bits outside mark_mask 0xff00', hint: 'use a value within the mask (e.g. 0x100), or widen mark_mask' },
     { line: 5, col: 28, message: 'unknown key "gatway"', hint: 'did you mean "gateway"?' },
-    { line: 6, col: 10, message: 'default names unknown provider "isp9"', hint: 'did you mean "isp1"?' },
+    { line: 6, col: 10, message: 'default names unknown provider or group "isp9"', hint: 'did you mean "isp1"?' },
     { line: 9, col: 20, message: '"10.0.0.1/8" has host bits set', hint: 'write 10.0.0.0/8' },
     { line: 9, col: 39, message: 'the range runs backwards; write "80-90"' },
     { line: 12, col: 24, message: 'ports are matched but protocol icmp has no ports', hint: 'use tcp, udp, sctp or udplite with sport/dport, or drop the ports' },
     // isp3 failed to parse but is still a known name, so it is listed
-    { line: 13, col: 10, message: 'via names unknown provider "nobody"', hint: 'defined providers: isp1, isp2, isp3' },
+    { line: 13, col: 10, message: 'via names unknown provider or group "nobody"', hint: 'defined providers and groups: isp1, isp2, isp3' },
   ]);
   assert.equal(issues.length, 9);
   for (let k = 1; k < issues.length; k++) {
@@ -551,7 +551,7 @@ test('a protocol name that is an Object property (constructor, __proto__) is unk
 test('via and default naming Object properties (toString, constructor) are unknown providers, not crashes', () => {
   const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1 }\ndefault: toString\npolicies:\n  - { name: p, via: constructor }\n', 'x.yaml');
   assert.ok(!r.ok);
-  assert.deepEqual(r.issues.map((i) => i.message), ['default names unknown provider "toString"', 'via names unknown provider "constructor"']);
+  assert.deepEqual(r.issues.map((i) => i.message), ['default names unknown provider or group "toString"', 'via names unknown provider or group "constructor"']);
 });
 
 test('providers given as a list: one error, no stray "provider name 0"', () => {
