@@ -575,7 +575,15 @@ function ownChains(p: Program): Chain[] {
         const { origin: _o, ...rest } = r;
         return {
           ...rest,
-          actions: r.actions.map((a) => sortEntries(a.kind === 'jump' || a.kind === 'goto' ? { ...a, chain: strip(a.chain) } : a.kind === 'vmap' ? { ...a, entries: a.entries.map((e) => ({ ...e, chain: strip(e.chain) })) } : a)),
+          actions: r.actions.map((a) =>
+            sortEntries(
+              a.kind === 'jump' || a.kind === 'goto'
+                ? { ...a, chain: strip(a.chain) }
+                : a.kind === 'vmap' || a.kind === 'balance'
+                  ? ({ ...a, entries: a.entries.map((e) => ({ ...e, chain: strip(e.chain) })) } as Action)
+                  : a,
+            ),
+          ),
         };
       }),
     }));

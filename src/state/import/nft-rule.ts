@@ -181,7 +181,38 @@ export function nftRule(expr: unknown[], ctx: NftRuleContext): ProgramRule {
     }
   }
 
+  /**
+   * `numgen random mod W vmap { 0-2 : jump a, 3 : jump b }` and `jhash ip saddr mod W … vmap`:
+   * balancing by weight, each chain's weight the width of its range.
+   */
+  function onBalance(v: J, k: 'numgen' | 'jhash'): void {
+    const gen = (v.key as J)[k] as J;
+    if (k === 'numgen' && gen.mode !== 'random') throw new Unsupported(`numgen ${String(gen.mode)}`);
+    if (k === 'jhash') {
+      const e = gen.expr as J | undefined;
+      const pl = e && (e.payload as J | undefined);
+      if (!pl || pl.field !== 'saddr' || (pl.protocol !== 'ip' && pl.protocol !== 'ip6')) throw new Unsupported(`jhash of ${describe(gen.expr)}`);
+      // `ip saddr` implies the family (nft drops a `meta nfproto` written before it)
+      setFamily(pl.protocol === 'ip' ? 4 : 6);
+    }
+    const mod = Number(gen.mod);
+    const entries: { weight: number; chain: string; from: number }[] = [];
+    for (const pair of members(v.data, ctx.sets)) {
+      const [ek, verdict] = Array.isArray(pair) ? (pair as unknown[]) : [undefined, undefined];
+      const vk = kindOf(verdict);
+      const range = typeof ek === 'number' ? [ek, ek] : (ek as J | undefined)?.range;
+      if (!Array.isArray(range) || (vk !== 'jump' && vk !== 'goto')) throw new Unsupported(`${k} vmap entry ${describe(ek)}`);
+      const [from, to] = range as number[];
+      entries.push({ weight: to! - from! + 1, chain: ctx.chainName(String(((verdict as J)[vk] as J).target)), from: from! });
+    }
+    entries.sort((a, b) => a.from - b.from);
+    if (entries.reduce((n, e) => n + e.weight, 0) !== mod) throw new Unsupported(`${k} mod ${mod} with ranges that do not cover it`);
+    actions.push({ kind: 'balance', by: k === 'numgen' ? 'random' : 'source', entries: entries.map(({ weight, chain }) => ({ weight, chain })) });
+  }
+
   function onVmap(v: J): void {
+    const bk = kindOf(v.key);
+    if (bk === 'numgen' || bk === 'jhash') return onBalance(v, bk);
     let key: 'ctmark' | 'mark' | 'iif' | 'oif';
     let mask: number | undefined;
     let k = kindOf(v.key);

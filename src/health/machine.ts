@@ -1,0 +1,560 @@
+// The per-provider health state machine: probe results in, a state out (up / degraded / down),
+// with hysteresis, quality thresholds and flap damping. Pure: no I/O, no timers, no clock —
+// every call carries the time in milliseconds, and every call returns a new machine (the old one
+// is left untouched, so the daemon can keep, compare and log snapshots freely).
+//
+// ## Rounds
+//
+// The prober sends one probe to every target each `interval` (a "round") and reports one
+// result per probe: `ok: true` with the RTT when the answer came back, `ok: false` when the
+// timeout expired (or the probe failed at once). A result says when its probe was sent with
+// `sentAt`; without it the send time is inferred (`at - rttMs` for answers, `at - timeout` for
+// timeouts). Results whose send times are within half an interval of each other belong to the
+// same round. A round is decided as soon as the target policy allows:
+//   - `any` (default, like dpinger or mwan3 `reliability 1`): good at the first answer, bad when
+//     every target failed;
+//   - `all`: bad at the first failure, good when every target answered.
+// Rounds count in the order they were SENT: once a round is decided, older undecided rounds are
+// stale (a fresh answer outranks an old timeout that only arrives later). A round that never
+// gets all its results is closed `timeout + interval` after it was sent, the missing ones
+// counting as failures.
+//
+// ## Hysteresis and detection time
+//
+// `down` consecutive bad rounds take a usable provider down; `up` consecutive good rounds bring
+// it back. Waiting for `down` timeouts would be slow: with the defaults (interval 200 ms,
+// timeout 600 ms, down 3) the third lost probe is only known 400 + 600 = 1000 ms after the first
+// one was sent. So, once a round is KNOWN to have failed (its timeout came back), the rounds
+// sent after it that have had no answer at all for `late` ms count as failed too ("unanswered";
+// with the `all` policy, rounds missing any target's answer for that long).
+// `late` defaults to max(interval, 2 × the mean RTT in the window), capped at the timeout — an
+// answer is overdue long before the timeout expires on a healthy link, and the cap makes the
+// rule harmless on slow ones. Only silence counts; a late answer still arriving before
+// the timeout puts the round back among the good ones (the provider then comes back after `up`
+// good rounds, like after any outage).
+//
+// Arithmetic for a hard outage at time T (everything lost from T on):
+//   - the first probe that goes unanswered is sent at s0, T - rtt < s0 ≤ T + interval (worst
+//     case: the outage starts just after an answer came back, so the next probe leaves almost
+//     one interval later);
+//   - its failure is known at s0 + timeout (the prober reports the timeout);
+//   - the (down-1) rounds after it are sent at s0 + k·interval and count once silent for
+//     `late`: the last one at s0 + (down-1)·interval + late;
+//   - so `down` at s0 + max(timeout, (down-1)·interval + late).
+// Defaults: s0 + max(600, 400 + 200) = s0 + 600 ms → 600–800 ms after T (≤ 1 s; the timeout
+// still bounds each probe but no longer adds to the (down-1) intervals).
+// mwan3's defaults (interval 10 s, timeout 4 s, down 5) through this machine: late = 4 s (the
+// cap), s0 + max(4, 40 + 4) = s0 + 44 s → 44–54 s after T. mwan3 itself is slower still: its
+// loop sleeps `interval` AFTER each probe returns or times out, so failed rounds are 14 s apart:
+// 4 + 4 × 14 = 60 s after s0 → ~60–70 s (the anchors' ~70 s).
+// `detectionBound(settings)` returns the worst case, interval + max(timeout, (down-1)·interval
+// + late), for the daemon's docs and tests. It assumes `observe`/`tick` are called when results
+// arrive and at each probe send (the daemon does both); otherwise add the tick period.
+//
+// ## Quality: degraded
+//
+// Over the `window` (e.g. 10 s): `loss` is the fraction of failed probes, `latencyMs` the mean
+// RTT of the answered ones. A usable provider is `degraded` when latency > latency.degraded or
+// loss > loss.degraded (still usable: groups may prefer a healthier member), and back `up` once
+// both are at or below 80 % of their thresholds (QUALITY_RECOVERY, so a mean hovering at the
+// threshold does not toggle every round). `loss.down`: loss ≥ this takes the provider down even
+// without `down` consecutive failed rounds (a link losing 2 probes out of 3). The decisions only
+// look at probes since the provider last became usable (so the outage it just recovered from
+// does not keep it degraded or down), and need `minSamples` probes first; the reported
+// `latencyMs`/`loss` are always over the whole window.
+//
+// ## Flap damping: a decaying penalty (like BGP route-flap damping, RFC 2439)
+//
+// Every time the probes take the provider down (a "flap"), a penalty (default 1000) is added to
+// a score that halves every `halfLife` (default 10 s). If the score is over `suppress` (default
+// 1500) right after a flap, the provider is SUPPRESSED: it stays `down` even when the probes
+// come back good, until the score has decayed below `reuse` (default 750) or `holddown`
+// (default 30 s) has passed since the last flap, whichever comes first — `holddown` bounds how
+// long damping can keep a working link out of use. Then it comes back at once if the probes are
+// good. Consequences with the defaults:
+//   - one outage and recovery: score 1000 ≤ 1500, never suppressed: recovery after `up` good
+//     rounds, nothing more;
+//   - two outages less than 10 s apart (1000·2^(-t/10 s) + 1000 > 1500): held down until the
+//     score is below 750 (≥ 10 s), at most 30 s after the last flap;
+//   - a link bouncing every second: down, up, down (now suppressed, it stays down while the
+//     bouncing goes on), then up again at most 30 s after the bouncing stops — 4 transitions
+//     instead of 2 per bounce.
+// `holddown: 0` or `damping: false` turns damping off.
+
+/** One probe to one target. A timeout is `ok: false`. */
+export interface ProbeResult {
+  /** when the result became known (answer received, timeout expired), ms */
+  at: number;
+  ok: boolean;
+  rttMs?: number;
+  /** when the probe was sent; inferred when absent (at - rttMs, or at - timeout for a failure) */
+  sentAt?: number;
+}
+
+export type HealthState = 'up' | 'degraded' | 'down';
+export type TargetPolicy = 'any' | 'all';
+
+export interface DampingSettings {
+  /** added to the score at each flap (the probes taking the provider down) */
+  penalty: number;
+  /** a flap leaving the score above this suppresses the provider */
+  suppress: number;
+  /** a suppressed provider is released once the score is below this */
+  reuse: number;
+  /** ms for the score to halve */
+  halfLife: number;
+}
+
+export interface HealthSettings {
+  /** ms between probe rounds */
+  interval: number;
+  /** ms after which an unanswered probe is reported failed */
+  timeout: number;
+  /** consecutive bad rounds that take a usable provider down */
+  down: number;
+  /** consecutive good rounds that bring a down provider up */
+  up: number;
+  latency?: { degraded: number };
+  /** fractions 0..1 of failed probes in the window */
+  loss?: { degraded: number; down?: number };
+  /** ms of history for loss and latency */
+  window: number;
+  initial: 'up' | 'down';
+  /** number of targets probed each round */
+  targets: number;
+  policy: TargetPolicy;
+  /** ms: the longest flap damping may keep a provider down after its last flap; 0 turns damping off */
+  holddown?: number;
+  /** penalty parameters of the flap damping; false turns it off */
+  damping?: Partial<DampingSettings> | false;
+  /** ms without any answer after which a round following a known-failed one counts as failed;
+   *  default max(interval, 2 × mean RTT), always capped at `timeout` */
+  late?: number;
+  /** probes needed (since the provider became usable) before loss/latency decide anything;
+   *  default targets × max(3, window / interval / 4) */
+  minSamples?: number;
+}
+
+export const DEFAULT_DAMPING: Readonly<DampingSettings> = Object.freeze({
+  penalty: 1000,
+  suppress: 1500,
+  reuse: 750,
+  halfLife: 10_000,
+});
+
+export const DEFAULT_HOLDDOWN = 30_000;
+
+export const DEFAULT_HEALTH: Readonly<HealthSettings> = Object.freeze({
+  interval: 200,
+  timeout: 600,
+  down: 3,
+  up: 5,
+  window: 10_000,
+  initial: 'up' as const,
+  targets: 1,
+  policy: 'any' as const,
+  holddown: DEFAULT_HOLDDOWN,
+});
+
+/** degraded → up once latency and loss are both at or below this fraction of their thresholds */
+export const QUALITY_RECOVERY = 0.8;
+
+export type TransitionCause =
+  | 'failures' // `down` consecutive bad rounds
+  | 'loss-down' // loss ≥ loss.down
+  | 'recovered' // `up` consecutive good rounds
+  | 'damping-released' // the flap damping let a working provider back
+  | 'latency' // latency over latency.degraded
+  | 'loss' // loss over loss.degraded
+  | 'quality-restored';
+
+export interface Transition {
+  from: HealthState;
+  to: HealthState;
+  at: number;
+  cause: TransitionCause;
+  reason: string;
+}
+
+interface Sample {
+  readonly at: number;
+  readonly ok: boolean;
+  readonly rtt?: number;
+}
+
+interface OpenRound {
+  readonly sentAt: number;
+  readonly oks: number;
+  readonly fails: number;
+}
+
+interface Resolved {
+  readonly s: Readonly<HealthSettings>;
+  readonly damping: Readonly<DampingSettings> | null;
+  readonly holddown: number;
+  readonly minSamples: number;
+}
+
+/** The machine: plain immutable data. Use the functions below; the fields are not an API. */
+export interface HealthMachine {
+  readonly cfg: Resolved;
+  readonly now: number;
+  readonly state: HealthState;
+  readonly since: number;
+  readonly transitions: number;
+  /** what the probes say, damping aside */
+  readonly reachable: boolean;
+  readonly reachableSince: number;
+  readonly good: number;
+  readonly bad: number;
+  /** rounds after the last known-failed one with no answer for `late` ms (see above) */
+  readonly unanswered: number;
+  /** send time of the newest decided round */
+  readonly lastRound: number;
+  readonly open: readonly OpenRound[];
+  readonly samples: readonly Sample[];
+  readonly lastProbe: number | null;
+  readonly penalty: { readonly value: number; readonly at: number };
+  readonly suppressed: boolean;
+  readonly lastFlap: number | null;
+  /** what the last suppression/quality decision was based on, for the transition reasons */
+  readonly qualityBad: null | { cause: 'latency' | 'loss'; text: string };
+}
+
+export interface HealthSnapshot {
+  state: HealthState;
+  since: number;
+  /** mean RTT of the answered probes in the window; null with none */
+  latencyMs: number | null;
+  /** fraction of failed probes in the window; null with none */
+  loss: number | null;
+  lastProbe: number | null;
+  transitions: number;
+  /** held down by flap damping although the probes are good (or would be once they are) */
+  suppressed: boolean;
+  /** the flap-damping score now */
+  penalty: number;
+  /** what the probes say, damping aside */
+  reachable: boolean;
+  /** consecutive good / bad rounds; unanswered: rounds counted as failed for having no answer yet */
+  good: number;
+  bad: number;
+  unanswered: number;
+}
+
+export interface StepResult {
+  machine: HealthMachine;
+  transition?: Transition;
+}
+
+/** What is wrong with these settings (empty when nothing). */
+export function healthSettingsIssues(input: Partial<HealthSettings>): string[] {
+  const s = { ...DEFAULT_HEALTH, ...input };
+  const out: string[] = [];
+  const pos = (v: number, name: string) => {
+    if (!Number.isFinite(v) || v <= 0) out.push(`${name} must be a positive number (got ${v})`);
+  };
+  const count = (v: number, name: string) => {
+    if (!Number.isInteger(v) || v < 1) out.push(`${name} must be an integer ≥ 1 (got ${v})`);
+  };
+  const frac = (v: number, name: string) => {
+    if (!Number.isFinite(v) || v < 0 || v > 1) out.push(`${name} must be a fraction between 0 and 1 (got ${v})`);
+  };
+  pos(s.interval, 'interval');
+  pos(s.timeout, 'timeout');
+  count(s.down, 'down');
+  count(s.up, 'up');
+  count(s.targets, 'targets');
+  pos(s.window, 'window');
+  if (s.window < s.interval) out.push(`window (${s.window} ms) must be at least one interval (${s.interval} ms)`);
+  if (s.policy !== 'any' && s.policy !== 'all') out.push(`policy must be "any" or "all" (got ${String(s.policy)})`);
+  if (s.initial !== 'up' && s.initial !== 'down') out.push(`initial must be "up" or "down" (got ${String(s.initial)})`);
+  if (s.latency) pos(s.latency.degraded, 'latency.degraded');
+  if (s.loss) {
+    frac(s.loss.degraded, 'loss.degraded');
+    if (s.loss.down !== undefined) frac(s.loss.down, 'loss.down');
+  }
+  if (s.late !== undefined) pos(s.late, 'late');
+  if (s.minSamples !== undefined) count(s.minSamples, 'minSamples');
+  if (s.holddown !== undefined && (!Number.isFinite(s.holddown) || s.holddown < 0)) out.push(`holddown must be ≥ 0 (got ${s.holddown})`);
+  if (s.damping) {
+    const d = { ...DEFAULT_DAMPING, ...s.damping };
+    pos(d.penalty, 'damping.penalty');
+    pos(d.reuse, 'damping.reuse');
+    pos(d.halfLife, 'damping.halfLife');
+    if (!(d.suppress > d.reuse)) out.push(`damping.suppress (${d.suppress}) must be above damping.reuse (${d.reuse})`);
+  }
+  return out;
+}
+
+function resolve(input: Partial<HealthSettings>): Resolved {
+  const issues = healthSettingsIssues(input);
+  if (issues.length > 0) throw new RangeError(`health settings: ${issues.join('; ')}`);
+  const s: HealthSettings = { ...DEFAULT_HEALTH, ...input };
+  const holddown = s.holddown ?? DEFAULT_HOLDDOWN;
+  const damping = s.damping === false || holddown === 0 ? null : Object.freeze({ ...DEFAULT_DAMPING, ...(s.damping ?? {}) });
+  const minSamples = s.minSamples ?? s.targets * Math.max(3, Math.ceil(s.window / s.interval / 4));
+  return Object.freeze({ s: Object.freeze(s), damping, holddown, minSamples });
+}
+
+/** A new machine at time `now`, in `settings.initial` state (missing settings: DEFAULT_HEALTH). */
+export function createMachine(settings: Partial<HealthSettings> = {}, now = 0): HealthMachine {
+  const cfg = resolve(settings);
+  const reachable = cfg.s.initial === 'up';
+  return {
+    cfg,
+    now,
+    state: reachable ? 'up' : 'down',
+    since: now,
+    transitions: 0,
+    reachable,
+    reachableSince: now,
+    good: 0,
+    bad: 0,
+    unanswered: 0,
+    lastRound: -Infinity,
+    open: [],
+    samples: [],
+    lastProbe: null,
+    penalty: { value: 0, at: now },
+    suppressed: false,
+    lastFlap: null,
+    qualityBad: null,
+  };
+}
+
+/** Feed one probe result. */
+export function observe(m: HealthMachine, r: ProbeResult): StepResult {
+  const now = Math.max(m.now, r.at);
+  const { s } = m.cfg;
+  const sample: Sample = r.ok && r.rttMs !== undefined ? { at: r.at, ok: true, rtt: r.rttMs } : { at: r.at, ok: r.ok };
+  let next: Mutable = {
+    ...m,
+    now,
+    samples: [...m.samples, sample],
+    lastProbe: m.lastProbe === null ? r.at : Math.max(m.lastProbe, r.at),
+  };
+  const sentAt = r.sentAt ?? (r.ok ? r.at - (r.rttMs ?? 0) : r.at - s.timeout);
+  const half = s.interval / 2;
+  const i = next.open.findIndex((o) => Math.abs(o.sentAt - sentAt) < half);
+  if (i >= 0) {
+    const o = next.open[i]!;
+    const updated = { sentAt: o.sentAt, oks: o.oks + (r.ok ? 1 : 0), fails: o.fails + (r.ok ? 0 : 1) };
+    next = { ...next, open: next.open.map((x, j) => (j === i ? updated : x)) };
+  } else if (sentAt > next.lastRound + half) {
+    const created = { sentAt, oks: r.ok ? 1 : 0, fails: r.ok ? 0 : 1 };
+    next = { ...next, open: [...next.open, created].sort((a, b) => a.sentAt - b.sentAt) };
+  } // else: a result for a round already decided, or older than one: it only counts in the window
+  next = decideRounds(next, now);
+  return evaluate(next, now);
+}
+
+/** Let time pass without a result: closes overdue rounds, ages the window, releases damping. */
+export function tick(m: HealthMachine, now: number): StepResult {
+  const at = Math.max(m.now, now);
+  return evaluate(decideRounds({ ...m, now: at }, at), at);
+}
+
+/** The state for `multihome status`, as of the machine's last call. */
+export function snapshot(m: HealthMachine): HealthSnapshot {
+  const st = stats(m.samples, m.now - m.cfg.s.window);
+  return {
+    state: m.state,
+    since: m.since,
+    latencyMs: st.latency,
+    loss: st.loss,
+    lastProbe: m.lastProbe,
+    transitions: m.transitions,
+    suppressed: m.suppressed,
+    penalty: Math.round(penaltyAt(m, m.now)),
+    reachable: m.reachable,
+    good: m.good,
+    bad: m.bad,
+    unanswered: m.unanswered,
+  };
+}
+
+/**
+ * Worst-case ms from a hard outage to `down`: interval + max(timeout, (down-1)·interval + late)
+ * (see the arithmetic at the top). `late` is `settings.late`, or its default for a link whose
+ * mean RTT is `rttMs` (the result is the same for any RTT up to interval/2).
+ */
+export function detectionBound(settings: Partial<HealthSettings> = {}, rttMs = 0): number {
+  const { s } = resolve(settings);
+  const late = lateFor(s, rttMs);
+  return s.interval + Math.max(s.timeout, (s.down - 1) * s.interval + late);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+type Mutable = { -readonly [K in keyof HealthMachine]: HealthMachine[K] };
+
+function lateFor(s: Readonly<HealthSettings>, meanRtt: number | null): number {
+  const auto = Math.max(s.interval, 2 * (meanRtt ?? 0));
+  return Math.min(s.timeout, s.late ?? auto);
+}
+
+/** Decide the open rounds that can be decided, and close those past timeout + interval. */
+function decideRounds(m: Mutable, now: number): Mutable {
+  const { s } = m.cfg;
+  let out = m;
+  for (;;) {
+    let decided: { round: OpenRound; good: boolean; overdue: boolean } | null = null;
+    for (const o of out.open) {
+      const overdue = now >= o.sentAt + s.timeout + s.interval;
+      const good = s.policy === 'any' ? o.oks >= 1 : o.oks >= s.targets;
+      const bad = s.policy === 'any' ? o.fails >= s.targets : o.fails >= 1;
+      if (good || bad || overdue) {
+        decided = { round: o, good, overdue: overdue && !good && !bad };
+        break;
+      }
+    }
+    if (!decided) return out;
+    const { round, good, overdue } = decided;
+    // a round closed for being overdue: its missing results count as failed probes
+    const missing = overdue ? Math.max(0, s.targets - round.oks - round.fails) : 0;
+    const filled: Sample[] = Array.from({ length: missing }, () => ({ at: now, ok: false }));
+    out = {
+      ...out,
+      // the decided round and every older one (stale now) leave the open list
+      open: out.open.filter((o) => o.sentAt > round.sentAt),
+      samples: filled.length ? [...out.samples, ...filled] : out.samples,
+      lastRound: round.sentAt,
+      good: good ? out.good + 1 : 0,
+      bad: good ? 0 : out.bad + 1,
+    };
+  }
+}
+
+function stats(samples: readonly Sample[], after: number): { n: number; loss: number | null; latency: number | null } {
+  let n = 0;
+  let fails = 0;
+  let rtts = 0;
+  let rttSum = 0;
+  for (const x of samples) {
+    if (x.at <= after) continue;
+    n++;
+    if (!x.ok) fails++;
+    else if (x.rtt !== undefined) {
+      rtts++;
+      rttSum += x.rtt;
+    }
+  }
+  return { n, loss: n ? fails / n : null, latency: rtts ? rttSum / rtts : null };
+}
+
+function penaltyAt(m: HealthMachine, now: number): number {
+  const d = m.cfg.damping;
+  if (!d || m.penalty.value === 0) return 0;
+  return m.penalty.value * Math.pow(2, -(now - m.penalty.at) / d.halfLife);
+}
+
+const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+
+function evaluate(m0: Mutable, now: number): StepResult {
+  const { s, damping, holddown, minSamples } = m0.cfg;
+  const windowStart = now - s.window;
+  let m: Mutable = { ...m0, samples: m0.samples.filter((x) => x.at > windowStart) };
+  const whole = stats(m.samples, windowStart);
+
+  // The rounds sent after the newest decided round, if it was bad, that have been missing the
+  // answers they need (any: every one; all: at least one) for `late` ms, up to the first that is not.
+  let unanswered = 0;
+  if (m.bad > 0) {
+    const late = lateFor(s, whole.latency);
+    for (let slot = m.lastRound + s.interval; ; slot += s.interval) {
+      const o = m.open.find((x) => Math.abs(x.sentAt - slot) < s.interval / 2);
+      const sentAt = o ? o.sentAt : slot;
+      const missing = !o || (s.policy === 'any' ? o.oks === 0 : o.oks < s.targets);
+      if (!missing || sentAt > now - late) break;
+      unanswered++;
+    }
+  }
+  m = { ...m, unanswered };
+
+  // What the probes say: hysteresis.
+  let rawCause: { cause: TransitionCause; reason: string } | null = null;
+  const recent = () => stats(m.samples, Math.max(windowStart, m.reachableSince));
+  if (m.reachable) {
+    const failed = m.bad + unanswered;
+    let down: { cause: TransitionCause; reason: string } | null = null;
+    if (failed >= s.down) {
+      const detail = unanswered ? ` (${m.bad} failed, ${unanswered} unanswered)` : '';
+      down = { cause: 'failures', reason: `${failed} consecutive failed probe rounds${detail}` };
+    } else if (s.loss?.down !== undefined) {
+      const q = recent();
+      if (q.n >= minSamples && q.loss !== null && q.loss >= s.loss.down) {
+        down = { cause: 'loss-down', reason: `loss ${pct(q.loss)} ≥ ${pct(s.loss.down)} over the last ${q.n} probes` };
+      }
+    }
+    if (down) {
+      rawCause = down;
+      let penalty = m.penalty;
+      let suppressed = m.suppressed;
+      if (damping) {
+        const value = penaltyAt(m, now) + damping.penalty;
+        penalty = { value, at: now };
+        if (value > damping.suppress) suppressed = true;
+      }
+      m = { ...m, reachable: false, reachableSince: now, good: 0, penalty, suppressed, lastFlap: now };
+    }
+  } else if (m.good >= s.up) {
+    rawCause = { cause: 'recovered', reason: `${m.good} consecutive good probe rounds` };
+    m = { ...m, reachable: true, reachableSince: now };
+  }
+
+  // Flap damping: release.
+  let released: string | null = null;
+  if (m.suppressed && damping) {
+    const p = penaltyAt(m, now);
+    const held = m.lastFlap === null ? Infinity : now - m.lastFlap;
+    if (p < damping.reuse || held >= holddown) {
+      released = p < damping.reuse ? `flap damping released (penalty ${Math.round(p)} < ${damping.reuse})` : `flap damping released (held ${held} ms since the last flap)`;
+      m = { ...m, suppressed: false };
+    }
+  }
+
+  // Quality.
+  let qualityBad = m.qualityBad;
+  if (m.reachable) {
+    const q = recent();
+    const enough = q.n >= minSamples;
+    const latT = s.latency?.degraded;
+    const lossT = s.loss?.degraded;
+    if (!enough) qualityBad = null;
+    else if (latT !== undefined && q.latency !== null && q.latency > latT) {
+      qualityBad = { cause: 'latency', text: `latency ${Math.round(q.latency)} ms > ${latT} ms` };
+    } else if (lossT !== undefined && q.loss !== null && q.loss > lossT) {
+      qualityBad = { cause: 'loss', text: `loss ${pct(q.loss)} > ${pct(lossT)}` };
+    } else if (qualityBad) {
+      const latOk = latT === undefined || q.latency === null || q.latency <= latT * QUALITY_RECOVERY;
+      const lossOk = lossT === undefined || q.loss === null || q.loss <= lossT * QUALITY_RECOVERY;
+      if (latOk && lossOk) qualityBad = null;
+    }
+  } else qualityBad = null;
+  m = { ...m, qualityBad };
+
+  const target: HealthState = !m.reachable || m.suppressed ? 'down' : qualityBad ? 'degraded' : 'up';
+  if (target === m.state) return { machine: m };
+
+  let cause: TransitionCause;
+  let reason: string;
+  if (target === 'down') {
+    // only the probes take a provider down
+    cause = rawCause?.cause ?? 'failures';
+    reason = rawCause?.reason ?? 'down';
+    if (m.suppressed) reason += `; flap damping holds it down (penalty ${Math.round(penaltyAt(m, now))} > ${damping?.suppress})`;
+  } else if (m.state === 'down') {
+    cause = released ? 'damping-released' : 'recovered';
+    reason = released ?? rawCause?.reason ?? 'recovered';
+    if (qualityBad) reason += `; ${qualityBad.text}`;
+  } else if (target === 'degraded') {
+    cause = qualityBad!.cause;
+    reason = qualityBad!.text;
+  } else {
+    cause = 'quality-restored';
+    reason = 'latency and loss back under their thresholds';
+  }
+  const transition: Transition = { from: m.state, to: target, at: now, cause, reason };
+  return { machine: { ...m, state: target, since: now, transitions: m.transitions + 1 }, transition };
+}
