@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install everything multihome and its tests need on a fresh Debian machine:
-# the kernel tools (iproute2, nftables, iptables, conntrack, procps for sysctl)
-# and the npm dependencies, then build. Safe to run again.
+# the kernel tools (iproute2, nftables, iptables, conntrack, procps for sysctl),
+# iputils-ping for ICMP health probes, and the npm dependencies, then build.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in ip:iproute2 nft:nftables iptables:iptables conntrack:conntrack sysctl:procps; do
+for pair in ip:iproute2 nft:nftables iptables:iptables conntrack:conntrack sysctl:procps ping:iputils-ping; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
