@@ -6,6 +6,7 @@ import { registerConfigCommands } from './commands/config-commands.js';
 import { registerConfirm } from './commands/confirm.js';
 import { registerExplain } from './commands/explain.js';
 import { registerLab } from './commands/lab.js';
+import { registerRun } from './commands/run.js';
 
 const program = new Command();
 program
@@ -31,6 +32,7 @@ Default config: /etc/multihome/multihome.yaml. Docs: docs/config.md, docs/operat
 registerConfigCommands(program);
 registerConfirm(program);
 registerExplain(program);
+registerRun(program);
 registerLab(program);
 
 program.exitOverride((err) => {

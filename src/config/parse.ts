@@ -47,6 +47,7 @@ function knownKeysAt(path: (string | number)[]): string[] {
   if (path[0] === 'providers' && path.length === 2) return KNOWN_KEYS.provider!;
   if (path[0] === 'policies' && path.length === 2) return KNOWN_KEYS.policy!;
   if (path[0] === 'groups' && path.length === 2) return KNOWN_KEYS.group!;
+  if (path[0] === 'providers' && path.length === 3 && path[2] === 'health') return KNOWN_KEYS.health!;
   if (path[0] === 'policies' && path.length === 3 && path[2] === 'match') return KNOWN_KEYS.match!;
   return [];
 }

@@ -124,6 +124,44 @@ const snat = z.unknown().transform((v, ctx): SnatPerFamily => {
 /** What a provider does to the source of traffic of one family leaving by it (masquerade unless said). */
 export const snatFor = (p: { snat?: SnatPerFamily }, family: Family): SnatTarget => p.snat?.[family] ?? 'masquerade';
 
+/** A duration: "200ms", "1s", "1.5s", or a number of milliseconds. */
+const duration = (what: string) =>
+  z.union([z.number(), z.string()], { error: `expected ${what} as a duration such as 200ms or 1s` }).transform((v, ctx): number => {
+    if (typeof v === 'number') return Number.isFinite(v) && v > 0 ? v : fail(ctx, `${what} must be above 0`);
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$/.exec(v);
+    if (!m) return fail(ctx, `"${v}" is not a duration`, 'write it like 200ms or 1s');
+    const ms = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+    return ms > 0 ? ms : fail(ctx, `${what} must be above 0`);
+  });
+
+/**
+ * How `multihome run` checks an uplink: probes bound to the uplink's address, so they leave by
+ * that uplink whatever main's default route is. Defaults detect a hard outage in under a second
+ * with 5 probes per second per target.
+ */
+export const HealthSchema = z.strictObject({
+  probe: z.enum(['icmp', 'tcp', 'http', 'https', 'dns'], { error: 'expected icmp, tcp, http, https or dns' }).default('icmp'),
+  targets: listOf(address, 'addresses'),
+  /** tcp: the port to connect to (default 443); dns: the server port (53) */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** http/https: the path to ask for (default /) */
+  path: z.string().optional(),
+  /** dns: the name to ask for (default example.com) */
+  name: z.string().optional(),
+  interval: duration('interval').default(200),
+  timeout: duration('timeout').default(600),
+  down: z.number().int().min(1).max(100).default(3),
+  up: z.number().int().min(1).max(100).default(5),
+  /** degraded above this mean round-trip time */
+  latency: duration('latency').optional(),
+  /** degraded above this fraction of lost probes (0–1) */
+  loss: z.number().min(0).max(1).optional(),
+  initial: z.enum(['up', 'down']).default('up'),
+  /** a round is good when any target answers (default) or only when all do */
+  policy: z.enum(['any', 'all']).default('any'),
+});
+export type HealthConfig = z.output<typeof HealthSchema>;
+
 export const ProviderSchema = z.strictObject(
   {
   interface: ifname,
@@ -132,6 +170,7 @@ export const ProviderSchema = z.strictObject(
   table: uint('table', 0xffffffff).optional(),
   mark: uint('mark', 0xffffffff).optional(),
   routes: strategy.optional(),
+  health: HealthSchema.optional(),
   },
   { error: 'expected a provider: { interface: …, gateway: … }' },
 );
@@ -222,5 +261,6 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   provider: Object.keys(ProviderSchema.shape),
   policy: Object.keys(PolicySchema.shape),
   group: ['tiers', 'sticky', 'last_resort'],
+  health: Object.keys(HealthSchema.shape),
   match: Object.keys(MatchSchema.shape),
 };

@@ -181,11 +181,19 @@ export function spawnInNetns(ns: string, argv: string[]): BackgroundProcess {
     },
     async stop(graceMs = 2000) {
       if (done) return;
+      // Whoever awaits the stop needs the event loop alive until the child is gone:
+      // take back the unref() from above for that long.
+      child.ref();
       killGroup(pid, 'SIGTERM');
-      const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), graceMs).unref());
-      if ((await Promise.race([exited, timer])) === 'late') {
-        killGroup(pid, 'SIGKILL');
-        await exited;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)));
+      try {
+        if ((await Promise.race([exited, late])) === 'late') {
+          killGroup(pid, 'SIGKILL');
+          await exited;
+        }
+      } finally {
+        clearTimeout(timer);
       }
     },
   };

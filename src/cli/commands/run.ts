@@ -1,0 +1,101 @@
+// `multihome run` (the daemon), `multihome status`, `multihome reload`.
+import type { Command } from 'commander';
+import { down } from '../../apply/session.js';
+import { lock } from '../../apply/statedir.js';
+import { askDaemon, serveControl } from '../../daemon/control.js';
+import { Daemon, type DaemonStatus } from '../../daemon/daemon.js';
+import { EXIT, UserError } from '../../errors/index.js';
+import { DEFAULT_CONFIG, readConfigFile, targetOf } from '../context.js';
+import { printJson } from '../output.js';
+import { guarded } from './config-commands.js';
+
+/** One JSON line per event on stderr: journald keeps it, `jq` reads it. */
+const log = (event: Record<string, unknown>) => process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), ...event }) + '\n');
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('the daemon: apply, probe every uplink through itself, fail over, balance; SIGHUP or `multihome reload` re-reads the config')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
+    .option('--on-stop <what>', 'on SIGTERM: keep the routing as it is, or remove it (as `down`)', 'keep')
+    .action((o: { config: string; onStop: string }, cmd: Command) =>
+      guarded(false, async () => {
+        const target = targetOf(cmd);
+        // Probes open their sockets in this process: it must live in the router's namespace itself.
+        if ((cmd.optsWithGlobals() as { netns?: string }).netns) {
+          throw new UserError('the daemon runs inside the namespace it manages', [], 'start it as: ip netns exec NAME multihome run -c FILE');
+        }
+        if (o.onStop !== 'keep' && o.onStop !== 'remove') throw new UserError(`--on-stop ${o.onStop}: expected keep or remove`);
+        const unlock = lock(target.stateDir);
+        const daemon = new Daemon({ target, log, readConfig: () => ({ text: readConfigFile(o.config), file: o.config }) });
+        try {
+          await daemon.start();
+        } catch (e) {
+          unlock();
+          throw e;
+        }
+        const server = serveControl(target.stateDir, async (req) => (req.cmd === 'status' ? { ok: true, status: daemon.status() } : await daemon.reload()));
+        process.on('SIGHUP', () => void daemon.reload());
+        await new Promise<void>((resolve) => {
+          const stop = (sig: string) => {
+            log({ event: 'stopping', signal: sig, onStop: o.onStop });
+            void daemon
+              .stop()
+              .then(async () => {
+                server.close();
+                if (o.onStop === 'remove') await down(target);
+              })
+              .catch((e: unknown) => log({ event: 'error', during: 'stop', error: e instanceof Error ? e.message : String(e) }))
+              .finally(() => {
+                unlock();
+                resolve();
+              });
+          };
+          process.once('SIGTERM', () => stop('SIGTERM'));
+          process.once('SIGINT', () => stop('SIGINT'));
+        });
+        return EXIT.ok;
+      }),
+    );
+
+  program
+    .command('status')
+    .description('providers with their health, since when, latency, loss, last probe; groups and their active members')
+    .option('--json', 'print JSON for scripts')
+    .action((o: { json?: boolean }, cmd: Command) =>
+      guarded(o.json, async () => {
+        const { status } = await askDaemon<{ status: DaemonStatus }>(targetOf(cmd).stateDir, { cmd: 'status' });
+        if (o.json) printJson({ ok: true, ...status });
+        else process.stdout.write(renderStatus(status));
+        return EXIT.ok;
+      }),
+    );
+
+  program
+    .command('reload')
+    .description('make the running daemon re-read its config (an invalid one is refused and the running one kept)')
+    .option('--json', 'print JSON for scripts')
+    .action((o: { json?: boolean }, cmd: Command) =>
+      guarded(o.json, async () => {
+        const r = await askDaemon<{ ok: boolean; error?: string }>(targetOf(cmd).stateDir, { cmd: 'reload' });
+        if (o.json) printJson(r);
+        else process.stdout.write(r.ok ? 'Reloaded.\n' : `Refused; the running config stays:\n${r.error}\n`);
+        return r.ok ? EXIT.ok : EXIT.user;
+      }),
+    );
+}
+
+function renderStatus(s: DaemonStatus): string {
+  const ago = (ms: number | null) => (ms === null ? '-' : `${Math.max(0, Math.round((Date.now() - ms) / 1000))}s ago`);
+  const lines = [`multihome ${s.pid}: ${s.config}, applied ${s.appliedAt ?? 'never'}`, '', 'provider   state     since      latency  loss   last probe  probe'];
+  for (const p of s.providers) {
+    lines.push(
+      `${p.name.padEnd(10)} ${(p.state + (p.suppressed ? '*' : '')).padEnd(9)} ${ago(p.since).padEnd(10)} ${(p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)}ms`).padEnd(8)} ${(p.loss === null ? '-' : `${Math.round(p.loss * 100)}%`).padEnd(6)} ${ago(p.lastProbe).padEnd(11)} ${p.probe ?? 'none'}${p.lastError && p.state !== 'up' ? ` (${p.lastError})` : ''}`,
+    );
+  }
+  if (s.groups.length) {
+    lines.push('', 'group      active');
+    for (const g of s.groups) lines.push(`${g.name.padEnd(10)} ${g.active.join(', ') || '(none: last resort)'}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,82 @@
+// `multihome run` in the seed lab: a group [isp2, isp1]; isp2's upstream is
+// cut while its link stays up → new connections move to isp1 within about a
+// second; restored → back to isp2; an invalid config on reload is refused and
+// the running one kept; SIGTERM leaves the routing in place.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { runOk } from '../../src/kernel/exec.js';
+import { spawnInNetns } from '../../src/kernel/netns.js';
+import { nsOf, probe, startEchoServer, SEED_TOPOLOGY, type LabInstance } from '../../src/lab/index.js';
+import { withSeedLab } from '../helpers/lab.js';
+import { repoPath } from '../helpers/paths.js';
+import { run } from '../../src/kernel/exec.js';
+
+const CONFIG = `providers:
+  isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: tcp, port: 22, targets: [203.0.113.10] } }
+  isp2: { interface: eth4, gateway: 67.17.28.14, snat: 67.17.28.12, health: { probe: icmp, targets: [203.0.113.10] } }
+groups:
+  web: [isp2, isp1]
+default: web
+`;
+const MAIN = repoPath('dist', 'src', 'cli', 'main.js');
+
+/** The source address the internet host sees for a new connection from the LAN. */
+async function seenFrom(inst: LabInstance): Promise<string> {
+  const r = await probe(nsOf(inst, 'lan'), { proto: 'tcp', host: '203.0.113.10', port: 22, timeoutMs: 1000 });
+  return 'seen' in r ? r.seen : r.error;
+}
+
+async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (await check()) return Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: not within ${ms} ms`);
+}
+
+test('the daemon fails over a dead upstream (link up) in about a second, fails back, keeps its config on a bad reload', async (t) => {
+  await withSeedLab(t, async (router, inst) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
+    const cfg = path.join(dir, 'multihome.yaml');
+    fs.writeFileSync(cfg, CONFIG);
+    await startEchoServer(inst, 'inet');
+    const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'run', '-c', cfg]);
+    const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), ...args], { netns: router });
+    await until('the daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
+    await until('isp2 carries new connections', 3000, async () => (await seenFrom(inst)) === '67.17.28.12');
+
+    // Cut isp2's upstream; the router's eth4 stays up.
+    await runOk(['ip', 'link', 'set', 'dev', 'up', 'down'], { netns: nsOf(inst, 'isp2') });
+    const cut = Date.now();
+    await until('new connections move to isp1', 3000, async () => (await seenFrom(inst)) === '205.254.211.179');
+    const switched = Date.now() - cut;
+    t.diagnostic(`failover observed ${switched} ms after the cut (probe every 200 ms, timeout 600 ms, down 3)`);
+    assert.ok(switched < 2500, `switched after ${switched} ms`);
+    const st = JSON.parse((await cli(['status', '--json'])).stdout) as { providers: { name: string; state: string }[]; groups: { name: string; active: string[] }[] };
+    assert.deepEqual(st.providers.map((p) => [p.name, p.state]), [['isp1', 'up'], ['isp2', 'down']]);
+    assert.deepEqual(st.groups, [{ name: 'web', active: ['isp1'] }]);
+
+    // Restore: back to isp2 after 5 good rounds.
+    await runOk(['ip', 'link', 'set', 'dev', 'up', 'up'], { netns: nsOf(inst, 'isp2') });
+    const isp2Default = SEED_TOPOLOGY.routes.find((r) => r.role === 'isp2')!.spec;
+    await runOk(['ip', 'route', 'replace', ...isp2Default], { netns: nsOf(inst, 'isp2') });
+    await until('new connections return to isp2', 5000, async () => (await seenFrom(inst)) === '67.17.28.12');
+
+    // A broken config on reload is refused; the daemon keeps running the old one.
+    fs.writeFileSync(cfg, `${CONFIG}bogus: 1\n`);
+    const reload = await cli(['reload']);
+    assert.equal(reload.code, 1);
+    assert.match(reload.stdout, /unknown key "bogus"/);
+    assert.equal((await cli(['status', '--json'])).code, 0);
+    assert.equal(await seenFrom(inst), '67.17.28.12');
+
+    // SIGTERM: the daemon stops and leaves the routing in place (--on-stop keep).
+    await daemon.stop();
+    assert.equal((await run(['nft', 'list', 'table', 'inet', 'multihome'], { netns: router })).code, 0, 'the nft table stays');
+    assert.equal(await seenFrom(inst), '67.17.28.12');
+  });
+});
