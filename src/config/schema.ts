@@ -244,6 +244,9 @@ export const ConfigSchema = z.strictObject({
     .default(DEFAULTS.route_protocol),
   providers: z.record(z.string(), ProviderSchema, { error: 'expected a mapping of provider names to providers' }), // names: semantic.ts
   groups: z.record(z.string(), GroupSchema, { error: 'expected a mapping of group names to groups' }).default({}),
+  /** executables `multihome run` starts on every provider state change (like mwan3's user script) */
+  hooks: listOf(z.string({ error: 'expected the path of an executable' }).refine((p) => p.startsWith('/'), { error: 'a hook is an absolute path' }), 'paths').default([]),
+  hook_timeout: duration('hook_timeout').default(5000),
   default: name('provider or group'),
   policies: z.array(PolicySchema, { error: 'expected a list of policies' }).default([]),
 });

@@ -9,6 +9,7 @@ import { compile } from '../compile/index.js';
 import type { SystemFacts } from '../compile/facts.js';
 import { createMachine, observe, snapshot, tick, type HealthMachine, type HealthSnapshot } from '../health/machine.js';
 import { deleteConntrackByMark } from '../kernel/conntrack.js';
+import { run as runCommand } from '../kernel/exec.js';
 import { checkConfig, readFacts, ownershipOf } from '../apply/session.js';
 import { systemIssues } from '../compile/system-checks.js';
 import { UserError } from '../errors/index.js';
@@ -131,6 +132,7 @@ export class Daemon {
 
   private onTransition(r: Running, provider: string, from: string, to: string, reason: string): void {
     this.o.log({ event: 'provider', provider, from, to, reason });
+    void this.runHooks(r, provider, from, to, reason);
     const wentDown = to === 'down';
     this.queue = this.queue
       .then(() => this.reconcile(r, `${provider} ${from} → ${to}`))
@@ -142,6 +144,21 @@ export class Daemon {
         this.o.log({ event: 'conntrack', provider, deleted: n });
       })
       .catch((e: unknown) => this.o.log({ event: 'error', during: `${provider} ${from} → ${to}`, error: e instanceof Error ? e.message : String(e) }));
+  }
+
+  /** Every hook, each with its own timeout; a failing hook is logged and changes nothing. */
+  private async runHooks(r: Running, provider: string, from: string, to: string, reason: string): Promise<void> {
+    const env = { MULTIHOME_PROVIDER: provider, MULTIHOME_INTERFACE: r.cfg.providers[provider]!.interface, MULTIHOME_FROM: from, MULTIHOME_TO: to, MULTIHOME_REASON: reason };
+    await Promise.all(
+      r.cfg.hooks.map(async (hook) => {
+        try {
+          const res = await runCommand([hook], { env, timeoutMs: r.cfg.hook_timeout });
+          this.o.log({ event: 'hook', hook, provider, code: res.code, ...(res.code !== 0 ? { stderr: res.stderr.trim().slice(0, 500) } : {}) });
+        } catch (e) {
+          this.o.log({ event: 'hook', hook, provider, error: e instanceof Error ? e.message : String(e) });
+        }
+      }),
+    );
   }
 
   /** Re-read the config; an invalid one is reported and the running one kept. */

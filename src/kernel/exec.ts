@@ -10,6 +10,8 @@ export interface ExecOptions {
   input?: string;
   /** milliseconds; default 60 s */
   timeoutMs?: number;
+  /** extra environment variables (added to this process's own) */
+  env?: Record<string, string>;
 }
 
 export interface ExecResult {
@@ -26,7 +28,7 @@ export function nsArgv(argv: string[], netns?: string): string[] {
 export function run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const full = nsArgv(argv, opts.netns);
   return new Promise((resolve, reject) => {
-    const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);

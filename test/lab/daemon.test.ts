@@ -42,7 +42,11 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
   await withSeedLab(t, async (router, inst) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
     const cfg = path.join(dir, 'multihome.yaml');
-    fs.writeFileSync(cfg, CONFIG);
+    // A hook that records every state change it is told about.
+    const hook = path.join(dir, 'hook.sh');
+    const hookLog = path.join(dir, 'hook.log');
+    fs.writeFileSync(hook, `#!/bin/sh\necho "$MULTIHOME_PROVIDER $MULTIHOME_INTERFACE $MULTIHOME_FROM $MULTIHOME_TO" >> ${hookLog}\n`, { mode: 0o755 });
+    fs.writeFileSync(cfg, `${CONFIG}hooks: [${hook}]\n`);
     await startEchoServer(inst, 'inet');
     const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'run', '-c', cfg]);
     const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), ...args], { netns: router });
@@ -65,6 +69,9 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
     const isp2Default = SEED_TOPOLOGY.routes.find((r) => r.role === 'isp2')!.spec;
     await runOk(['ip', 'route', 'replace', ...isp2Default], { netns: nsOf(inst, 'isp2') });
     await until('new connections return to isp2', 5000, async () => (await seenFrom(inst)) === '67.17.28.12');
+
+    await until('the hook heard of both changes', 2000, async () => (fs.existsSync(hookLog) ? fs.readFileSync(hookLog, 'utf8') : '').split('\n').length >= 3);
+    assert.deepEqual(fs.readFileSync(hookLog, 'utf8').trim().split('\n'), ['isp2 eth4 up down', 'isp2 eth4 down up']);
 
     // A broken config on reload is refused; the daemon keeps running the old one.
     fs.writeFileSync(cfg, `${CONFIG}bogus: 1\n`);
