@@ -87,3 +87,27 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
     assert.equal(await seenFrom(inst), '67.17.28.12');
   });
 });
+
+test('a daemon killed with SIGKILL is restarted: it takes over its lock and socket, converges, duplicates nothing', async (t) => {
+  await withSeedLab(t, async (router) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
+    const cfg = path.join(dir, 'multihome.yaml');
+    fs.writeFileSync(cfg, CONFIG);
+    const state = path.join(dir, 'state');
+    const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', state, ...args], { netns: router });
+    const rulesOf77 = async () => (JSON.parse(await runOk(['ip', '-N', '-j', '-d', 'rule', 'show'], { netns: router })) as { protocol?: string }[]).filter((r) => r.protocol === '77').length;
+
+    const first = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
+    await until('the first daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
+    const rules = await rulesOf77();
+    process.kill(first.pid, 'SIGKILL');
+    await first.stop(500); // reaps it (keeping the event loop alive while it does)
+
+    const second = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
+    await until('the restarted daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
+    assert.equal(await rulesOf77(), rules, 'the same rules, none twice');
+    const plan = await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'plan-state'), 'plan', '-c', cfg], { netns: router });
+    assert.match(plan.stdout, /^No changes\./);
+    await second.stop();
+  });
+});
