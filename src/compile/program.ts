@@ -142,6 +142,8 @@ export function compileProgram(cfg: ResolvedConfig, healthy: (name: string) => b
       (p): Chain => ({
         name: providerChain(p),
         rules: [
+          // every packet of the provider's connections passes here (new ones and restored ones): bytes for `status`
+          { match: {}, actions: [{ kind: 'noop', what: 'counter' }] },
           { match: {}, actions: [{ kind: 'mark', and: keep, xor: p.mark >>> 0 }] },
           { match: {}, actions: [{ kind: 'ctmark', and: keep, xor: p.mark >>> 0 }] },
           { match: {}, actions: [{ kind: 'accept' }] },

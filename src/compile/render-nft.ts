@@ -86,10 +86,13 @@ function renderAction(a: Action, m: Match): string {
       throw new InternalError('snat needs a family');
     case 'masquerade':
       return 'masquerade';
+    case 'noop':
+      // the one no-op multihome writes: a counter, for `multihome status`
+      if (a.what === 'counter') return 'counter';
+      throw new InternalError(`multihome does not write a ${a.what} statement`);
     case 'restore-mark':
     case 'save-mark':
     case 'dnat':
-    case 'noop':
       throw new InternalError(`multihome does not write ${a.kind} rules`);
   }
 }

@@ -8,7 +8,8 @@ import type { ResolvedConfig } from '../config/assign.js';
 import { compile } from '../compile/index.js';
 import type { SystemFacts } from '../compile/facts.js';
 import { createMachine, observe, snapshot, tick, type HealthMachine, type HealthSnapshot } from '../health/machine.js';
-import { deleteConntrackByMark } from '../kernel/conntrack.js';
+import { countConntrackByMark, deleteConntrackByMark } from '../kernel/conntrack.js';
+import { readProviderCounters } from '../kernel/read.js';
 import { run as runCommand } from '../kernel/exec.js';
 import { checkConfig, readFacts, ownershipOf } from '../apply/session.js';
 import { systemIssues } from '../compile/system-checks.js';
@@ -29,6 +30,11 @@ export interface ProviderStatus extends HealthSnapshot {
   interface: string;
   probe: string | null;
   lastError: string | null;
+  /** conntrack entries carrying the provider's mark now */
+  connections: number | null;
+  /** packets and bytes of the provider's connections seen in PREROUTING since the table was loaded */
+  packets: number | null;
+  bytes: number | null;
 }
 
 export interface DaemonStatus {
@@ -188,14 +194,29 @@ export class Daemon {
     await this.queue;
   }
 
-  status(): DaemonStatus {
+  async status(): Promise<DaemonStatus> {
     const r = this.run;
+    const exec = this.o.target.exec;
+    const counters = r ? await readProviderCounters(exec).catch(() => ({}) as Record<string, { packets: number; bytes: number }>) : {};
     const providers: ProviderStatus[] = r
-      ? Object.values(r.cfg.providers).map((p) => {
-          const m = r.machines.get(p.name);
-          const s: HealthSnapshot = m ? snapshot(m) : ({ state: 'up', since: Date.parse(this.startedAt) } as HealthSnapshot);
-          return { ...s, name: p.name, interface: p.interface, probe: p.health ? `${p.health.probe} ${p.health.targets.length} target(s)` : null, lastError: r.lastError.get(p.name) ?? null };
-        })
+      ? await Promise.all(
+          Object.values(r.cfg.providers).map(async (p) => {
+            const m = r.machines.get(p.name);
+            const s: HealthSnapshot = m ? snapshot(m) : ({ state: 'up', since: Date.parse(this.startedAt) } as HealthSnapshot);
+            const connections = await countConntrackByMark(p.mark, r.cfg.mark_mask, exec).catch(() => null);
+            const c = counters[p.name];
+            return {
+              ...s,
+              name: p.name,
+              interface: p.interface,
+              probe: p.health ? `${p.health.probe} ${p.health.targets.length} target(s)` : null,
+              lastError: r.lastError.get(p.name) ?? null,
+              connections,
+              packets: c?.packets ?? null,
+              bytes: c?.bytes ?? null,
+            };
+          }),
+        )
       : [];
     const healthy = r ? this.healthy(r) : [];
     const groups = r

@@ -18,3 +18,15 @@ export async function deleteConntrackByMark(mark: number, mask: number, opts: Ex
   }
   return total;
 }
+
+/** How many entries have ctmark & mask == mark (both families), from conntrack's own summary line. */
+export async function countConntrackByMark(mark: number, mask: number, opts: ExecOptions = {}): Promise<number> {
+  let total = 0;
+  for (const family of ['ipv4', 'ipv6']) {
+    const r = await run(['conntrack', '-L', '-f', family, '--mark', `${hex(mark)}/${hex(mask)}`], opts);
+    const m = /(\d+) flow entries have been shown/.exec(r.stderr);
+    if (!m) throw new CommandError(['conntrack', '-L', '-f', family, '--mark', `${hex(mark)}/${hex(mask)}`], r.code, r.stderr.trim());
+    total += Number(m[1]);
+  }
+  return total;
+}

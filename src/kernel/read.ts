@@ -72,12 +72,33 @@ export function nftDigest(items: J[]): { digest: string; chains: number; rules: 
     }
     if (it.rule) {
       const { handle: _h, ...rest } = it.rule as J;
-      rules.push(rest);
+      // counter values change with traffic: they are not the table's structure
+      rules.push({ ...rest, expr: JSON.parse(JSON.stringify(rest.expr ?? [], (k, v: unknown) => (k === 'counter' ? {} : v))) as unknown });
       if (rest.chain === FINGERPRINT_CHAIN && typeof rest.comment === 'string') fingerprint = rest.comment.replace(/^multihome /, '');
     }
   }
   const digest = createHash('sha256').update(JSON.stringify({ chains, rules })).digest('hex').slice(0, 16);
   return { digest, chains: chains.length, rules: rules.length, fingerprint };
+}
+
+/** Packets and bytes counted in each provider chain (`to_NAME`) of the live table. */
+export function providerCounters(items: J[]): Record<string, { packets: number; bytes: number }> {
+  const out: Record<string, { packets: number; bytes: number }> = {};
+  for (const it of items) {
+    const r = it.rule as J | undefined;
+    if (!r || typeof r.chain !== 'string' || !r.chain.startsWith('to_')) continue;
+    for (const e of (r.expr as J[] | undefined) ?? []) {
+      const c = e.counter as { packets?: number; bytes?: number } | undefined;
+      if (c) out[r.chain.slice(3)] = { packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
+    }
+  }
+  return out;
+}
+
+export async function readProviderCounters(opts: ExecOptions = {}): Promise<Record<string, { packets: number; bytes: number }>> {
+  const r = await run(['nft', '-j', 'list', 'table', NFT_FAMILY, NFT_TABLE], opts);
+  if (r.code !== 0) return {};
+  return providerCounters((JSON.parse(r.stdout) as { nftables: J[] }).nftables);
 }
 
 export async function readNft(opts: ExecOptions = {}): Promise<NftSnapshot> {

@@ -52,6 +52,11 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
     const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), ...args], { netns: router });
     await until('the daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
     await until('isp2 carries new connections', 3000, async () => (await seenFrom(inst)) === '67.17.28.12');
+    const counted = JSON.parse((await cli(['status', '--json'])).stdout) as { providers: { name: string; connections: number | null; packets: number | null; bytes: number | null }[] };
+    const isp2 = counted.providers.find((p) => p.name === 'isp2')!;
+    assert.ok((isp2.packets ?? 0) > 0 && (isp2.bytes ?? 0) > 0, `isp2's traffic is counted: ${JSON.stringify(isp2)}`);
+    assert.equal(typeof isp2.connections, 'number', 'and its connections');
+    assert.match((await cli(['status'])).stdout, /provider +state +since +latency +loss +last probe +conns +bytes/);
 
     // Cut isp2's upstream; the router's eth4 stays up.
     await runOk(['ip', 'link', 'set', 'dev', 'up', 'down'], { netns: nsOf(inst, 'isp2') });

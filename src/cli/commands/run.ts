@@ -34,7 +34,7 @@ export function registerRun(program: Command): void {
           unlock();
           throw e;
         }
-        const server = serveControl(target.stateDir, async (req) => (req.cmd === 'status' ? { ok: true, status: daemon.status() } : await daemon.reload()));
+        const server = serveControl(target.stateDir, async (req) => (req.cmd === 'status' ? { ok: true, status: await daemon.status() } : await daemon.reload()));
         process.on('SIGHUP', () => void daemon.reload());
         await new Promise<void>((resolve) => {
           const stop = (sig: string) => {
@@ -87,10 +87,11 @@ export function registerRun(program: Command): void {
 
 function renderStatus(s: DaemonStatus): string {
   const ago = (ms: number | null) => (ms === null ? '-' : `${Math.max(0, Math.round((Date.now() - ms) / 1000))}s ago`);
-  const lines = [`multihome ${s.pid}: ${s.config}, applied ${s.appliedAt ?? 'never'}`, '', 'provider   state     since      latency  loss   last probe  probe'];
+  const size = (b: number | null) => (b === null ? '-' : b < 1e4 ? `${b}B` : b < 1e7 ? `${Math.round(b / 1e3)}kB` : `${Math.round(b / 1e6)}MB`);
+  const lines = [`multihome ${s.pid}: ${s.config}, applied ${s.appliedAt ?? 'never'}`, '', 'provider   state     since      latency  loss   last probe  conns  bytes    probe'];
   for (const p of s.providers) {
     lines.push(
-      `${p.name.padEnd(10)} ${(p.state + (p.suppressed ? '*' : '')).padEnd(9)} ${ago(p.since).padEnd(10)} ${(p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)}ms`).padEnd(8)} ${(p.loss === null ? '-' : `${Math.round(p.loss * 100)}%`).padEnd(6)} ${ago(p.lastProbe).padEnd(11)} ${p.probe ?? 'none'}${p.lastError && p.state !== 'up' ? ` (${p.lastError})` : ''}`,
+      `${p.name.padEnd(10)} ${(p.state + (p.suppressed ? '*' : '')).padEnd(9)} ${ago(p.since).padEnd(10)} ${(p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)}ms`).padEnd(8)} ${(p.loss === null ? '-' : `${Math.round(p.loss * 100)}%`).padEnd(6)} ${ago(p.lastProbe).padEnd(11)} ${String(p.connections ?? '-').padEnd(6)} ${size(p.bytes).padEnd(8)} ${p.probe ?? 'none'}${p.lastError && p.state !== 'up' ? ` (${p.lastError})` : ''}`,
     );
   }
   if (s.groups.length) {
