@@ -116,3 +116,32 @@ test('a daemon killed with SIGKILL is restarted: it takes over its lock and sock
     await second.stop();
   });
 });
+
+test('an upstream that bounces every second does not make the routing churn every second (flap damping)', async (t) => {
+  await withSeedLab(t, async (router, inst) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
+    const cfg = path.join(dir, 'multihome.yaml');
+    fs.writeFileSync(cfg, CONFIG);
+    const state = path.join(dir, 'state');
+    const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', state, ...args], { netns: router });
+    await startEchoServer(inst, 'inet');
+    const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
+    await until('the daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
+    const isp2 = nsOf(inst, 'isp2');
+    const isp2Default = SEED_TOPOLOGY.routes.find((r) => r.role === 'isp2')!.spec;
+    const flaps = 10;
+    for (let i = 0; i < flaps; i++) {
+      await runOk(['ip', 'link', 'set', 'dev', 'up', 'down'], { netns: isp2 });
+      await new Promise((r) => setTimeout(r, 1000));
+      await runOk(['ip', 'link', 'set', 'dev', 'up', 'up'], { netns: isp2 });
+      await runOk(['ip', 'route', 'replace', ...isp2Default], { netns: isp2 });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const st = JSON.parse((await cli(['status', '--json'])).stdout) as { providers: { name: string; state: string; transitions: number; suppressed: boolean }[] };
+    const p = st.providers.find((x) => x.name === 'isp2')!;
+    t.diagnostic(`${flaps} bounces: ${p.transitions} transitions, now ${p.state}${p.suppressed ? ' (held by damping)' : ''}`);
+    assert.ok(p.transitions <= 4, `${p.transitions} transitions for ${flaps} bounces`);
+    assert.equal(p.state, 'down', 'held down while it keeps bouncing');
+    await daemon.stop();
+  });
+});
