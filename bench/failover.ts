@@ -1,0 +1,138 @@
+// Detection-to-switch time of `multihome run`: a steady UDP flow (200 packets/s)
+// from the office LAN to the internet host goes out by isp2 (a group
+// [isp2, isp1]); isp2's upstream is cut while its link stays up; the time until
+// the flow's packets arrive by isp1 is measured at the receiver. N trials with
+// multihome's default health settings and, in the same run, M trials with
+// settings equal to mwan3's defaults (interval 10 s, timeout 4 s, 5 failures).
+// Each trial starts a fresh daemon (flap damping would otherwise hold isp2 down
+// between back-to-back outages). Everything runs in lab namespaces it removes.
+//
+//   node dist/bench/failover.js [--trials 20] [--mwan3-trials 3]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, runOk } from '../src/kernel/exec.js';
+import { spawnInNetns, type BackgroundProcess } from '../src/kernel/netns.js';
+import { labDown, labUp, nsOf, SEED_TOPOLOGY, type LabInstance } from '../src/lab/index.js';
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const TRIALS = arg('trials', 20);
+const MWAN3_TRIALS = arg('mwan3-trials', 3);
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+
+const config = (health: string) => `providers:
+  isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: icmp, targets: [203.0.113.10]${health} } }
+  isp2: { interface: eth4, gateway: 67.17.28.14, snat: 67.17.28.12, health: { probe: icmp, targets: [203.0.113.10]${health} } }
+groups:
+  web: [isp2, isp1]
+default: web
+`;
+const SETTINGS = {
+  multihome: '', // the defaults: interval 200ms, timeout 600ms, down 3, up 5
+  mwan3: ', interval: 10s, timeout: 4s, down: 5, up: 5',
+};
+
+const RECEIVER = (file: string) => `const fs = require('node:fs'); const out = fs.openSync(${JSON.stringify(file)}, 'a');
+const s = require('node:dgram').createSocket('udp4');
+s.on('message', (m, r) => fs.writeSync(out, Date.now() + ' ' + r.address + '\\n'));
+s.bind(9999, '0.0.0.0', () => console.log('ready'));`;
+const SENDER = `const s = require('node:dgram').createSocket('udp4'); let n = 0;
+setInterval(() => s.send(String(n++), 9999, '203.0.113.10'), 5);
+console.log('ready');`;
+
+async function until(ms: number, check: () => Promise<boolean> | boolean): Promise<boolean> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+/** First arrival at or after `since` from `source`, from the receiver's log. */
+function firstFrom(file: string, source: string, since: number): number | null {
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const [t, src] = line.split(' ');
+    if (src === source && Number(t) >= since) return Number(t);
+  }
+  return null;
+}
+
+async function trial(inst: LabInstance, dir: string, settings: string, timeoutMs: number): Promise<number> {
+  const router = nsOf(inst, 'router');
+  const isp2 = nsOf(inst, 'isp2');
+  const cfg = path.join(dir, 'multihome.yaml');
+  fs.writeFileSync(cfg, config(settings));
+  const state = path.join(dir, 'state');
+  const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
+  let sender: BackgroundProcess | null = null;
+  const log = path.join(dir, `rx-${Date.now()}.log`);
+  const receiver = spawnInNetns(nsOf(inst, 'inet'), [process.execPath, '-e', RECEIVER(log)]);
+  try {
+    await receiver.waitForOutput('ready', 5000);
+    const ok = await until(10_000, async () => (await run([process.execPath, MAIN, '--state-dir', state, 'status', '--json'], { netns: router })).code === 0);
+    if (!ok) throw new Error('the daemon did not start');
+    sender = spawnInNetns(nsOf(inst, 'lan'), [process.execPath, '-e', SENDER]);
+    await sender.waitForOutput('ready', 5000);
+    if (!(await until(3000, () => firstFrom(log, '67.17.28.12', 0) !== null))) throw new Error('the flow does not go by isp2');
+    await new Promise((r) => setTimeout(r, 300 + Math.random() * 200)); // cut at a random phase of the probes
+    const cut = Date.now();
+    await runOk(['ip', 'link', 'set', 'dev', 'up', 'down'], { netns: isp2 });
+    if (!(await until(timeoutMs, () => firstFrom(log, '205.254.211.179', cut) !== null))) throw new Error(`no switch within ${timeoutMs} ms`);
+    return firstFrom(log, '205.254.211.179', cut)! - cut;
+  } finally {
+    await sender?.stop(500);
+    await daemon.stop();
+    await receiver.stop(500);
+    await runOk(['ip', 'link', 'set', 'dev', 'up', 'up'], { netns: isp2 });
+    await runOk(['ip', 'route', 'replace', ...SEED_TOPOLOGY.routes.find((r) => r.role === 'isp2')!.spec], { netns: isp2 });
+    await run([process.execPath, MAIN, '--netns', router, '--state-dir', state, 'down']);
+  }
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+async function main() {
+  const inst = await labUp(SEED_TOPOLOGY);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-failover-'));
+  const stop = () => void labDown(inst).finally(() => process.exit(130));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const results: Record<string, number[]> = { multihome: [], mwan3: [] };
+    for (const [name, n, limit] of [['multihome', TRIALS, 5000], ['mwan3', MWAN3_TRIALS, 120_000]] as const) {
+      for (let i = 0; i < n; i++) {
+        const ms = await trial(inst, dir, SETTINGS[name], limit);
+        results[name]!.push(ms);
+        process.stderr.write(`${name} trial ${i + 1}/${n}: ${ms} ms\n`);
+      }
+    }
+    const sum = (xs: number[]) => (xs.length ? { trials: xs.length, p50: pct(xs, 50), p95: pct(xs, 95), min: Math.min(...xs), max: Math.max(...xs) } : null);
+    const a = sum(results.multihome!);
+    const b = sum(results.mwan3!);
+    const out = {
+      bench: 'failover',
+      command: `node dist/bench/failover.js --trials ${TRIALS} --mwan3-trials ${MWAN3_TRIALS}`,
+      flow: 'UDP, 200 packets/s, LAN → internet host; isp2 upstream cut, link up',
+      multihomeDefaults: a,
+      mwan3Defaults: b,
+      ratioP50: a && b ? Number((b.p50 / a.p50).toFixed(1)) : null,
+      machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim() },
+    };
+    console.log(`multihome defaults: p50 ${a?.p50} ms, p95 ${a?.p95} ms over ${a?.trials} trials`);
+    if (b) console.log(`mwan3 defaults:     p50 ${b.p50} ms, p95 ${b.p95} ms over ${b.trials} trials (ratio p50 ${out.ratioP50}×)`);
+    console.log(`JSON ${JSON.stringify(out)}`);
+  } finally {
+    await labDown(inst);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
