@@ -100,6 +100,11 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
         issues.push({ path: ['providers', name, 'mark'], message: `mark ${hex(p.mark)} is already used by provider "${marks.get(p.mark)}"`, hint: 'give each provider its own mark, or leave mark out' });
       } else marks.set(p.mark, name);
     }
+    (p.health?.targets ?? []).forEach((t, j) => {
+      if (!p.gateway[t.family]) {
+        issues.push({ path: ['providers', name, 'health', 'targets', ...(p.health!.targets.length > 1 ? [j] : [])], message: `an IPv${t.family} probe target but provider "${name}" has no IPv${t.family} gateway`, hint: `probe an IPv${t.family === 4 ? 6 : 4} target, or add an IPv${t.family} gateway` });
+      }
+    });
     if (ifaces.has(p.interface)) {
       issues.push({ path: ['providers', name, 'interface'], message: `interface ${p.interface} is already the uplink of provider "${ifaces.get(p.interface)}"`, hint: 'each provider needs an interface of its own' });
     } else ifaces.set(p.interface, name);

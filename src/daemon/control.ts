@@ -57,7 +57,9 @@ export function askDaemon<T>(d: StateDir, req: ControlRequest, timeoutMs = 10_00
     });
     conn.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? new UserError('no multihome daemon is running here', [], 'start it with `multihome run`') : e);
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new UserError('no multihome daemon is running here', [], 'start it with `multihome run`'));
+      else if (e.code === 'EACCES' || e.code === 'EPERM') reject(new UserError(`cannot reach the daemon's control socket (${e.code})`, [], 'run this as root'));
+      else reject(e);
     });
   });
 }

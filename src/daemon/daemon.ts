@@ -55,6 +55,9 @@ interface Running {
   ticker: NodeJS.Timeout | null;
 }
 
+/** A provider without `health:` is taken as up, with nothing measured. */
+const UNPROBED = (since: number): HealthSnapshot => ({ state: 'up', since, latencyMs: null, loss: null, lastProbe: null, transitions: 0, suppressed: false, penalty: 0, reachable: true, good: 0, bad: 0, unanswered: 0 });
+
 export class Daemon {
   private run: Running | null = null;
   private appliedAt: string | null = null;
@@ -71,7 +74,7 @@ export class Daemon {
     await this.switchTo(next);
   }
 
-  private async load(): Promise<Running> {
+  private async load(previous: Running | null = this.run): Promise<Running> {
     const { text, file } = this.o.readConfig();
     const parsed = checkConfig(text, file);
     const facts = await readFacts(parsed.config, this.o.target);
@@ -81,7 +84,14 @@ export class Daemon {
     const machines = new Map<string, HealthMachine>();
     const now = Date.now();
     for (const p of Object.values(parsed.config.providers)) {
-      if (p.health) machines.set(p.name, createMachine({ interval: p.health.interval, timeout: p.health.timeout, down: p.health.down, up: p.health.up, initial: p.health.initial, targets: p.health.targets.length, policy: p.health.policy, ...(p.health.latency ? { latency: { degraded: p.health.latency } } : {}), ...(p.health.loss !== undefined ? { loss: { degraded: p.health.loss } } : {}) }, now));
+      // A reload keeps what is known of a provider whose interface and probes did not change.
+      const before = previous?.cfg.providers[p.name];
+      const kept = previous?.machines.get(p.name);
+      if (p.health && before && kept && before.interface === p.interface && JSON.stringify(before.health) === JSON.stringify(p.health)) {
+        machines.set(p.name, kept);
+        continue;
+      }
+      if (p.health) machines.set(p.name, createMachine({ interval: p.health.interval, timeout: p.health.timeout, window: Math.max(10_000, p.health.interval * 5), down: p.health.down, up: p.health.up, initial: p.health.initial, targets: p.health.targets.length, policy: p.health.policy, ...(p.health.latency ? { latency: { degraded: p.health.latency } } : {}), ...(p.health.loss !== undefined ? { loss: { degraded: p.health.loss } } : {}) }, now));
     }
     return { cfg: parsed.config, facts, machines, lastError: new Map(), probers: [], ticker: null };
   }
@@ -104,10 +114,11 @@ export class Daemon {
     }
   }
 
+  /** Apply `next`; only then stop the old probes and start its own (a failed apply keeps the old config running). */
   private async switchTo(next: Running): Promise<void> {
+    await this.reconcile(next, this.run ? 'reload' : 'start');
     await this.stopProbing();
     this.run = next;
-    await this.reconcile(next, 'start');
     for (const p of Object.values(next.cfg.providers)) {
       if (!p.health) continue;
       next.probers.push(startProber(p, p.health, next.facts, this.o.target.exec, (rep) => this.onReport(next, rep)));
@@ -177,7 +188,14 @@ export class Daemon {
       this.o.log({ event: 'reload-refused', error });
       return { ok: false, error };
     }
-    await (this.queue = this.queue.then(() => this.switchTo(next)));
+    try {
+      await (this.queue = this.queue.then(() => this.switchTo(next)));
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      this.queue = Promise.resolve();
+      this.o.log({ event: 'reload-refused', error });
+      return { ok: false, error: `applying the new config failed (the running one stays): ${error}` };
+    }
     this.o.log({ event: 'reloaded', config: this.file });
     return { ok: true };
   }
@@ -202,7 +220,7 @@ export class Daemon {
       ? await Promise.all(
           Object.values(r.cfg.providers).map(async (p) => {
             const m = r.machines.get(p.name);
-            const s: HealthSnapshot = m ? snapshot(m) : ({ state: 'up', since: Date.parse(this.startedAt) } as HealthSnapshot);
+            const s: HealthSnapshot = m ? snapshot(m) : UNPROBED(Date.parse(this.startedAt));
             const connections = await countConntrackByMark(p.mark, r.cfg.mark_mask, exec).catch(() => null);
             const c = counters[p.name];
             return {

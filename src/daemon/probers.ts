@@ -33,6 +33,7 @@ export function probeSource(p: ResolvedProvider, target: Address, facts: SystemF
 export function startProber(p: ResolvedProvider, h: HealthConfig, facts: SystemFacts, exec: ExecOptions, report: (r: ProbeReport) => void): Prober {
   const timers: NodeJS.Timeout[] = [];
   const pingers: Pinger[] = [];
+  let stopped = false;
   for (const t of h.targets) {
     const target = formatAddress(t);
     const source = probeSource(p, t, facts);
@@ -41,16 +42,24 @@ export function startProber(p: ResolvedProvider, h: HealthConfig, facts: SystemF
       continue;
     }
     if (h.probe === 'icmp') {
-      pingers.push(
-        startPing({
+      // ping can exit (an address gone from the interface, a bad target): report it and start again.
+      const launch = (): void => {
+        const pg = startPing({
           target,
           source,
           intervalMs: h.interval,
           timeoutMs: h.timeout,
           ...(exec.netns ? { netns: exec.netns } : {}),
           onResult: (r) => report({ provider: p.name, target, at: r.at, ok: r.ok, sentAt: r.sentAt, ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}), ...(r.error ? { error: r.error } : {}) }),
-        }),
-      );
+        });
+        pingers.push(pg);
+        void pg.exited.then(({ code, stderr }) => {
+          if (stopped) return;
+          report({ provider: p.name, target, at: Date.now(), sentAt: Date.now(), ok: false, error: `ping exited (${code}): ${stderr.trim().split('\n')[0] ?? ''}` });
+          timers.push(setTimeout(launch, Math.max(h.interval, 1000)));
+        });
+      };
+      launch();
       continue;
     }
     // TCP, DNS and HTTP probes run in this process: the daemon runs inside the router's namespace.
@@ -68,6 +77,7 @@ export function startProber(p: ResolvedProvider, h: HealthConfig, facts: SystemF
   }
   return {
     async stop() {
+      stopped = true;
       for (const t of timers) clearInterval(t);
       await Promise.all(pingers.map((pg) => pg.stop()));
     },

@@ -97,7 +97,8 @@ test('a daemon killed with SIGKILL is restarted: it takes over its lock and sock
   await withSeedLab(t, async (router) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
     const cfg = path.join(dir, 'multihome.yaml');
-    fs.writeFileSync(cfg, CONFIG);
+    // isp1 without health: probed by nobody, shown as up
+    fs.writeFileSync(cfg, CONFIG.replace(', health: { probe: tcp, port: 22, targets: [203.0.113.10] }', ''));
     const state = path.join(dir, 'state');
     const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', state, ...args], { netns: router });
     const rulesOf77 = async () => (JSON.parse(await runOk(['ip', '-N', '-j', '-d', 'rule', 'show'], { netns: router })) as { protocol?: string }[]).filter((r) => r.protocol === '77').length;
@@ -111,6 +112,9 @@ test('a daemon killed with SIGKILL is restarted: it takes over its lock and sock
     const second = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
     await until('the restarted daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
     assert.equal(await rulesOf77(), rules, 'the same rules, none twice');
+    const text = await cli(['status']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /isp1 +up .* none/);
     const plan = await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'plan-state'), 'plan', '-c', cfg], { netns: router });
     assert.match(plan.stdout, /^No changes\./);
     await second.stop();

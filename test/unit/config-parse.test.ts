@@ -560,3 +560,20 @@ test('providers given as a list: one error, no stray "provider name 0"', () => {
   assert.equal(r.issues.filter((i) => /provider name "0"/.test(i.message)).length, 0);
   assert.match(r.issues[0]!.message, /expected a mapping of provider names to providers/);
 });
+
+test('health: a probe target of a family the provider has no gateway for is an error at the target', () => {
+  const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1, health: { targets: ["2001:db8::1"] } }\ndefault: a\n', 'h.yaml');
+  assert.ok(!r.ok);
+  assert.equal(r.issues[0]!.line, 2);
+  assert.match(r.issues[0]!.message, /an IPv6 probe target but provider "a" has no IPv6 gateway/);
+});
+
+test('health: durations as 200ms / 1s / numbers, with defaults', () => {
+  const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1, health: { probe: tcp, port: 22, targets: [198.51.100.1], interval: 1s, timeout: 300ms } }\ndefault: a\n', 'h.yaml');
+  assert.ok(r.ok);
+  const h = r.config.providers.a!.health!;
+  assert.deepEqual([h.probe, h.interval, h.timeout, h.down, h.up, h.initial, h.policy], ['tcp', 1000, 300, 3, 5, 'up', 'any']);
+  const bad = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1, health: { targets: [198.51.100.1], interval: soon } }\ndefault: a\n', 'h.yaml');
+  assert.ok(!bad.ok);
+  assert.match(bad.issues[0]!.message, /"soon" is not a duration/);
+});
