@@ -105,7 +105,9 @@ export function lock(d: StateDir): () => void {
       fs.writeFileSync(p, String(process.pid), { flag: 'wx' });
       return () => fs.rmSync(p, { force: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw new UserError(`cannot take the lock ${p} (${code})`, [], 'run multihome as root, or give --state-dir');
+      if (code !== 'EEXIST') throw e;
       const holder = Number(fs.readFileSync(p, 'utf8'));
       if (holder && isAlive(holder) && holder !== process.pid) {
         throw new UserError(`another multihome (pid ${holder}) is changing this system`, [], `wait for it, or remove ${p} if that process is gone`);
