@@ -1,0 +1,97 @@
+// CPU used by `multihome run` with 8 providers at the default probe rate
+// (ICMP every 200 ms to one target per provider), measured from /proc over a
+// steady window: the daemon itself, and the daemon with its ping processes.
+// A router namespace with 8 uplinks (veth to 8 provider namespaces whose
+// gateway answers the probes) is built here and always removed.
+//
+//   node dist/bench/daemon-cpu.js [--providers 8] [--seconds 30]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, runOk } from '../src/kernel/exec.js';
+import { addNetns, delNetns, netnsPids, spawnInNetns, vethBetween } from '../src/kernel/netns.js';
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const N = arg('providers', 8);
+const SECONDS = arg('seconds', 30);
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const id = Math.random().toString(16).slice(2, 8);
+const R = `mh-cpu-${id}-r`;
+const isp = (i: number) => `mh-cpu-${id}-p${i}`;
+const HZ = 100; // USER_HZ: /proc/PID/stat counts CPU time in clock ticks
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / HZ;
+  } catch {
+    return 0;
+  }
+}
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-cpu-'));
+  const made: string[] = [];
+  try {
+    await addNetns(R);
+    made.push(R);
+    await runOk(['ip', 'link', 'set', 'lo', 'up'], { netns: R });
+    const providers: string[] = [];
+    for (let i = 1; i <= N; i++) {
+      await addNetns(isp(i));
+      made.push(isp(i));
+      await vethBetween(R, `up${i}`, isp(i), 'eth0');
+      await runOk(['ip', 'addr', 'add', `10.${i}.0.2/24`, 'dev', `up${i}`], { netns: R });
+      await runOk(['ip', 'link', 'set', `up${i}`, 'up'], { netns: R });
+      await runOk(['ip', 'addr', 'add', `10.${i}.0.1/24`, 'dev', 'eth0'], { netns: isp(i) });
+      await runOk(['ip', 'link', 'set', 'eth0', 'up'], { netns: isp(i) });
+      providers.push(`  isp${i}: { interface: up${i}, gateway: 10.${i}.0.1, health: { probe: icmp, targets: [10.${i}.0.1] } }`);
+    }
+    const cfg = path.join(dir, 'multihome.yaml');
+    fs.writeFileSync(cfg, `providers:\n${providers.join('\n')}\ngroups:\n  all: [${Array.from({ length: N }, (_, i) => `isp${i + 1}`).join(', ')}]\ndefault: all\n`);
+    const daemon = spawnInNetns(R, [process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'run', '-c', cfg]);
+    try {
+      // let it start and settle (JIT, first probes)
+      for (let t = 0; t < 100; t++) {
+        if ((await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'status', '--json'], { netns: R })).code === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+      const pings = (await netnsPids(R)).filter((p) => p !== daemon.pid);
+      const d0 = cpuSeconds(daemon.pid);
+      const p0 = pings.reduce((s, p) => s + cpuSeconds(p), 0);
+      const t0 = Date.now();
+      await new Promise((r) => setTimeout(r, SECONDS * 1000));
+      const wall = (Date.now() - t0) / 1000;
+      const d = (cpuSeconds(daemon.pid) - d0) / wall;
+      const withPings = d + (pings.reduce((s, p) => s + cpuSeconds(p), 0) - p0) / wall;
+      const status = JSON.parse((await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'status', '--json'], { netns: R })).stdout) as { providers: { state: string }[] };
+      const out = {
+        bench: 'daemon-cpu',
+        command: `node dist/bench/daemon-cpu.js --providers ${N} --seconds ${SECONDS}`,
+        providers: N,
+        probesPerSecond: N * 5,
+        up: status.providers.filter((p) => p.state === 'up').length,
+        daemonCpuPercentOfACore: Number((d * 100).toFixed(2)),
+        withPingProcessesPercentOfACore: Number((withPings * 100).toFixed(2)),
+        pingProcesses: pings.length,
+        machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim() },
+      };
+      console.log(`${N} providers, ${N * 5} probes/s: daemon ${out.daemonCpuPercentOfACore}% of a core; with its ${pings.length} ping processes ${out.withPingProcessesPercentOfACore}% (${out.up}/${N} up)`);
+      console.log(`JSON ${JSON.stringify(out)}`);
+    } finally {
+      await daemon.stop();
+    }
+  } finally {
+    for (const ns of made.reverse()) await delNetns(ns);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
