@@ -149,3 +149,25 @@ test('an upstream that bounces every second does not make the routing churn ever
     await daemon.stop();
   });
 });
+
+test('the router\'s own link to isp2 cut and restored: connections move to isp1 and back, the route the kernel dropped is put back', async (t) => {
+  await withSeedLab(t, async (router, inst) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
+    const cfg = path.join(dir, 'multihome.yaml');
+    fs.writeFileSync(cfg, CONFIG);
+    const state = path.join(dir, 'state');
+    const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', state, ...args], { netns: router });
+    await startEchoServer(inst, 'inet');
+    const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
+    await until('the daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
+    await until('isp2 carries new connections', 3000, async () => (await seenFrom(inst)) === '67.17.28.12');
+    await runOk(['ip', 'link', 'set', 'dev', 'eth4', 'down'], { netns: router });
+    await until('new connections move to isp1', 3000, async () => (await seenFrom(inst)) === '205.254.211.179');
+    await runOk(['ip', 'link', 'set', 'dev', 'eth4', 'up'], { netns: router });
+    await until('new connections return to isp2', 6000, async () => (await seenFrom(inst)) === '67.17.28.12');
+    // isp2's table (101: assigned after isp1's 100) lost its route when the link went down
+    const t101 = JSON.parse(await runOk(['ip', '-j', 'route', 'show', 'table', '101'], { netns: router })) as { dst: string; gateway?: string }[];
+    assert.deepEqual(t101.map((r) => [r.dst, r.gateway]), [['default', '67.17.28.14']], 'isp2 table has its default route again');
+    await daemon.stop();
+  });
+});
