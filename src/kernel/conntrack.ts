@@ -6,27 +6,26 @@ import { CommandError, run, type ExecOptions } from './exec.js';
 
 const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 
-/** Delete the entries whose ctmark & mask == mark, both families; returns how many went. */
-export async function deleteConntrackByMark(mark: number, mask: number, opts: ExecOptions = {}): Promise<number> {
+/**
+ * Run `conntrack -D|-L` on the entries whose ctmark & mask == mark, in both families, and add up
+ * the count conntrack reports in its own summary line ("N flow entries have been deleted|shown";
+ * it exits 1 when N is 0, so the summary, not the exit code, says whether it worked).
+ */
+async function byMark(op: '-D' | '-L', mark: number, mask: number, opts: ExecOptions): Promise<number> {
+  const summary = op === '-D' ? /(\d+) flow entries have been deleted/ : /(\d+) flow entries have been shown/;
   let total = 0;
   for (const family of ['ipv4', 'ipv6']) {
-    const r = await run(['conntrack', '-D', '-f', family, '--mark', `${hex(mark)}/${hex(mask)}`], opts);
-    // conntrack prints its own summary ("N flow entries have been deleted") and exits 1 when N is 0.
-    const m = /(\d+) flow entries have been deleted/.exec(r.stderr);
-    if (!m) throw new CommandError(['conntrack', '-D', '-f', family, '--mark', `${hex(mark)}/${hex(mask)}`], r.code, r.stderr.trim());
+    const argv = ['conntrack', op, '-f', family, '--mark', `${hex(mark)}/${hex(mask)}`];
+    const r = await run(argv, opts);
+    const m = summary.exec(r.stderr);
+    if (!m) throw new CommandError(argv, r.code, r.stderr.trim());
     total += Number(m[1]);
   }
   return total;
 }
 
-/** How many entries have ctmark & mask == mark (both families), from conntrack's own summary line. */
-export async function countConntrackByMark(mark: number, mask: number, opts: ExecOptions = {}): Promise<number> {
-  let total = 0;
-  for (const family of ['ipv4', 'ipv6']) {
-    const r = await run(['conntrack', '-L', '-f', family, '--mark', `${hex(mark)}/${hex(mask)}`], opts);
-    const m = /(\d+) flow entries have been shown/.exec(r.stderr);
-    if (!m) throw new CommandError(['conntrack', '-L', '-f', family, '--mark', `${hex(mark)}/${hex(mask)}`], r.code, r.stderr.trim());
-    total += Number(m[1]);
-  }
-  return total;
-}
+/** Delete the entries whose ctmark & mask == mark, both families; returns how many went. */
+export const deleteConntrackByMark = (mark: number, mask: number, opts: ExecOptions = {}): Promise<number> => byMark('-D', mark, mask, opts);
+
+/** How many entries have ctmark & mask == mark (both families). */
+export const countConntrackByMark = (mark: number, mask: number, opts: ExecOptions = {}): Promise<number> => byMark('-L', mark, mask, opts);

@@ -38,19 +38,33 @@ async function until(what: string, ms: number, check: () => Promise<boolean>): P
   throw new Error(`${what}: not within ${ms} ms`);
 }
 
+/**
+ * Write the config (given the test's own folder, for files it names), start `multihome run` in the
+ * router namespace with its own state dir, and wait until it answers.
+ */
+async function startDaemon(router: string, config: string | ((dir: string) => string)) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
+  const cfg = path.join(dir, 'multihome.yaml');
+  fs.writeFileSync(cfg, typeof config === 'string' ? config : config(dir));
+  const state = path.join(dir, 'state');
+  const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', state, ...args], { netns: router });
+  const start = () => spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
+  const daemon = start();
+  await until('the daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
+  return { dir, cfg, state, cli, daemon, start };
+}
+
 test('the daemon fails over a dead upstream (link up) in about a second, fails back, keeps its config on a bad reload', async (t) => {
   await withSeedLab(t, async (router, inst) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
-    const cfg = path.join(dir, 'multihome.yaml');
-    // A hook that records every state change it is told about.
-    const hook = path.join(dir, 'hook.sh');
-    const hookLog = path.join(dir, 'hook.log');
-    fs.writeFileSync(hook, `#!/bin/sh\necho "$MULTIHOME_PROVIDER $MULTIHOME_INTERFACE $MULTIHOME_FROM $MULTIHOME_TO" >> ${hookLog}\n`, { mode: 0o755 });
-    fs.writeFileSync(cfg, `${CONFIG}hooks: [${hook}]\n`);
     await startEchoServer(inst, 'inet');
-    const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'run', '-c', cfg]);
-    const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), ...args], { netns: router });
-    await until('the daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
+    // A hook that records every state change it is told about.
+    let hookLog = '';
+    const { cfg, cli, daemon } = await startDaemon(router, (dir) => {
+      const hook = path.join(dir, 'hook.sh');
+      hookLog = path.join(dir, 'hook.log');
+      fs.writeFileSync(hook, `#!/bin/sh\necho "$MULTIHOME_PROVIDER $MULTIHOME_INTERFACE $MULTIHOME_FROM $MULTIHOME_TO" >> ${hookLog}\n`, { mode: 0o755 });
+      return `${CONFIG}hooks: [${hook}]\n`;
+    });
     await until('isp2 carries new connections', 3000, async () => (await seenFrom(inst)) === '67.17.28.12');
     const counted = JSON.parse((await cli(['status', '--json'])).stdout) as { providers: { name: string; connections: number | null; packets: number | null; bytes: number | null }[] };
     const isp2 = counted.providers.find((p) => p.name === 'isp2')!;
@@ -95,21 +109,15 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
 
 test('a daemon killed with SIGKILL is restarted: it takes over its lock and socket, converges, duplicates nothing', async (t) => {
   await withSeedLab(t, async (router) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
-    const cfg = path.join(dir, 'multihome.yaml');
     // isp1 without health: probed by nobody, shown as up
-    fs.writeFileSync(cfg, CONFIG.replace(', health: { probe: tcp, port: 22, targets: [203.0.113.10] }', ''));
-    const state = path.join(dir, 'state');
-    const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', state, ...args], { netns: router });
+    const { dir, cfg, cli, daemon: first, start } = await startDaemon(router, CONFIG.replace(', health: { probe: tcp, port: 22, targets: [203.0.113.10] }', ''));
     const rulesOf77 = async () => (JSON.parse(await runOk(['ip', '-N', '-j', '-d', 'rule', 'show'], { netns: router })) as { protocol?: string }[]).filter((r) => r.protocol === '77').length;
 
-    const first = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
-    await until('the first daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
     const rules = await rulesOf77();
     process.kill(first.pid, 'SIGKILL');
     await first.stop(500); // reaps it (keeping the event loop alive while it does)
 
-    const second = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
+    const second = start();
     await until('the restarted daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
     assert.equal(await rulesOf77(), rules, 'the same rules, none twice');
     const text = await cli(['status']);
@@ -123,14 +131,8 @@ test('a daemon killed with SIGKILL is restarted: it takes over its lock and sock
 
 test('an upstream that bounces every second does not make the routing churn every second (flap damping)', async (t) => {
   await withSeedLab(t, async (router, inst) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
-    const cfg = path.join(dir, 'multihome.yaml');
-    fs.writeFileSync(cfg, CONFIG);
-    const state = path.join(dir, 'state');
-    const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', state, ...args], { netns: router });
     await startEchoServer(inst, 'inet');
-    const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
-    await until('the daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
+    const { cli, daemon } = await startDaemon(router, CONFIG);
     const isp2 = nsOf(inst, 'isp2');
     const isp2Default = SEED_TOPOLOGY.routes.find((r) => r.role === 'isp2')!.spec;
     const flaps = 10;
@@ -152,14 +154,8 @@ test('an upstream that bounces every second does not make the routing churn ever
 
 test('the router\'s own link to isp2 cut and restored: connections move to isp1 and back, the route the kernel dropped is put back', async (t) => {
   await withSeedLab(t, async (router, inst) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
-    const cfg = path.join(dir, 'multihome.yaml');
-    fs.writeFileSync(cfg, CONFIG);
-    const state = path.join(dir, 'state');
-    const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', state, ...args], { netns: router });
     await startEchoServer(inst, 'inet');
-    const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
-    await until('the daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
+    const { cli, daemon } = await startDaemon(router, CONFIG);
     await until('isp2 carries new connections', 3000, async () => (await seenFrom(inst)) === '67.17.28.12');
     await runOk(['ip', 'link', 'set', 'dev', 'eth4', 'down'], { netns: router });
     await until('new connections move to isp1', 3000, async () => (await seenFrom(inst)) === '205.254.211.179');
