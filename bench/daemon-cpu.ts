@@ -1,10 +1,12 @@
 // CPU used by `multihome run` with 8 providers at the default probe rate
 // (ICMP every 200 ms to one target per provider), measured from /proc over a
-// steady window: the daemon itself, and the daemon with its ping processes.
+// steady window: the daemon itself, and the daemon with its ping processes; then, in the same
+// run, the floor: a bare Node process reading the same pings (bench/ping-floor.ts).
 // A router namespace with 8 uplinks (veth to 8 provider namespaces whose
 // gateway answers the probes) is built here and always removed.
 //
-//   node dist/bench/daemon-cpu.js [--providers 8] [--seconds 30]
+//   node dist/bench/daemon-cpu.js [--providers 8] [--seconds 30] [--profile DIR]
+// --profile writes a V8 CPU profile of the daemon into DIR (open it in Chrome DevTools).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +21,7 @@ const arg = (name: string, def: number) => {
 const N = arg('providers', 8);
 const SECONDS = arg('seconds', 30);
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const FLOOR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'ping-floor.js');
 const id = Math.random().toString(16).slice(2, 8);
 const R = `mh-cpu-${id}-r`;
 const isp = (i: number) => `mh-cpu-${id}-p${i}`;
@@ -55,7 +58,9 @@ async function main() {
     }
     const cfg = path.join(dir, 'multihome.yaml');
     fs.writeFileSync(cfg, `providers:\n${providers.join('\n')}\ngroups:\n  all: [${Array.from({ length: N }, (_, i) => `isp${i + 1}`).join(', ')}]\ndefault: all\n`);
-    const daemon = spawnInNetns(R, [process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'run', '-c', cfg]);
+    const pi = process.argv.indexOf('--profile');
+    const prof = pi > 0 ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.argv[pi + 1]!)}`] : [];
+    const daemon = spawnInNetns(R, [process.execPath, ...prof, MAIN, '--state-dir', path.join(dir, 'state'), 'run', '-c', cfg]);
     try {
       // let it start and settle (JIT, first probes)
       for (let t = 0; t < 100; t++) {
@@ -72,18 +77,37 @@ async function main() {
       const d = (cpuSeconds(daemon.pid) - d0) / wall;
       const withPings = d + (pings.reduce((s, p) => s + cpuSeconds(p), 0) - p0) / wall;
       const status = JSON.parse((await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'status', '--json'], { netns: R })).stdout) as { providers: { state: string }[] };
+      await daemon.stop();
+      const daemonPct = d * 100;
+      const withPingsPct = withPings * 100;
+
+      // The floor, same namespace, same pings: what reading them costs before any daemon logic.
+      const floor = spawnInNetns(R, [process.execPath, FLOOR, '200', '600', ...Array.from({ length: N }, (_, i) => `10.${i + 1}.0.2=10.${i + 1}.0.1`)]);
+      let floorPct = 0;
+      try {
+        await new Promise((r) => setTimeout(r, 3000));
+        const f0 = cpuSeconds(floor.pid);
+        const t1 = Date.now();
+        await new Promise((r) => setTimeout(r, SECONDS * 1000));
+        floorPct = ((cpuSeconds(floor.pid) - f0) / ((Date.now() - t1) / 1000)) * 100;
+      } finally {
+        await floor.stop();
+      }
       const out = {
         bench: 'daemon-cpu',
         command: `node dist/bench/daemon-cpu.js --providers ${N} --seconds ${SECONDS}`,
         providers: N,
         probesPerSecond: N * 5,
         up: status.providers.filter((p) => p.state === 'up').length,
-        daemonCpuPercentOfACore: Number((d * 100).toFixed(2)),
-        withPingProcessesPercentOfACore: Number((withPings * 100).toFixed(2)),
+        daemonCpuPercentOfACore: Number(daemonPct.toFixed(2)),
+        withPingProcessesPercentOfACore: Number(withPingsPct.toFixed(2)),
         pingProcesses: pings.length,
+        floorPercentOfACore: Number(floorPct.toFixed(2)),
+        daemonOverFloor: Number((daemonPct / floorPct).toFixed(2)),
         machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim() },
       };
       console.log(`${N} providers, ${N * 5} probes/s: daemon ${out.daemonCpuPercentOfACore}% of a core; with its ${pings.length} ping processes ${out.withPingProcessesPercentOfACore}% (${out.up}/${N} up)`);
+      console.log(`floor (bare Node reading the same ${N} pings, same run): ${out.floorPercentOfACore}% → daemon/floor ${out.daemonOverFloor}×`);
       console.log(`JSON ${JSON.stringify(out)}`);
     } finally {
       await daemon.stop();

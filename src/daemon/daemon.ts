@@ -133,7 +133,7 @@ export class Daemon {
     const m = r.machines.get(rep.provider);
     if (!m) return;
     if (!rep.ok && rep.error) r.lastError.set(rep.provider, rep.error);
-    const step = observe(m, { at: rep.at, ok: rep.ok, sentAt: rep.sentAt, ...(rep.rttMs !== undefined ? { rttMs: rep.rttMs } : {}) });
+    const step = observe(m, rep); // a ProbeReport is a ProbeResult with names
     r.machines.set(rep.provider, step.machine);
     if (step.transition) this.onTransition(r, rep.provider, step.transition.from, step.transition.to, step.transition.reason);
   }

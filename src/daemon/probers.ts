@@ -16,8 +16,8 @@ export interface ProbeReport {
   at: number;
   ok: boolean;
   sentAt: number;
-  rttMs?: number;
-  error?: string;
+  rttMs?: number | undefined;
+  error?: string | undefined;
 }
 
 export interface Prober {
@@ -50,7 +50,7 @@ export function startProber(p: ResolvedProvider, h: HealthConfig, facts: SystemF
           intervalMs: h.interval,
           timeoutMs: h.timeout,
           ...(exec.netns ? { netns: exec.netns } : {}),
-          onResult: (r) => report({ provider: p.name, target, at: r.at, ok: r.ok, sentAt: r.sentAt, ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}), ...(r.error ? { error: r.error } : {}) }),
+          onResult: (r) => report({ provider: p.name, target, at: r.at, ok: r.ok, sentAt: r.sentAt, rttMs: r.rttMs, error: r.error }),
         });
         pingers.push(pg);
         void pg.exited.then(({ code, stderr }) => {

@@ -328,31 +328,45 @@ export function observe(m: HealthMachine, r: ProbeResult): StepResult {
   const now = Math.max(m.now, r.at);
   const { s } = m.cfg;
   const sample: Sample = r.ok && r.rttMs !== undefined ? { at: r.at, ok: true, rtt: r.rttMs } : { at: r.at, ok: r.ok };
-  let next: Mutable = {
-    ...m,
-    now,
-    samples: [...m.samples, sample],
-    lastProbe: m.lastProbe === null ? r.at : Math.max(m.lastProbe, r.at),
-  };
+  // The one copy this call makes: the helpers below update it in place (the caller's machine,
+  // and the arrays it shares with it, are never written to).
+  // The window's samples plus this one, in one pass (evaluate would otherwise copy them again
+  // to drop the one that just aged out: this runs for every probe result).
+  const windowStart = now - s.window;
+  const samples: Sample[] = [];
+  for (const x of m.samples) if (x.at > windowStart) samples.push(x);
+  samples.push(sample);
+  const next: Mutable = { ...m, now, samples, lastProbe: m.lastProbe === null ? r.at : Math.max(m.lastProbe, r.at) };
   const sentAt = r.sentAt ?? (r.ok ? r.at - (r.rttMs ?? 0) : r.at - s.timeout);
   const half = s.interval / 2;
   const i = next.open.findIndex((o) => Math.abs(o.sentAt - sentAt) < half);
   if (i >= 0) {
     const o = next.open[i]!;
     const updated = { sentAt: o.sentAt, oks: o.oks + (r.ok ? 1 : 0), fails: o.fails + (r.ok ? 0 : 1) };
-    next = { ...next, open: next.open.map((x, j) => (j === i ? updated : x)) };
+    next.open = next.open.map((x, j) => (j === i ? updated : x));
   } else if (sentAt > next.lastRound + half) {
     const created = { sentAt, oks: r.ok ? 1 : 0, fails: r.ok ? 0 : 1 };
-    next = { ...next, open: [...next.open, created].sort((a, b) => a.sentAt - b.sentAt) };
+    next.open = [...next.open, created].sort((a, b) => a.sentAt - b.sentAt);
   } // else: a result for a round already decided, or older than one: it only counts in the window
-  next = decideRounds(next, now);
+  decideRounds(next, now);
   return evaluate(next, now);
 }
 
-/** Let time pass without a result: closes overdue rounds, ages the window, releases damping. */
+/**
+ * Let time pass without a result: closes overdue rounds, ages the window, releases damping.
+ * A machine with nothing that time can change (no open round, no failed round to extend, no
+ * damping to release, no quality thresholds to re-check) only has its clock moved: the daemon
+ * ticks every machine several times a second, and most ticks are that.
+ */
 export function tick(m: HealthMachine, now: number): StepResult {
   const at = Math.max(m.now, now);
-  return evaluate(decideRounds({ ...m, now: at }, at), at);
+  const { s } = m.cfg;
+  if (m.open.length === 0 && m.bad === 0 && !m.suppressed && m.qualityBad === null && !s.latency && !s.loss) {
+    return { machine: at === m.now ? m : { ...m, now: at } };
+  }
+  const next: Mutable = { ...m, now: at };
+  decideRounds(next, at);
+  return evaluate(next, at);
 }
 
 /** The state for `multihome status`, as of the machine's last call. */
@@ -394,35 +408,33 @@ function lateFor(s: Readonly<HealthSettings>, meanRtt: number | null): number {
   return Math.min(s.timeout, s.late ?? auto);
 }
 
-/** Decide the open rounds that can be decided, and close those past timeout + interval. */
-function decideRounds(m: Mutable, now: number): Mutable {
+/** Decide the open rounds that can be decided, and close those past timeout + interval (in place). */
+function decideRounds(m: Mutable, now: number): void {
   const { s } = m.cfg;
-  let out = m;
   for (;;) {
-    let decided: { round: OpenRound; good: boolean; overdue: boolean } | null = null;
-    for (const o of out.open) {
-      const overdue = now >= o.sentAt + s.timeout + s.interval;
-      const good = s.policy === 'any' ? o.oks >= 1 : o.oks >= s.targets;
-      const bad = s.policy === 'any' ? o.fails >= s.targets : o.fails >= 1;
-      if (good || bad || overdue) {
-        decided = { round: o, good, overdue: overdue && !good && !bad };
+    let round: OpenRound | null = null;
+    let good = false;
+    let bad = false;
+    for (const o of m.open) {
+      good = s.policy === 'any' ? o.oks >= 1 : o.oks >= s.targets;
+      bad = s.policy === 'any' ? o.fails >= s.targets : o.fails >= 1;
+      if (good || bad || now >= o.sentAt + s.timeout + s.interval) {
+        round = o;
         break;
       }
     }
-    if (!decided) return out;
-    const { round, good, overdue } = decided;
+    if (!round) return;
     // a round closed for being overdue: its missing results count as failed probes
-    const missing = overdue ? Math.max(0, s.targets - round.oks - round.fails) : 0;
-    const filled: Sample[] = Array.from({ length: missing }, () => ({ at: now, ok: false }));
-    out = {
-      ...out,
-      // the decided round and every older one (stale now) leave the open list
-      open: out.open.filter((o) => o.sentAt > round.sentAt),
-      samples: filled.length ? [...out.samples, ...filled] : out.samples,
-      lastRound: round.sentAt,
-      good: good ? out.good + 1 : 0,
-      bad: good ? 0 : out.bad + 1,
-    };
+    if (!good && !bad) {
+      const missing = Math.max(0, s.targets - round.oks - round.fails);
+      if (missing > 0) m.samples = [...m.samples, ...Array.from({ length: missing }, () => ({ at: now, ok: false }))];
+    }
+    // the decided round and every older one (stale now) leave the open list
+    const sent = round.sentAt;
+    m.open = m.open.length === 1 ? [] : m.open.filter((o) => o.sentAt > sent);
+    m.lastRound = sent;
+    m.good = good ? m.good + 1 : 0;
+    m.bad = good ? 0 : m.bad + 1;
   }
 }
 
@@ -451,17 +463,17 @@ function penaltyAt(m: HealthMachine, now: number): number {
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 
-function evaluate(m0: Mutable, now: number): StepResult {
-  const { s, damping, holddown, minSamples } = m0.cfg;
+/** Update `m` (a private copy) for time `now` and say whether its state changed. */
+function evaluate(m: Mutable, now: number): StepResult {
+  const { s, damping, holddown, minSamples } = m.cfg;
   const windowStart = now - s.window;
-  let m: Mutable = { ...m0, samples: m0.samples.filter((x) => x.at > windowStart) };
-  const whole = stats(m.samples, windowStart);
+  if (m.samples.some((x) => x.at <= windowStart)) m.samples = m.samples.filter((x) => x.at > windowStart);
 
   // The rounds sent after the newest decided round, if it was bad, that have been missing the
   // answers they need (any: every one; all: at least one) for `late` ms, up to the first that is not.
   let unanswered = 0;
   if (m.bad > 0) {
-    const late = lateFor(s, whole.latency);
+    const late = lateFor(s, stats(m.samples, windowStart).latency);
     for (let slot = m.lastRound + s.interval; ; slot += s.interval) {
       const o = m.open.find((x) => Math.abs(x.sentAt - slot) < s.interval / 2);
       const sentAt = o ? o.sentAt : slot;
@@ -470,7 +482,7 @@ function evaluate(m0: Mutable, now: number): StepResult {
       unanswered++;
     }
   }
-  m = { ...m, unanswered };
+  m.unanswered = unanswered;
 
   // What the probes say: hysteresis.
   let rawCause: { cause: TransitionCause; reason: string } | null = null;
@@ -496,11 +508,12 @@ function evaluate(m0: Mutable, now: number): StepResult {
         penalty = { value, at: now };
         if (value > damping.suppress) suppressed = true;
       }
-      m = { ...m, reachable: false, reachableSince: now, good: 0, penalty, suppressed, lastFlap: now };
+      Object.assign(m, { reachable: false, reachableSince: now, good: 0, penalty, suppressed, lastFlap: now });
     }
   } else if (m.good >= s.up) {
     rawCause = { cause: 'recovered', reason: `${m.good} consecutive good probe rounds` };
-    m = { ...m, reachable: true, reachableSince: now };
+    m.reachable = true;
+    m.reachableSince = now;
   }
 
   // Flap damping: release.
@@ -510,18 +523,17 @@ function evaluate(m0: Mutable, now: number): StepResult {
     const held = m.lastFlap === null ? Infinity : now - m.lastFlap;
     if (p < damping.reuse || held >= holddown) {
       released = p < damping.reuse ? `flap damping released (penalty ${Math.round(p)} < ${damping.reuse})` : `flap damping released (held ${held} ms since the last flap)`;
-      m = { ...m, suppressed: false };
+      m.suppressed = false;
     }
   }
 
   // Quality.
   let qualityBad = m.qualityBad;
-  if (m.reachable) {
+  const latT = s.latency?.degraded;
+  const lossT = s.loss?.degraded;
+  if (m.reachable && (latT !== undefined || lossT !== undefined)) {
     const q = recent();
-    const enough = q.n >= minSamples;
-    const latT = s.latency?.degraded;
-    const lossT = s.loss?.degraded;
-    if (!enough) qualityBad = null;
+    if (q.n < minSamples) qualityBad = null;
     else if (latT !== undefined && q.latency !== null && q.latency > latT) {
       qualityBad = { cause: 'latency', text: `latency ${Math.round(q.latency)} ms > ${latT} ms` };
     } else if (lossT !== undefined && q.loss !== null && q.loss > lossT) {
@@ -532,7 +544,7 @@ function evaluate(m0: Mutable, now: number): StepResult {
       if (latOk && lossOk) qualityBad = null;
     }
   } else qualityBad = null;
-  m = { ...m, qualityBad };
+  m.qualityBad = qualityBad;
 
   const target: HealthState = !m.reachable || m.suppressed ? 'down' : qualityBad ? 'degraded' : 'up';
   if (target === m.state) return { machine: m };
@@ -556,5 +568,8 @@ function evaluate(m0: Mutable, now: number): StepResult {
     reason = 'latency and loss back under their thresholds';
   }
   const transition: Transition = { from: m.state, to: target, at: now, cause, reason };
-  return { machine: { ...m, state: target, since: now, transitions: m.transitions + 1 }, transition };
+  m.state = target;
+  m.since = now;
+  m.transitions += 1;
+  return { machine: m, transition };
 }

@@ -58,6 +58,9 @@ function simulate(input: Partial<HealthSettings>, o: SimOptions, initialAt = 0):
   const transitions: Transition[] = [];
   const timeline: { t: number; state: HealthState }[] = [{ t: initialAt, state: m.state }];
   for (const e of events) {
+    // Every machine handed in is frozen, arrays and all: the machine updates a private copy in
+    // place for speed, and must never write to the one it was given (strict mode throws if it does).
+    deepFreeze(m);
     // the sentAt is left out on purpose half the time: the machine must infer it
     const r = e.kind === 'tick' ? tick(m, e.t) : observe(m, e.ok ? { at: e.t, ok: true, rttMs: e.rtt!, ...(e.sentAt % 400 ? {} : { sentAt: e.sentAt }) } : { at: e.t, ok: false });
     m = r.machine;
@@ -72,6 +75,12 @@ function simulate(input: Partial<HealthSettings>, o: SimOptions, initialAt = 0):
     return st;
   };
   return { machine: m, transitions, stateAt, rounds };
+}
+
+function deepFreeze(m: HealthMachine): void {
+  for (const v of Object.values(m)) if (v && typeof v === 'object') Object.freeze(v);
+  for (const o of m.open) Object.freeze(o);
+  Object.freeze(m);
 }
 
 const MWAN3 = { interval: 10_000, timeout: 4_000, down: 5, up: 5 } as const;
