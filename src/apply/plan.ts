@@ -11,6 +11,10 @@ export interface Ownership {
   prefs: [number, number];
   /** provider table ids */
   tables: number[];
+  /** provider tables that copy main: their routes carrying `copyProtocol` are the route
+   *  copier's (src/routecopy/), neither planned here nor reported as foreign */
+  copyTables?: number[];
+  copyProtocol?: number;
   /** what an earlier apply owned (a config change may move the range or drop a table) */
   previous?: { prefs: [number, number]; tables: number[] };
 }
@@ -106,7 +110,8 @@ export function plan(desired: State, current: State, own: Ownership, nftRecord?:
   }
 
   const have = new Map(ownedRoutes(current, own).map((r) => [routeKey(r), r]));
-  const want = new Map(desired.routes.map((r) => [routeKey(r), r]));
+  const isCopy = (r: RouteState) => own.copyProtocol !== undefined && r.protocol === own.copyProtocol;
+  const want = new Map(desired.routes.filter((r) => !isCopy(r)).map((r) => [routeKey(r), r]));
   const routes: Plan['routes'] = { add: [], replace: [], del: [] };
   for (const [k, r] of want) {
     const cur = have.get(k);
@@ -116,7 +121,7 @@ export function plan(desired: State, current: State, own: Ownership, nftRecord?:
   for (const [k, r] of have) if (!want.has(k)) routes.del.push(r);
   const wantTables = new Set(desired.routes.map((r) => r.table));
   for (const r of current.routes) {
-    if (!have.has(routeKey(r)) && wantTables.has(r.table)) {
+    if (!have.has(routeKey(r)) && wantTables.has(r.table) && !isCopy(r)) {
       warnings.push(`${routeText(r)} is not multihome's (proto ${r.protocol}); it stays. Remove it, or give the provider another table id.`);
     }
   }

@@ -8,10 +8,10 @@ import { PRIORITY_SPAN } from '../compile/rules.js';
 import { systemIssues } from '../compile/system-checks.js';
 import type { SystemFacts } from '../compile/facts.js';
 import { UserError } from '../errors/index.js';
-import { readLinks, readRoutes, readState, readSysctls } from '../kernel/read.js';
+import { flushCopies, readLinks, readState, readSysctls } from '../kernel/read.js';
 import { sysctlFactKeys } from '../compile/sysctl.js';
 import { TABLE_IDS, type State } from '../state/types.js';
-import { DEFAULTS } from '../config/schema.js';
+import { DEFAULTS, DEFAULT_COPY_PROTOCOL } from '../config/schema.js';
 import { plan, type Ownership, type Plan } from './plan.js';
 import { clearAll, readNftRecord, readSysctlOriginals, readTimerOutcome } from './statedir.js';
 import { applyState, sysctlKeysFor, withPrevious, type ApplyOptions, type ApplyResult, type Target } from './transaction.js';
@@ -22,10 +22,12 @@ export interface Prepared {
   own: Ownership;
 }
 
-export const ownershipOf = (cfg: Pick<ResolvedConfig, 'route_protocol' | 'rule_priority' | 'providers'>): Ownership => ({
+export const ownershipOf = (cfg: Pick<ResolvedConfig, 'route_protocol' | 'rule_priority' | 'providers'> & Partial<Pick<ResolvedConfig, 'copy'>>): Ownership => ({
   protocol: cfg.route_protocol,
   prefs: [cfg.rule_priority, cfg.rule_priority + PRIORITY_SPAN - 1],
   tables: Object.values(cfg.providers).map((p) => p.table),
+  copyTables: Object.values(cfg.providers).filter((p) => p.routes === 'copy').map((p) => p.table),
+  copyProtocol: cfg.copy?.protocol ?? DEFAULT_COPY_PROTOCOL,
 });
 
 export const DEFAULT_OWNERSHIP: Ownership = ownershipOf({ route_protocol: DEFAULTS.route_protocol, rule_priority: DEFAULTS.rule_priority, providers: {} });
@@ -37,14 +39,14 @@ export function checkConfig(text: string, file: string): ReturnType<typeof parse
   return r;
 }
 
+/**
+ * Facts of the live system. Main's routes are not read: on a live system the route copier
+ * (src/routecopy/) keeps the `routes: copy` tables, outside the transaction; only a state
+ * read for `explain` carries them (factsOf), to show the copies.
+ */
 export async function readFacts(cfg: ResolvedConfig, target: Target): Promise<SystemFacts> {
-  const needMain = Object.values(cfg.providers).some((p) => p.routes === 'copy');
-  const [links, mainRoutes, sysctls] = await Promise.all([
-    readLinks(target.exec),
-    needMain ? readRoutes(target.exec, TABLE_IDS.main) : Promise.resolve([]),
-    readSysctls(sysctlFactKeys(cfg), target.exec),
-  ]);
-  return { links, mainRoutes, sysctls };
+  const [links, sysctls] = await Promise.all([readLinks(target.exec), readSysctls(sysctlFactKeys(cfg), target.exec)]);
+  return { links, mainRoutes: [], sysctls };
 }
 
 /** Config → desired state for this system; the system's mismatches are config errors with positions. */
@@ -72,7 +74,7 @@ export interface PlanOutput {
 }
 
 export async function planPrepared(prep: Prepared, target: Target): Promise<PlanOutput> {
-  const before = await readState(sysctlKeysFor(prep.desired), target.exec);
+  const before = await readState(sysctlKeysFor(prep.desired), target.exec, withPrevious(prep.own, readNftRecord(target.stateDir)));
   const record = readNftRecord(target.stateDir);
   const p = plan(prep.desired, before.state, withPrevious(prep.own, record), record);
   const timer = readTimerOutcome(target.stateDir);
@@ -91,6 +93,9 @@ export async function down(target: Target, own?: Ownership, opts: ApplyOptions =
   const ownership = own ?? record?.ownership ?? DEFAULT_OWNERSHIP;
   const empty: State = { rules: [], routes: [], nft: null, sysctls: readSysctlOriginals(target.stateDir), links: [] };
   const result = await applyState(empty, ownership, target, { ...opts, teardown: true });
+  // the route copier's copies: one kernel-filtered flush per table and family
+  const copyTables = new Set([...(ownership.copyTables ?? []), ...ownership.tables]);
+  await flushCopies([...copyTables], ownership.copyProtocol ?? DEFAULT_COPY_PROTOCOL, target.exec);
   clearAll(target.stateDir);
   return result;
 }

@@ -61,9 +61,9 @@ export async function executeSteps(steps: Step[], exec: ExecOptions, opts: Apply
 /** Bring the kernel to `desired` (the owned part), verified, or back to where it was. */
 export async function applyState(desired: State, own: Ownership, target: Target, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const keys = sysctlKeysFor(desired);
-  const before = await readState(keys, target.exec);
   const record = readNftRecord(target.stateDir);
   own = withPrevious(own, record);
+  const before = await readState(keys, target.exec, own);
   const p = plan(desired, before.state, own, record);
   if (isEmpty(p)) return { plan: p, changed: false, before };
   const steps = stepsOf(p, { teardown: opts.teardown });
@@ -71,7 +71,7 @@ export async function applyState(desired: State, own: Ownership, target: Target,
   const recorded = opts.recordSysctls ? recordSysctlOriginals(target.stateDir, p.sysctls) : [];
   try {
     await executeSteps(steps, target.exec, opts);
-    const after = await readState(keys, target.exec);
+    const after = await readState(keys, target.exec, own);
     const left = plan(desired, after.state, own);
     if (!isEmpty(left)) throw new Error(`the kernel does not hold what was applied:\n${describePlan(left)}`);
     if (after.state.nft) {
@@ -107,11 +107,11 @@ export function goalOf(before: Snapshot, own: Ownership, sysctlKeys: string[]): 
 /** Put the owned state (and the sysctls in `keys`) back as `before` had them, and check it. */
 export async function revertTo(before: Snapshot, own: Ownership, target: Target, keys: string[]): Promise<void> {
   const goal = goalOf(before, own, keys);
-  const now = await readState(keys, target.exec);
+  const now = await readState(keys, target.exec, own);
   const p = plan(goal, now.state, own);
   if (isEmpty(p)) return;
   await executeSteps(stepsOf(p, { teardown: !before.state.nft, nftRestoreJson: before.nftJson }), target.exec);
-  const check = await readState(keys, target.exec);
+  const check = await readState(keys, target.exec, own);
   const left = plan(goal, check.state, own);
   if (!isEmpty(left)) throw new Error(`after restoring, differences remain:\n${describePlan(left)}`);
 }

@@ -6,6 +6,7 @@ import { registerConfigCommands } from './commands/config-commands.js';
 import { registerConfirm } from './commands/confirm.js';
 import { registerExplain } from './commands/explain.js';
 import { registerLab } from './commands/lab.js';
+import { registerRoutes } from './commands/routes.js';
 import { registerRun } from './commands/run.js';
 
 const program = new Command();
@@ -33,6 +34,7 @@ registerConfigCommands(program);
 registerConfirm(program);
 registerExplain(program);
 registerRun(program);
+registerRoutes(program);
 registerLab(program);
 
 program.exitOverride((err) => {

@@ -49,6 +49,11 @@ export function progress(label: string): { step: (i: number, total: number, what
   return {
     step(i, total, what) {
       if (!tty) return;
+      if (total <= 0) {
+        // no total known yet: a count
+        process.stderr.write(`\r${label} ${i + 1} ${what.padEnd(24).slice(0, 24)}`);
+        return;
+      }
       const width = 20;
       const filled = Math.round(((i + 1) / total) * width);
       process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${i + 1}/${total} ${what.padEnd(24).slice(0, 24)}`);

@@ -27,7 +27,9 @@ export function compileRoutes(cfg: ResolvedConfig, facts: SystemFacts): RouteSta
         dev: p.interface,
         flags: [],
       });
-      if (p.routes === 'copy') routes.push(...copyOfMain(facts.mainRoutes, family, p.table, cfg.route_protocol));
+      // on a live system the route copier keeps these (facts.mainRoutes is empty there); a state read
+      // for `explain` has main's routes, and the copies show what the copier would make
+      if (p.routes === 'copy') routes.push(...copyOfMain(facts.mainRoutes, family, p.table, cfg.copy.protocol));
     }
   }
   return routes;

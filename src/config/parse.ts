@@ -49,6 +49,8 @@ function knownKeysAt(path: (string | number)[]): string[] {
   if (path[0] === 'groups' && path.length === 2) return KNOWN_KEYS.group!;
   if (path[0] === 'providers' && path.length === 3 && path[2] === 'health') return KNOWN_KEYS.health!;
   if (path[0] === 'policies' && path.length === 3 && path[2] === 'match') return KNOWN_KEYS.match!;
+  if (path[0] === 'copy' && path.length === 1) return KNOWN_KEYS.copy!;
+  if (path[0] === 'copy' && path.length === 2 && path[1] === 'exclude') return KNOWN_KEYS.copyExclude!;
   return [];
 }
 
@@ -164,8 +166,8 @@ function partialConfig(raw: unknown): { config: Config; names: string[] } | unde
     if (p.success) providers[k] = p.data;
   }
   const policies = (Array.isArray(r.policies) ? r.policies : []).map((v) => PolicySchema.safeParse(v));
-  const top = ConfigSchema.pick({ routes: true, mark_mask: true, rule_priority: true, route_protocol: true }).safeParse({
-    routes: r.routes, mark_mask: r.mark_mask, rule_priority: r.rule_priority, route_protocol: r.route_protocol,
+  const top = ConfigSchema.pick({ routes: true, mark_mask: true, rule_priority: true, route_protocol: true, copy: true }).safeParse({
+    routes: r.routes, mark_mask: r.mark_mask, rule_priority: r.rule_priority, route_protocol: r.route_protocol, copy: r.copy,
   });
   if (!top.success) return undefined;
   const groupsRaw = r.groups && typeof r.groups === 'object' && !Array.isArray(r.groups) ? (r.groups as Record<string, unknown>) : {};

@@ -224,6 +224,47 @@ export const GroupSchema = z
   )
   .transform((g) => (Array.isArray(g) ? { tiers: g, sticky: 'connection' as const, last_resort: 'main' as const } : g));
 
+/** A route protocol by its iproute2 name (bgp, kernel, dhcp, …) or number. */
+const routeProtocol = z.union([z.string(), z.number()], { error: 'expected a route protocol name such as bgp or a number 0-255' }).transform((raw, ctx): number => {
+  const s = String(raw).toLowerCase();
+  if (Object.hasOwn(RT_PROTOCOLS, s)) return RT_PROTOCOLS[s]!;
+  const n = Number(s);
+  if (Number.isInteger(n) && n >= 0 && n <= 255) return n;
+  const guess = closest(s, Object.keys(RT_PROTOCOLS));
+  return fail(ctx, `unknown route protocol "${raw}"`, guess ? `did you mean "${guess}"?` : `one of ${Object.keys(RT_PROTOCOLS).join(', ')} or a number 0-255`);
+});
+
+/** The rtnetlink protocol on route copies by default: unassigned, next to route_protocol's 77. */
+export const DEFAULT_COPY_PROTOCOL = 78;
+
+/** What `routes: copy` copies from main, and how the copies are kept. */
+export const CopySchema = z.strictObject(
+  {
+    /** routes of main not copied (main's default route never is: each table has its provider's) */
+    exclude: z
+      .strictObject(
+        {
+          /** routes at or inside these prefixes */
+          prefixes: listOf(prefix, 'prefixes').optional(),
+          /** routes through these interfaces */
+          devices: listOf(ifname, 'interfaces').optional(),
+          /** routes of these protocols (bgp, dhcp, kernel, … or numbers) */
+          protocols: listOf(routeProtocol, 'protocols').optional(),
+        },
+        { error: 'expected { prefixes: […], devices: […], protocols: […] }' },
+      )
+      .default({}),
+    /** the rtnetlink protocol the copies carry: how multihome tells its copies from other routes */
+    protocol: uint('copy.protocol', 255)
+      .refine((p) => !Object.values(RT_PROTOCOLS).includes(p), { error: 'copy.protocol must not be an id other software uses: multihome removes the copies that carry it' })
+      .default(DEFAULT_COPY_PROTOCOL),
+    /** how often the daemon compares the tables with main and repairs what drifted */
+    check: duration('copy.check').default(60_000),
+  },
+  { error: 'expected { exclude: …, protocol: …, check: … }' },
+);
+export type CopyConfig = z.output<typeof CopySchema>;
+
 export const DEFAULTS = {
   routes: 'follow' as const,
   mark_mask: 0xff,
@@ -242,6 +283,7 @@ export const ConfigSchema = z.strictObject({
       error: 'route_protocol must not be an id other software uses (kernel, boot, static, dhcp, bird, …): multihome removes what carries its tag',
     })
     .default(DEFAULTS.route_protocol),
+  copy: CopySchema.default({ exclude: {}, protocol: DEFAULT_COPY_PROTOCOL, check: 60_000 }),
   providers: z.record(z.string(), ProviderSchema, { error: 'expected a mapping of provider names to providers' }), // names: semantic.ts
   groups: z.record(z.string(), GroupSchema, { error: 'expected a mapping of group names to groups' }).default({}),
   /** executables `multihome run` starts on every provider state change (like mwan3's user script) */
@@ -266,4 +308,6 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   group: ['tiers', 'sticky', 'last_resort'],
   health: Object.keys(HealthSchema.shape),
   match: Object.keys(MatchSchema.shape),
+  copy: Object.keys(CopySchema.shape),
+  copyExclude: ['prefixes', 'devices', 'protocols'],
 };

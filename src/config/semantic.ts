@@ -71,6 +71,9 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
     return g ? `did you mean "${g}"?` : `defined providers and groups: ${targets.join(', ') || '(none)'}`;
   };
   issues.push(...groupIssues(cfg, names));
+  if (cfg.copy && cfg.copy.protocol === cfg.route_protocol) {
+    issues.push({ path: ['copy', 'protocol'], message: `copy.protocol ${cfg.copy.protocol} is route_protocol too`, hint: `give the copies their own tag, e.g. ${cfg.route_protocol + 1}` });
+  }
 
   if (names.length === 0 && !partial) issues.push({ path: ['providers'], message: 'no providers are defined', hint: 'add at least one, e.g. isp1: { interface: eth1, gateway: 203.0.113.1 }' });
   if (cfg.default && !targets.includes(cfg.default)) issues.push({ path: ['default'], message: `default names unknown provider or group "${cfg.default}"`, hint: unknown(cfg.default) });

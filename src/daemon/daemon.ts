@@ -16,6 +16,8 @@ import { systemIssues } from '../compile/system-checks.js';
 import { UserError } from '../errors/index.js';
 import { applyState, type Target } from '../apply/transaction.js';
 import { startProber, type ProbeReport, type Prober } from './probers.js';
+import { copyTablesOf, startRouteCopy, type RouteCopyHandle } from './route-copy.js';
+import type { CopyStatus } from '../routecopy/engine.js';
 
 export interface DaemonOptions {
   target: Target;
@@ -44,6 +46,8 @@ export interface DaemonStatus {
   appliedAt: string | null;
   providers: ProviderStatus[];
   groups: { name: string; active: string[] }[];
+  /** the provider tables that copy main, when any does */
+  copy: CopyStatus | null;
 }
 
 interface Running {
@@ -65,6 +69,8 @@ export class Daemon {
   private file = '';
   /** one change at a time: probes keep arriving while an apply runs */
   private queue: Promise<void> = Promise.resolve();
+  /** the route copier, when a provider has `routes: copy` */
+  private copy: RouteCopyHandle | null = null;
 
   constructor(private readonly o: DaemonOptions) {}
 
@@ -116,7 +122,17 @@ export class Daemon {
 
   /** Apply `next`; only then stop the old probes and start its own (a failed apply keeps the old config running). */
   private async switchTo(next: Running): Promise<void> {
-    await this.reconcile(next, this.run ? 'reload' : 'start');
+    // The copies first: the rules that send traffic to a copy table come after its routes.
+    // A reload restarts the copier (its tables, filter or protocol may have changed).
+    const copy = copyTablesOf(next.cfg).length > 0 ? await startRouteCopy(next.cfg, { live: true, log: this.o.log, exec: this.o.target.exec }) : null;
+    try {
+      await this.reconcile(next, this.run ? 'reload' : 'start');
+    } catch (e) {
+      copy?.stop();
+      throw e;
+    }
+    this.copy?.stop();
+    this.copy = copy;
     await this.stopProbing();
     this.run = next;
     for (const p of Object.values(next.cfg.providers)) {
@@ -208,6 +224,8 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    this.copy?.stop();
+    this.copy = null;
     await this.stopProbing();
     await this.queue;
   }
@@ -240,6 +258,6 @@ export class Daemon {
     const groups = r
       ? Object.entries(r.cfg.groups ?? {}).map(([name, g]) => ({ name, active: g.tiers.map((t) => t.filter((m) => healthy.includes(m.name)).map((m) => m.name)).find((t) => t.length > 0) ?? [] }))
       : [];
-    return { pid: process.pid, config: this.file, startedAt: this.startedAt, appliedAt: this.appliedAt, providers, groups };
+    return { pid: process.pid, config: this.file, startedAt: this.startedAt, appliedAt: this.appliedAt, providers, groups, copy: this.copy?.status() ?? null };
   }
 }

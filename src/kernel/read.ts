@@ -21,11 +21,11 @@ export async function readRules(opts: ExecOptions = {}): Promise<RuleState[]> {
   return out.sort((a, b) => a.family - b.family || a.pref - b.pref);
 }
 
-/** All routes of all tables; `table` limits to one table id. */
-export async function readRoutes(opts: ExecOptions = {}, table: number | 'all' = 'all'): Promise<RouteState[]> {
+/** All routes of all tables; `table` limits to one table id, `protocol` to one protocol (the kernel filters both). */
+export async function readRoutes(opts: ExecOptions = {}, table: number | 'all' = 'all', protocol?: number): Promise<RouteState[]> {
   const out: RouteState[] = [];
   for (const f of FAMILIES) {
-    const r = await run(['ip', `-${f}`, '-N', '-j', '-d', 'route', 'show', 'table', String(table)], opts);
+    const r = await run(['ip', `-${f}`, '-N', '-j', '-d', 'route', 'show', 'table', String(table), ...(protocol !== undefined ? ['proto', String(protocol)] : [])], opts);
     // A table that does not exist yet is an empty table, not an error.
     if (r.code !== 0 && /table does not exist/i.test(r.stderr)) continue;
     if (r.code !== 0) throw new CommandError(['ip', 'route', 'show'], r.code, r.stderr.trim());
@@ -121,10 +121,43 @@ export interface Snapshot {
 }
 
 /** Everything multihome compares against, read in one go. */
-export async function readState(sysctlKeys: string[], opts: ExecOptions = {}): Promise<Snapshot> {
+/** The routes a plan needs to see: multihome's (its protocol, any table) and every route of its tables. */
+export interface RouteScope {
+  protocol: number;
+  tables: number[];
+  /** tables whose routes are mostly the route copier's: only multihome's own are read there */
+  copyTables?: number[];
+  previous?: { tables: number[] };
+}
+
+/**
+ * Routes within `scope`, without reading what is not needed: a table that copies a full
+ * internet table holds a million routes the transaction never looks at.
+ */
+export async function readScopedRoutes(scope: RouteScope, opts: ExecOptions = {}): Promise<RouteState[]> {
+  const copy = new Set(scope.copyTables ?? []);
+  const full = [...new Set([...scope.tables, ...(scope.previous?.tables ?? [])])].filter((t) => !copy.has(t));
+  const [tagged, ...tables] = await Promise.all([readRoutes(opts, 'all', scope.protocol), ...full.map((t) => readRoutes(opts, t))]);
+  const fullSet = new Set(full);
+  const out = [...tables.flat(), ...tagged!.filter((r) => !fullSet.has(r.table))];
+  return out.sort((a, b) => a.family - b.family || a.table - b.table || (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
+}
+
+/** Remove the route copier's copies from `tables` (kernel-filtered by protocol: one flush per table and family). */
+export async function flushCopies(tables: number[], protocol: number, opts: ExecOptions = {}): Promise<void> {
+  for (const t of tables) {
+    for (const f of FAMILIES) {
+      const r = await run(['ip', `-${f}`, 'route', 'flush', 'table', String(t), 'proto', String(protocol)], opts);
+      if (r.code !== 0 && !/table does not exist|Nothing to flush/i.test(r.stderr)) throw new CommandError(['ip', 'route', 'flush'], r.code, r.stderr.trim());
+    }
+  }
+}
+
+/** The state a plan needs; `scope` limits the routes read (default: every route of every table). */
+export async function readState(sysctlKeys: string[], opts: ExecOptions = {}, scope?: RouteScope): Promise<Snapshot> {
   const [rules, routes, links, nft, sysctls] = await Promise.all([
     readRules(opts),
-    readRoutes(opts),
+    scope ? readScopedRoutes(scope, opts) : readRoutes(opts),
     readLinks(opts),
     readNft(opts),
     readSysctls(sysctlKeys, opts),

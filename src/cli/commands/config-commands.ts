@@ -10,6 +10,8 @@ import { sysctlKeysFor, withPrevious } from '../../apply/transaction.js';
 import { EXIT, UserError } from '../../errors/index.js';
 import { spawnDetached } from '../../kernel/exec.js';
 import { DEFAULT_CONFIG, readConfigFile, targetOf } from '../context.js';
+import { syncCopies } from '../../apply/copy.js';
+import { copyTablesOf } from '../../daemon/route-copy.js';
 import { printJson, progress, reportError } from '../output.js';
 
 interface Opts {
@@ -49,8 +51,13 @@ export function registerConfigCommands(program: Command): void {
         const target = targetOf(cmd);
         const prep = await prepare(readConfigFile(opts.config), opts.config, target);
         const out = await planPrepared(prep, target);
-        if (opts.json) printJson({ ok: true, changes: !isEmpty(out.plan), plan: out.plan });
-        else process.stdout.write(describePlan(out.plan, out.previousScript) + '\n');
+        const copyTables = copyTablesOf(prep.config).map((t) => t.table);
+        if (opts.json) printJson({ ok: true, changes: !isEmpty(out.plan), plan: out.plan, copyTables });
+        else {
+          process.stdout.write(describePlan(out.plan, out.previousScript) + '\n');
+          // the copies are not listed route by route (a full table is a million lines)
+          if (copyTables.length) process.stdout.write(`Tables ${copyTables.join(', ')} copy main: apply (or the daemon) brings them to main's routes; \`multihome routes sync\` reports what it changed.\n`);
+        }
         return EXIT.ok;
       }),
   );
@@ -69,6 +76,7 @@ export function registerConfigCommands(program: Command): void {
         try {
           refuseIfPending(target);
           const recordBefore = readNftRecord(target.stateDir);
+          const copies = await syncCopies(prep.config, opts.config, target);
           const bar = progress('applying');
           const result = await applyPrepared(prep, target, { onStep: (i, n, s) => bar.step(i, n, s.kind) }).finally(() => bar.done());
           clearTimerOutcome(target.stateDir); // the kernel now holds this config, whatever the timer did before
@@ -76,9 +84,15 @@ export function registerConfigCommands(program: Command): void {
           if (confirmSecs !== undefined && result.changed) {
             deadline = armRevert(target, confirmSecs, { snapshot: result.before, own: withPrevious(prep.own, recordBefore), sysctlKeys: sysctlKeysFor(prep.desired), record: recordBefore }, () => startTimer(cmd));
           }
-          if (opts.json) printJson({ ok: true, changed: result.changed, plan: result.plan, confirmBy: deadline ? new Date(deadline).toISOString() : null });
+          const copied = copies?.lastResync ? copies.lastResync.added + copies.lastResync.replaced + copies.lastResync.deleted : 0;
+          if (opts.json) printJson({ ok: true, changed: result.changed || copied > 0, plan: result.plan, copies, confirmBy: deadline ? new Date(deadline).toISOString() : null });
           else {
-            process.stdout.write(result.changed ? `${describePlan(result.plan)}\n\nApplied and verified.\n` : 'No changes.\n');
+            if (copies?.lastResync && copied > 0) {
+              const r = copies.lastResync;
+              process.stdout.write(`Copied main into ${copies.tables.map((t) => `table ${t.table}`).join(', ')}: ${r.added} added, ${r.replaced} replaced, ${r.deleted} removed (${r.ms} ms).\n`);
+            }
+            for (const f of copies?.foreign ?? []) process.stdout.write(`warning: table ${f.table}: ${f.route} proto ${f.protocol} is not multihome's; it stays and is not copied over.\n`);
+            process.stdout.write(result.changed ? `${describePlan(result.plan)}\n\nApplied and verified.\n` : copied > 0 ? 'Nothing else to change.\n' : 'No changes.\n');
             if (deadline) process.stdout.write(`Run \`multihome confirm\` within ${confirmSecs}s to keep this change, or it will be reverted.\n`);
           }
           return EXIT.ok;

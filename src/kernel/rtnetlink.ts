@@ -1,0 +1,180 @@
+// rtnetlink sockets for the route copier (the `netlink` package gives the raw
+// AF_NETLINK socket; the messages are encoded and decoded in
+// src/routecopy/codec.ts). Sockets live in this process's network namespace:
+// whatever uses this module runs inside the namespace it manages (the daemon
+// does; `multihome routes sync` is started there with `ip netns exec`).
+//
+// Three uses, three sockets, so one's traffic never blocks another's:
+//   - dumps (RTM_GETROUTE with NLM_F_DUMP, read as the kernel streams them);
+//   - writes: many route messages per datagram, no per-message acknowledgement
+//     (the kernel reports failures anyway), an ACK asked for on the last message
+//     of each datagram only: when it arrives, every message before it has been
+//     handled and its error, if any, has arrived;
+//   - events: the route multicast groups. When the kernel cannot queue an event
+//     (the receive buffer is full) the socket reports ENOBUFS: events were lost
+//     and the caller must resynchronise.
+import { createRequire } from 'node:module';
+import { dumpRequest, errorOf, messages, NLM_F, NLMSG, RTM, RTNLGRP } from '../routecopy/codec.js';
+
+// The package is CommonJS with a native addon; its types describe this much of it.
+interface RawSocket {
+  on(event: 'message', cb: (msg: Buffer) => void): void;
+  on(event: 'error', cb: (err: Error & { code?: string; errno?: number }) => void): void;
+  send(msg: Uint8Array, options?: object, callback?: (error?: Error) => void): void;
+  addMembership(group: number): void;
+  setRecvBufferSize(n: number): void;
+  setSendBufferSize(n: number): void;
+  getRecvBufferSize(): number;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+const require = createRequire(import.meta.url);
+const { RawNetlinkSocket } = require('netlink') as { RawNetlinkSocket: new (protocol: number, options?: object) => RawSocket };
+const NETLINK_ROUTE = 0;
+
+/** Receive buffer asked for (the kernel caps it at 2 × net.core.rmem_max). */
+export const RECV_BUFFER = 8 << 20;
+/** Largest datagram the writer sends (well under the send buffer). */
+export const WRITE_CHUNK = 64 << 10;
+
+function open(recv = RECV_BUFFER): RawSocket {
+  const s = new RawNetlinkSocket(NETLINK_ROUTE, {});
+  try {
+    s.setRecvBufferSize(recv);
+    s.setSendBufferSize(1 << 20);
+  } catch {
+    // capped by rmem_max/wmem_max: the kernel keeps the largest size allowed
+  }
+  return s;
+}
+
+export class NetlinkError extends Error {
+  constructor(
+    message: string,
+    readonly errno: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Dump every route of `family` (all tables), handing each route message to `onRoute`
+ * as (datagram, offset). Resolves when the dump is complete; `interrupted` when the
+ * kernel flagged it as changed while it ran (NLM_F_DUMP_INTR: the caller's event
+ * stream covers the changes).
+ */
+export function dumpRoutes(family: 4 | 6, onRoute: (buf: Buffer, off: number) => void): Promise<{ messages: number; interrupted: boolean }> {
+  const s = open();
+  const seq = (Date.now() & 0x7fffffff) >>> 0;
+  let count = 0;
+  let interrupted = false;
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      s.close();
+      if (err) reject(err);
+      else resolve({ messages: count, interrupted });
+    };
+    s.on('error', (e) => done(new NetlinkError(`route dump: ${e.message}`, e.errno ?? 0)));
+    s.on('message', (buf) => {
+      for (const m of messages(buf)) {
+        if (m.seq !== seq) continue;
+        if (m.flags & NLM_F.DUMP_INTR) interrupted = true;
+        if (m.type === NLMSG.DONE) return done();
+        if (m.type === NLMSG.ERROR) {
+          const { errno } = errorOf(buf, m.off);
+          return done(new NetlinkError(`route dump failed: errno ${errno}`, errno));
+        }
+        if (m.type === RTM.NEWROUTE) {
+          count++;
+          onRoute(buf, m.off);
+        }
+      }
+    });
+    s.send(dumpRequest(family, seq), {}, (e) => e && done(e));
+  });
+}
+
+export interface WriteError {
+  seq: number;
+  errno: number;
+}
+
+/**
+ * Writes route messages in datagrams of up to WRITE_CHUNK bytes. `send` takes a
+ * datagram whose last message asks for an ACK (its sequence number given) and
+ * resolves once that ACK is in, with the errors of the datagram's messages.
+ */
+export class RouteWriter {
+  private readonly s = open();
+  private readonly waiting = new Map<number, { errors: WriteError[]; resolve: (e: WriteError[]) => void; reject: (e: Error) => void }>();
+  private collected: WriteError[] = [];
+  private failed: Error | null = null;
+
+  constructor() {
+    this.s.on('message', (buf) => {
+      for (const m of messages(buf)) {
+        if (m.type !== NLMSG.ERROR) continue;
+        const { errno, seq } = errorOf(buf, m.off);
+        const w = this.waiting.get(seq);
+        if (w) {
+          this.waiting.delete(seq);
+          if (errno !== 0) this.collected.push({ seq, errno });
+          const errs = this.collected;
+          this.collected = [];
+          w.resolve(errs);
+        } else if (errno !== 0) this.collected.push({ seq, errno });
+      }
+    });
+    this.s.on('error', (e) => {
+      // ENOBUFS: error reports were dropped; the caller verifies by a dump
+      this.failed = new NetlinkError(`route writes: ${e.message}`, e.errno ?? 0);
+      for (const w of this.waiting.values()) w.reject(this.failed);
+      this.waiting.clear();
+    });
+  }
+
+  /** Send one datagram of messages; `ackSeq` is the sequence number of its last message, which carries NLM_F_ACK. */
+  send(datagram: Buffer, ackSeq: number): Promise<WriteError[]> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.waiting.set(ackSeq, { errors: [], resolve, reject });
+      this.s.send(datagram, {}, (e) => {
+        if (!e) return;
+        this.waiting.delete(ackSeq);
+        reject(new NetlinkError(`route writes: ${e.message}`, (e as { errno?: number }).errno ?? 0));
+      });
+    });
+  }
+
+  close(): void {
+    this.s.close();
+  }
+}
+
+export interface RouteEvents {
+  close(): void;
+  /** the receive buffer the kernel granted, in bytes */
+  readonly recvBuffer: number;
+}
+
+/**
+ * Follow route and link changes: each datagram goes to `onDatagram` (RTM_NEWROUTE /
+ * RTM_DELROUTE of both families, RTM_NEWLINK / RTM_DELLINK); `onOverflow` when events were lost.
+ */
+export function followRoutes(onDatagram: (buf: Buffer) => void, onOverflow: (why: string) => void): RouteEvents {
+  const s = open();
+  s.addMembership(RTNLGRP.LINK); // a device going down takes its routes away without a route event each
+  s.addMembership(RTNLGRP.IPV4_ROUTE);
+  s.addMembership(RTNLGRP.IPV6_ROUTE);
+  s.on('message', onDatagram);
+  s.on('error', (e) => {
+    if (e.code === 'ENOBUFS' || e.errno === 105) onOverflow('the kernel dropped route events (receive buffer full)');
+    else onOverflow(`route events: ${e.message}`);
+  });
+  return {
+    close: () => s.close(),
+    recvBuffer: s.getRecvBufferSize(),
+  };
+}
+

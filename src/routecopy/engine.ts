@@ -1,0 +1,421 @@
+// The route copier: keeps every provider table with `routes: copy` equal to
+// main (filtered, see filter.ts), live. It holds main's copyable routes in a
+// RouteSet per family (compact, see store.ts) and
+//   - resyncs in full at start and every `copy.check`: a dump of main, then a
+//     dump of the copy tables compared against it as it streams; missing or
+//     changed copies are written, stale ones (carrying the copy protocol, no
+//     longer in main) deleted; every difference found after the first sync is
+//     drift and is reported;
+//   - follows main's route events: an add, replace or delete in main is
+//     mirrored into every copy table, the events of one read coalesced into one
+//     batch of writes (the lag is the time from the event to the kernel's ACK);
+//   - never fights another tool: a route in a copy table that is not the
+//     copier's (another protocol) is reported and left alone, and its key is
+//     not written while it is there;
+//   - buffers events while a resync runs and replays them after it (in order,
+//     so the last word on a key wins); when the kernel dropped events (its
+//     buffer overflowed) it resyncs again.
+// I/O comes through the port (src/kernel/rtnetlink.ts in the daemon, a fake in
+// the unit tests); the logic here is pure bookkeeping over buffers.
+import { decodeRoute, encodeRoute, messages, NLM_F, RTM, valueDevices, valueHasGateway, type DecodedRoute, type RouteKey } from './codec.js';
+import type { CopyFilter } from './filter.js';
+import { formatKey, RouteSet, ValuePool } from './store.js';
+
+export interface CopyPort {
+  /** dump every route of a family (all tables) */
+  dump(family: 4 | 6, onRoute: (buf: Buffer, off: number) => void): Promise<{ interrupted: boolean }>;
+  /** send a datagram of route messages whose last one asks for an ACK; the errors come back */
+  write(datagram: Buffer, ackSeq: number): Promise<{ seq: number; errno: number }[]>;
+}
+
+export interface CopyTable {
+  /** provider name, for reports */
+  provider: string;
+  table: number;
+  families: (4 | 6)[];
+}
+
+export interface CopyOptions {
+  tables: CopyTable[];
+  /** the protocol copies carry */
+  protocol: number;
+  /** multihome's own route protocol (its provider default routes live in the same tables) */
+  ownProtocol: number;
+  filter: CopyFilter;
+  log: (event: Record<string, unknown>) => void;
+  /** progress of a resync: phase, done, total (total 0 when unknown) */
+  progress?: (phase: string, done: number, total: number) => void;
+  now?: () => number;
+}
+
+export interface ForeignRoute {
+  table: number;
+  route: string;
+  protocol: number;
+}
+
+export interface CopyStatus {
+  tables: { provider: string; table: number }[];
+  /** copyable routes in main now */
+  mainRoutes: { 4: number; 6: number };
+  /** distinct route values held (how many ways of forwarding main's routes use) */
+  values: number;
+  /** bytes the route sets' arrays hold */
+  bytes: number;
+  resyncs: number;
+  lastResync: { at: string; ms: number; added: number; replaced: number; deleted: number; drift: boolean } | null;
+  /** differences a resync found after the first one (routes changed behind the copier's back) */
+  driftRepaired: number;
+  eventsApplied: number;
+  writeErrors: number;
+  lastWriteError: string | null;
+  /** lag of the last batch: ms from its first event to the kernel's ACK */
+  lastLagMs: number | null;
+  foreign: ForeignRoute[];
+  syncing: boolean;
+}
+
+interface Write {
+  op: 'replace' | 'delete';
+  key: RouteKey;
+  value: number;
+  table: number;
+}
+
+const ERRNO: Record<number, string> = { 2: 'ENOENT', 3: 'ESRCH', 17: 'EEXIST', 19: 'ENODEV', 22: 'EINVAL', 101: 'ENETUNREACH', 113: 'EHOSTUNREACH' };
+const DATAGRAM = 64 << 10;
+/** foreign routes listed in the status (all are counted in the logs) */
+const FOREIGN_LIST = 100;
+
+const keyId = (table: number, k: RouteKey) => `${table} ${formatKey(k)}`;
+
+export class RouteCopier {
+  private readonly pool = new ValuePool();
+  private readonly main: { 4: RouteSet; 6: RouteSet } = { 4: new RouteSet(4), 6: new RouteSet(6) };
+  private readonly copyTables: Map<number, CopyTable>;
+  /** foreign routes per table, by key text */
+  private readonly foreign = new Map<number, Map<string, ForeignRoute>>();
+  private readonly now: () => number;
+  private seq = 1;
+  private resyncing: Promise<void> | null = null;
+  private again = false;
+  private readonly pendingEvents: Buffer[] = [];
+  private queue: Write[] = [];
+  private queueSince = 0;
+  private flushing: Promise<void> | null = null;
+  private synced = false;
+  private stopped = false;
+  private readonly st: CopyStatus;
+
+  constructor(
+    private readonly port: CopyPort,
+    private readonly o: CopyOptions,
+  ) {
+    this.copyTables = new Map(o.tables.map((t) => [t.table, t]));
+    this.now = o.now ?? Date.now;
+    this.st = {
+      tables: o.tables.map((t) => ({ provider: t.provider, table: t.table })),
+      mainRoutes: { 4: 0, 6: 0 },
+      values: 0,
+      bytes: 0,
+      resyncs: 0,
+      lastResync: null,
+      driftRepaired: 0,
+      eventsApplied: 0,
+      writeErrors: 0,
+      lastWriteError: null,
+      lastLagMs: null,
+      foreign: [],
+      syncing: false,
+    };
+  }
+
+  status(): CopyStatus {
+    const foreign = [...this.foreign.values()].flatMap((m) => [...m.values()]).slice(0, FOREIGN_LIST);
+    return { ...this.st, mainRoutes: { 4: this.main[4].size, 6: this.main[6].size }, values: this.pool.size, bytes: this.main[4].bytes + this.main[6].bytes, foreign, syncing: this.resyncing !== null };
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** A full resync (coalesced: a request while one runs makes one more run after it). */
+  resync(why: string): Promise<void> {
+    if (this.resyncing) {
+      this.again = true;
+      return this.resyncing;
+    }
+    this.resyncing = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.fullResync(why);
+          why = 'events arrived that the last resync could not account for';
+        } while (this.again && !this.stopped);
+      } finally {
+        this.resyncing = null;
+      }
+      // the events that arrived meanwhile, in order
+      const events = this.pendingEvents.splice(0);
+      for (const b of events) this.onDatagram(b);
+    })();
+    return this.resyncing;
+  }
+
+  /** Events were lost (the kernel's buffer overflowed): only a resync can tell what changed. */
+  onOverflow(why: string): void {
+    this.o.log({ event: 'copy-overflow', why });
+    void this.resync(why).catch((e: unknown) => this.o.log({ event: 'error', during: 'copy resync', error: e instanceof Error ? e.message : String(e) }));
+  }
+
+  /** One datagram from the route event socket. */
+  onDatagram(buf: Buffer): void {
+    if (this.stopped) return;
+    if (this.resyncing) {
+      this.pendingEvents.push(buf);
+      return;
+    }
+    for (const m of messages(buf)) {
+      if (m.type !== RTM.NEWROUTE && m.type !== RTM.DELROUTE) continue;
+      const r = decodeRoute(buf, m.off);
+      if (r) this.onRouteEvent(m.type === RTM.NEWROUTE ? 'new' : 'del', r);
+    }
+    this.scheduleFlush();
+  }
+
+  /** A device went away or down: the kernel dropped its routes from every table without an event per route. */
+  onLinkDown(ifindex: number): void {
+    let dropped = 0;
+    const uses = new Set<number>();
+    for (let id = 0; id < this.pool.size; id++) if (valueUses(this.pool.value(id), ifindex)) uses.add(id);
+    if (uses.size === 0) return;
+    for (const f of [4, 6] as const) {
+      const set = this.main[f];
+      const gone: RouteKey[] = [];
+      for (const s of set.slots()) if (uses.has(set.valueAt(s))) gone.push(set.keyAt(s));
+      for (const k of gone) set.delete(k);
+      dropped += gone.length;
+    }
+    this.o.log({ event: 'copy-link-down', ifindex, dropped });
+  }
+
+  private onRouteEvent(kind: 'new' | 'del', r: DecodedRoute): void {
+    const key = keyOf(r);
+    if (r.table === 254) {
+      this.st.eventsApplied++;
+      const set = this.main[r.family];
+      if (kind === 'new' && this.o.filter(r)) {
+        const v = this.pool.intern(r.value);
+        if (set.set(key, v) !== 'same') this.enqueueAll('replace', key, v);
+      } else if (set.delete(key)) {
+        // deleted from main, or replaced by a route that is not copied
+        this.enqueueAll('delete', key, -1);
+      }
+      return;
+    }
+    if (!this.copyTables.has(r.table)) return;
+    if (r.protocol === this.o.protocol || r.protocol === this.o.ownProtocol) return; // ours (or the echo of our own write)
+    // another tool's route in a copy table: report it and keep off its key
+    const id = keyId(r.table, key);
+    const known = this.foreign.get(r.table) ?? new Map<string, ForeignRoute>();
+    this.foreign.set(r.table, known);
+    if (kind === 'new') {
+      if (!known.has(id)) {
+        const f = { table: r.table, route: formatKey(key), protocol: r.protocol };
+        known.set(id, f);
+        this.o.log({ event: 'copy-foreign-route', ...f, action: 'left alone; its key is not copied while it is there' });
+      }
+    } else if (known.delete(id)) {
+      const v = this.main[r.family].get(key);
+      if (v >= 0) this.enqueue({ op: 'replace', key, value: v, table: r.table });
+    }
+  }
+
+  private enqueueAll(op: 'replace' | 'delete', key: RouteKey, value: number): void {
+    for (const t of this.copyTables.values()) if (t.families.includes(key.family)) this.enqueue({ op, key, value, table: t.table });
+  }
+
+  private enqueue(w: Write): void {
+    if (this.foreign.get(w.table)?.has(keyId(w.table, w.key))) return;
+    if (this.queue.length === 0) this.queueSince = this.now();
+    this.queue.push(w);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = (async () => {
+      // let the rest of a burst that is already readable arrive first: one batch for all of it
+      await new Promise((r) => setImmediate(r));
+      while (this.queue.length > 0 && !this.stopped) {
+        const batch = this.queue;
+        const since = this.queueSince;
+        this.queue = [];
+        await this.writeAll(batch);
+        this.st.lastLagMs = this.now() - since;
+      }
+    })()
+      .catch((e: unknown) => this.o.log({ event: 'error', during: 'copy', error: e instanceof Error ? e.message : String(e) }))
+      .finally(() => {
+        this.flushing = null;
+        if (this.queue.length > 0) this.scheduleFlush();
+      });
+  }
+
+  /** Write in datagrams of up to 64 KiB, each acknowledged once; returns the number of errors. */
+  private async writeAll(ws: Iterable<Write>, phase?: string, total = 0): Promise<number> {
+    const buf = Buffer.allocUnsafe(DATAGRAM);
+    let off = 0;
+    let lastOff = 0;
+    let first = this.seq;
+    let errors = 0;
+    let done = 0;
+    const inflight: Promise<void>[] = [];
+    // the writes of the datagrams in flight, to name the ones that failed
+    const bySeq = new Map<number, Write>();
+    const send = () => {
+      if (off === 0) return;
+      const from = first;
+      const last = this.seq - 1;
+      // the last message asks for the ACK that closes the datagram
+      buf.writeUInt16LE(buf.readUInt16LE(lastOff + 6) | NLM_F.ACK, lastOff + 6);
+      const dgram = Buffer.from(buf.subarray(0, off));
+      inflight.push(
+        this.port.write(dgram, last).then((errs) => {
+          done += last - from + 1;
+          if (phase) this.o.progress?.(phase, done, total);
+          for (const e of errs) {
+            const w = bySeq.get(e.seq);
+            // deleting a copy that is already gone is what was wanted
+            if (w?.op === 'delete' && (e.errno === 3 || e.errno === 2)) continue;
+            errors++;
+            this.st.writeErrors++;
+            this.st.lastWriteError = `${w ? `${w.op} ${formatKey(w.key)} table ${w.table}` : `message ${e.seq}`}: ${ERRNO[e.errno] ?? `errno ${e.errno}`}`;
+          }
+          for (let q = from; q <= last; q++) bySeq.delete(q);
+        }),
+      );
+      off = 0;
+      first = this.seq;
+    };
+    const encode = (w: Write, at: number) => encodeRoute(buf, at, w.op, w.key, w.op === 'replace' ? this.pool.value(w.value) : null, w.table, this.o.protocol, this.seq);
+    for (const w of ws) {
+      let next = encode(w, off);
+      if (next < 0) {
+        send();
+        // a few datagrams in flight at most: the kernel handles each in sendmsg, the ACKs queue behind
+        if (inflight.length >= 4) await Promise.all(inflight.splice(0, inflight.length - 2));
+        next = encode(w, 0);
+      }
+      bySeq.set(this.seq++, w);
+      lastOff = off;
+      off = next;
+    }
+    send();
+    await Promise.all(inflight);
+    if (errors > 0) this.o.log({ event: 'copy-write-errors', errors, last: this.st.lastWriteError });
+    return errors;
+  }
+
+  private async fullResync(why: string): Promise<void> {
+    const t0 = this.now();
+    const families = [...new Set(this.o.tables.flatMap((t) => t.families))].sort();
+    let added = 0;
+    let replaced = 0;
+    let deleted = 0;
+    const foreignNow = new Map<number, Map<string, ForeignRoute>>();
+    for (const f of families) {
+      // 1. main, as the kernel has it now
+      const fresh = new RouteSet(f, Math.max(1024, this.main[f].size));
+      let seen = 0;
+      await this.port.dump(f, (buf, off) => {
+        if (tableByte(buf, off) !== 254 && tableByte(buf, off) !== 252) return;
+        const r = decodeRoute(buf, off);
+        if (!r || r.table !== 254 || !this.o.filter(r)) return;
+        fresh.set(r, this.pool.intern(r.value));
+        if (++seen % 65_536 === 0) this.o.progress?.(`reading main (IPv${f})`, seen, 0);
+      });
+      this.main[f] = fresh;
+      // 2. the copy tables, compared with it as they stream: stale and changed copies
+      const tables = this.o.tables.filter((t) => t.families.includes(f)).map((t) => t.table);
+      const marks = new Map(tables.map((t) => [t, new Uint8Array(fresh.capacity)]));
+      const marked = new Map(tables.map((t) => [t, 0]));
+      const fixes: Write[] = [];
+      await this.port.dump(f, (buf, off) => {
+        const tb = tableByte(buf, off);
+        if (!marks.has(tb) && tb !== 252) return;
+        const r = decodeRoute(buf, off);
+        if (!r || !marks.has(r.table) || r.cloned || r.protocol === this.o.ownProtocol) return;
+        const mark = marks.get(r.table)!;
+        const slot = fresh.slotOf(r);
+        if (r.protocol !== this.o.protocol) {
+          // another tool's route: reported, and its key is not ours to write
+          const key = keyOf(r);
+          const m = foreignNow.get(r.table) ?? new Map<string, ForeignRoute>();
+          foreignNow.set(r.table, m);
+          m.set(keyId(r.table, key), { table: r.table, route: formatKey(key), protocol: r.protocol });
+        } else if (slot < 0) {
+          fixes.push({ op: 'delete', key: keyOf(r), value: -1, table: r.table });
+          deleted++;
+        } else if (this.pool.value(fresh.valueAt(slot)) !== r.value) {
+          fixes.push({ op: 'replace', key: keyOf(r), value: fresh.valueAt(slot), table: r.table });
+          replaced++;
+        }
+        if (slot >= 0 && !mark[slot]) {
+          mark[slot] = 1;
+          marked.set(r.table, marked.get(r.table)! + 1);
+        }
+      });
+      // 3. what main has and a table lacks, streamed from the set (no object per route);
+      //    routes without a gateway first: the kernel checks a gateway against the table's routes
+      let missing = 0;
+      for (const t of tables) missing += fresh.size - marked.get(t)!;
+      added += missing;
+      const pool = this.pool;
+      function* lacking(): Generator<Write> {
+        yield* fixes;
+        for (const gw of [false, true]) {
+          for (const [table, mark] of marks) {
+            for (const s of fresh.slots()) {
+              if (mark[s] || valueHasGatewayCached(pool, fresh.valueAt(s)) !== gw) continue;
+              yield { op: 'replace', key: fresh.keyAt(s), value: fresh.valueAt(s), table };
+            }
+          }
+        }
+      }
+      if (fixes.length + missing > 0) await this.writeAll(lacking(), `copying IPv${f} routes`, fixes.length + missing);
+    }
+    // foreign routes: report the new ones
+    for (const [table, m] of foreignNow) {
+      const before = this.foreign.get(table);
+      const fresh = [...m.entries()].filter(([id]) => !before?.has(id)).map(([, x]) => `${x.route} proto ${x.protocol}`);
+      if (fresh.length) this.o.log({ event: 'copy-foreign-routes', table, count: m.size, routes: fresh.slice(0, 20), action: 'left alone' });
+    }
+    this.foreign.clear();
+    for (const [t, m] of foreignNow) this.foreign.set(t, m);
+    const ms = this.now() - t0;
+    const drift = this.synced && added + replaced + deleted > 0;
+    if (drift) this.st.driftRepaired += added + replaced + deleted;
+    this.st.resyncs++;
+    this.st.lastResync = { at: new Date(this.now()).toISOString(), ms, added, replaced, deleted, drift };
+    this.o.log({ event: drift ? 'copy-drift-repaired' : 'copy-resync', why, ms, added, replaced, deleted, main: { 4: this.main[4].size, 6: this.main[6].size } });
+    this.synced = true;
+  }
+}
+
+/** rtm_table of a route message (252 when the table id is ≥ 256 and in RTA_TABLE). */
+const tableByte = (buf: Buffer, off: number): number => buf[off + 16 + 4]!;
+
+const keyOf = (r: DecodedRoute): RouteKey => ({ family: r.family, dst: Uint8Array.from(r.dst), len: r.len, tos: r.tos, metric: r.metric });
+
+const gatewayCache = new WeakMap<ValuePool, Map<number, boolean>>();
+function valueHasGatewayCached(pool: ValuePool, id: number): boolean {
+  let m = gatewayCache.get(pool);
+  if (!m) gatewayCache.set(pool, (m = new Map()));
+  let v = m.get(id);
+  if (v === undefined) m.set(id, (v = valueHasGateway(pool.value(id))));
+  return v;
+}
+
+function valueUses(value: string, ifindex: number): boolean {
+  return valueDevices(value).includes(ifindex);
+}
