@@ -30,7 +30,11 @@ export async function readRoutes(opts: ExecOptions = {}, table: number | 'all' =
     if (r.code !== 0 && /table does not exist/i.test(r.stderr)) continue;
     if (r.code !== 0) throw new CommandError(['ip', 'route', 'show'], r.code, r.stderr.trim());
     const list = (r.stdout.trim() ? JSON.parse(r.stdout) : []) as J[];
-    out.push(...list.map((o) => routeFromJson(o, f, table === 'all' ? undefined : table)));
+    // ip leaves out what it filtered on: the table, and the protocol
+    for (const o of list) {
+      const r = routeFromJson(o, f, table === 'all' ? undefined : table);
+      out.push(protocol !== undefined ? { ...r, protocol } : r);
+    }
   }
   // Sorted by destination only, not compareRoutes: routes to one destination keep the
   // kernel's order (the order of the fib aliases / fib6 leaf list, which decides among
