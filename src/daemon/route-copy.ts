@@ -5,7 +5,7 @@
 // Runs in this process's network namespace.
 import type { ResolvedConfig } from '../config/assign.js';
 import { readLinks } from '../kernel/read.js';
-import { dumpRoutes, followRoutes, RouteWriter, type RouteEvents } from '../kernel/rtnetlink.js';
+import { dumpRoutes, followRoutesIsolated, RouteWriter } from '../kernel/rtnetlink.js';
 import { linkEvent } from '../routecopy/codec.js';
 import { RouteCopier, type CopyStatus, type CopyTable } from '../routecopy/engine.js';
 import { copyFilter } from '../routecopy/filter.js';
@@ -41,33 +41,56 @@ export async function startRouteCopy(cfg: ResolvedConfig, o: RouteCopyOptions): 
   const excluded = new Set<number>();
   if (excludedNames.size > 0) for (const l of await readLinks(o.exec)) if (excludedNames.has(l.name)) excluded.add(l.index);
   const writer = new RouteWriter();
-  const copier = new RouteCopier(
-    { dump: (f, cb) => dumpRoutes(f, cb), write: (d, seq) => writer.send(d, seq) },
+  let events: { close(): void } | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const onDatagram = (buf: Buffer) => {
+    for (const l of linkEvent(buf)) {
+      if (l.name !== undefined && excludedNames.has(l.name) && !excluded.has(l.index)) {
+        excluded.add(l.index);
+        void copier.resync(`excluded device ${l.name} appeared`);
+      }
+      if (!l.up) copier.onLinkDown(l.index);
+    }
+    copier.onDatagram(buf);
+  };
+  // The listener runs in a process of its own (see followRoutesIsolated); when it ends,
+  // events were lost: a new one, then a resync.
+  const listen = async (): Promise<void> => {
+    events = await followRoutesIsolated(cfg.copy.protocol, onDatagram, (why) => {
+      events = null;
+      if (stopped) return;
+      void listen()
+        .then(() => copier.onOverflow(why))
+        .catch((e: unknown) => o.log({ event: 'error', during: 'route events', error: e instanceof Error ? e.message : String(e) }));
+    });
+  };
+  const copier: RouteCopier = new RouteCopier(
+    {
+      dump: (f, cb) => dumpRoutes(f, cb),
+      write: (d, seq) => writer.send(d, seq),
+      ...(o.live
+        ? {
+            pauseEvents: () => {
+              const e = events;
+              events = null;
+              e?.close();
+            },
+            resumeEvents: async () => {
+              if (!events && !stopped) await listen();
+            },
+          }
+        : {}),
+    },
     { tables, protocol: cfg.copy.protocol, ownProtocol: cfg.route_protocol, filter: copyFilter(cfg.copy, excluded), log: o.log, ...(o.progress ? { progress: o.progress } : {}) },
   );
-  let events: RouteEvents | null = null;
-  let timer: NodeJS.Timeout | null = null;
-  if (o.live) {
-    // Listening starts before the first dump: what changes while it runs is replayed after it.
-    events = followRoutes(
-      (buf) => {
-        for (const l of linkEvent(buf)) {
-          if (l.name !== undefined && excludedNames.has(l.name) && !excluded.has(l.index)) {
-            excluded.add(l.index);
-            void copier.resync(`excluded device ${l.name} appeared`);
-          }
-          if (!l.up) copier.onLinkDown(l.index);
-        }
-        copier.onDatagram(buf);
-      },
-      (why) => copier.onOverflow(why),
-    );
-    if (events.recvBuffer < 1 << 20) o.log({ event: 'copy-warning', warning: `route event buffer is ${events.recvBuffer} bytes; raise net.core.rmem_max to 4194304 or more so bursts of route changes are not dropped (they are then caught by a resync)` });
-  }
+  // Listening starts before the first dump: what changes while it runs is replayed after it.
+  if (o.live) await listen();
   try {
     await copier.resync('start');
   } catch (e) {
-    events?.close();
+    stopped = true;
+    (events as { close(): void } | null)?.close();
     writer.close();
     throw e;
   }
@@ -85,10 +108,11 @@ export async function startRouteCopy(cfg: ResolvedConfig, o: RouteCopyOptions): 
     status: () => copier.status(),
     resync: (why) => copier.resync(why),
     stop() {
+      stopped = true;
       copier.stop();
       if (timer) clearTimeout(timer);
       timer = null;
-      events?.close();
+      (events as { close(): void } | null)?.close();
       writer.close();
     },
   };

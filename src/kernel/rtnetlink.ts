@@ -13,7 +13,10 @@
 //   - events: the route multicast groups. When the kernel cannot queue an event
 //     (the receive buffer is full) the socket reports ENOBUFS: events were lost
 //     and the caller must resynchronise.
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { InternalError } from '../errors/index.js';
 import { dumpRequest, errorOf, messages, NLM_F, NLMSG, RTM, RTNLGRP } from '../routecopy/codec.js';
 
 // The package is CommonJS with a native addon; its types describe this much of it.
@@ -37,6 +40,21 @@ const NETLINK_ROUTE = 0;
 export const RECV_BUFFER = 8 << 20;
 /** Largest datagram the writer sends (well under the send buffer). */
 export const WRITE_CHUNK = 64 << 10;
+
+/**
+ * The addon calls listeners from native code, where an exception ends the process
+ * (std::terminate): every listener goes through this, which hands a throw to `onThrow`.
+ */
+function guard<A extends unknown[]>(fn: (...a: A) => void, onThrow: (e: unknown) => void): (...a: A) => void {
+  return (...a: A) => {
+    try {
+      fn(...a);
+    } catch (e) {
+      onThrow(e);
+    }
+  };
+}
+const report = (where: string) => (e: unknown) => process.emitWarning(`${where}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
 
 function open(recv = RECV_BUFFER): RawSocket {
   const s = new RawNetlinkSocket(NETLINK_ROUTE, {});
@@ -76,7 +94,7 @@ export function dumpRoutes(family: 4 | 6, onRoute: (buf: Buffer, off: number) =>
       else resolve({ messages: count, interrupted });
     };
     s.on('error', (e) => done(new NetlinkError(`route dump: ${e.message}`, e.errno ?? 0)));
-    s.on('message', (buf) => {
+    s.on('message', guard((buf: Buffer) => {
       for (const m of messages(buf)) {
         if (m.seq !== seq) continue;
         if (m.flags & NLM_F.DUMP_INTR) interrupted = true;
@@ -90,7 +108,7 @@ export function dumpRoutes(family: 4 | 6, onRoute: (buf: Buffer, off: number) =>
           onRoute(buf, m.off);
         }
       }
-    });
+    }, (e) => done(e instanceof Error ? e : new Error(String(e)))));
     s.send(dumpRequest(family, seq), {}, (e) => e && done(e));
   });
 }
@@ -112,7 +130,7 @@ export class RouteWriter {
   private failed: Error | null = null;
 
   constructor() {
-    this.s.on('message', (buf) => {
+    this.s.on('message', guard((buf: Buffer) => {
       for (const m of messages(buf)) {
         if (m.type !== NLMSG.ERROR) continue;
         const { errno, seq } = errorOf(buf, m.off);
@@ -125,7 +143,7 @@ export class RouteWriter {
           w.resolve(errs);
         } else if (errno !== 0) this.collected.push({ seq, errno });
       }
-    });
+    }, report('route writer')));
     this.s.on('error', (e) => {
       // ENOBUFS: error reports were dropped; the caller verifies by a dump
       this.failed = new NetlinkError(`route writes: ${e.message}`, e.errno ?? 0);
@@ -167,7 +185,7 @@ export function followRoutes(onDatagram: (buf: Buffer) => void, onOverflow: (why
   s.addMembership(RTNLGRP.LINK); // a device going down takes its routes away without a route event each
   s.addMembership(RTNLGRP.IPV4_ROUTE);
   s.addMembership(RTNLGRP.IPV6_ROUTE);
-  s.on('message', onDatagram);
+  s.on('message', guard(onDatagram, report('route events')));
   s.on('error', (e) => {
     if (e.code === 'ENOBUFS' || e.errno === 105) onOverflow('the kernel dropped route events (receive buffer full)');
     else onOverflow(`route events: ${e.message}`);
@@ -178,3 +196,47 @@ export function followRoutes(onDatagram: (buf: Buffer) => void, onOverflow: (why
   };
 }
 
+
+/**
+ * Route and link events from a listener process of its own (route-events-child.ts):
+ * resolves once it is subscribed. `onEnd` when it ended without being closed (the kernel
+ * dropped events and the addon ended it, or it crashed): events may have been lost.
+ */
+export function followRoutesIsolated(copyProtocol: number, onDatagram: (buf: Buffer) => void, onEnd: (why: string) => void): Promise<{ close(): void }> {
+  const script = fileURLToPath(new URL('./route-events-child.js', import.meta.url));
+  const child = spawn(process.execPath, [script, String(copyProtocol)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let closed = false;
+  let pending: Buffer = Buffer.alloc(0);
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      let off = 0;
+      while (pending.length - off >= 4) {
+        const len = pending.readUInt32LE(off);
+        if (pending.length - off - 4 < len) break;
+        if (len === 0) {
+          if (!ready) {
+            ready = true;
+            resolve({
+              close() {
+                closed = true;
+                child.stdin.end();
+                child.kill('SIGKILL');
+              },
+            });
+          }
+        } else if (!closed) onDatagram(pending.subarray(off + 4, off + 4 + len));
+        off += 4 + len;
+      }
+      pending = pending.subarray(off);
+    });
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', (e) => reject(e));
+    child.on('exit', (code, signal) => {
+      if (!ready) return reject(new InternalError(`the route event listener ended before it was ready (${code ?? signal}): ${stderr.trim()}`));
+      if (!closed) onEnd(`the route event listener ended (${code ?? signal}): ${stderr.trim().split('\n').pop() ?? ''}`);
+    });
+  });
+}

@@ -180,7 +180,7 @@ export function encodeRoute(out: Buffer, off: number, op: 'replace' | 'delete', 
     out[r + 7] = value.charCodeAt(0); // type
     out.writeUInt32LE(value.charCodeAt(2), r + 8);
   } else {
-    out[r + 6] = 253; // RT_SCOPE_NOWHERE: "any scope" for a delete
+    out[r + 6] = 255; // RT_SCOPE_NOWHERE: "any scope" for a delete
     out[r + 7] = 0; // RTN_UNSPEC: any type
     out.writeUInt32LE(0, r + 8);
   }

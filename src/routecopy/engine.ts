@@ -26,7 +26,18 @@ export interface CopyPort {
   dump(family: 4 | 6, onRoute: (buf: Buffer, off: number) => void): Promise<{ interrupted: boolean }>;
   /** send a datagram of route messages whose last one asks for an ACK; the errors come back */
   write(datagram: Buffer, ackSeq: number): Promise<{ seq: number; errno: number }[]>;
+  /**
+   * Stop / restart listening to route events around a bulk write: every copy written is
+   * echoed to every listener, and a million echoes overflow any receive buffer (the
+   * `netlink` addon ends the process on that overflow). What main did meanwhile is read
+   * by a second dump after `resumeEvents`.
+   */
+  pauseEvents?(): void;
+  resumeEvents?(): Promise<void>;
 }
+
+/** Writes above this many in one resync are done with the event socket closed (see pauseEvents). */
+export const BULK_WRITES = 4096;
 
 export interface CopyTable {
   /** provider name, for reports */
@@ -250,7 +261,7 @@ export class RouteCopier {
         const batch = this.queue;
         const since = this.queueSince;
         this.queue = [];
-        await this.writeAll(batch);
+        await this.writeAll(batch, undefined, 0, true);
         this.st.lastLagMs = this.now() - since;
       }
     })()
@@ -262,7 +273,7 @@ export class RouteCopier {
   }
 
   /** Write in datagrams of up to 64 KiB, each acknowledged once; returns the number of errors. */
-  private async writeAll(ws: Iterable<Write>, phase?: string, total = 0): Promise<number> {
+  private async writeAll(ws: Iterable<Write>, phase?: string, total = 0, live = false): Promise<number> {
     const buf = Buffer.allocUnsafe(DATAGRAM);
     let off = 0;
     let lastOff = 0;
@@ -303,7 +314,12 @@ export class RouteCopier {
       if (next < 0) {
         send();
         // a few datagrams in flight at most: the kernel handles each in sendmsg, the ACKs queue behind
-        if (inflight.length >= 4) await Promise.all(inflight.splice(0, inflight.length - 2));
+        if (live) {
+          // live: one datagram at a time, and the event socket read before the next one, so
+          // the echoes of these writes never pile up in its buffer
+          await Promise.all(inflight.splice(0));
+          await new Promise((r) => setImmediate(r));
+        } else if (inflight.length >= 4) await Promise.all(inflight.splice(0, inflight.length - 2));
         next = encode(w, 0);
       }
       bySeq.set(this.seq++, w);
@@ -316,6 +332,24 @@ export class RouteCopier {
     return errors;
   }
 
+  /** Main's copyable routes of one family, from a dump. */
+  private async readMain(f: 4 | 6): Promise<RouteSet> {
+    const fresh = new RouteSet(f, Math.max(1024, this.main[f].size));
+    let seen = 0;
+    await this.port.dump(f, (buf, off) => {
+      if (tableByte(buf, off) !== 254 && tableByte(buf, off) !== 252) return;
+      const r = decodeRoute(buf, off);
+      if (!r || r.table !== 254 || !this.o.filter(r)) return;
+      fresh.set(r, this.pool.intern(r.value));
+      if (++seen % 65_536 === 0) this.o.progress?.(`reading main (IPv${f})`, seen, 0);
+    });
+    return fresh;
+  }
+
+  private foreignNowHas(m: Map<number, Map<string, ForeignRoute>>, w: Write): boolean {
+    return m.get(w.table)?.has(keyId(w.table, w.key)) ?? false;
+  }
+
   private async fullResync(why: string): Promise<void> {
     const t0 = this.now();
     const families = [...new Set(this.o.tables.flatMap((t) => t.families))].sort();
@@ -325,15 +359,7 @@ export class RouteCopier {
     const foreignNow = new Map<number, Map<string, ForeignRoute>>();
     for (const f of families) {
       // 1. main, as the kernel has it now
-      const fresh = new RouteSet(f, Math.max(1024, this.main[f].size));
-      let seen = 0;
-      await this.port.dump(f, (buf, off) => {
-        if (tableByte(buf, off) !== 254 && tableByte(buf, off) !== 252) return;
-        const r = decodeRoute(buf, off);
-        if (!r || r.table !== 254 || !this.o.filter(r)) return;
-        fresh.set(r, this.pool.intern(r.value));
-        if (++seen % 65_536 === 0) this.o.progress?.(`reading main (IPv${f})`, seen, 0);
-      });
+      const fresh = await this.readMain(f);
       this.main[f] = fresh;
       // 2. the copy tables, compared with it as they stream: stale and changed copies
       const tables = this.o.tables.filter((t) => t.families.includes(f)).map((t) => t.table);
@@ -382,7 +408,31 @@ export class RouteCopier {
           }
         }
       }
-      if (fixes.length + missing > 0) await this.writeAll(lacking(), `copying IPv${f} routes`, fixes.length + missing);
+      const bulk = fixes.length + missing > BULK_WRITES && this.port.pauseEvents !== undefined;
+      if (bulk) this.port.pauseEvents!();
+      try {
+        if (fixes.length + missing > 0) await this.writeAll(lacking(), `copying IPv${f} routes`, fixes.length + missing);
+      } finally {
+        if (bulk) await this.port.resumeEvents!();
+      }
+      if (bulk) {
+        // 4. what main did while nobody listened: a second dump, the differences written
+        const later = await this.readMain(f);
+        const changes: Write[] = [];
+        for (const s2 of later.slots()) {
+          const key = later.keyAt(s2);
+          const v = later.valueAt(s2);
+          if (fresh.get(key) !== v) for (const t of tables) changes.push({ op: 'replace', key, value: v, table: t });
+        }
+        for (const s1 of fresh.slots()) {
+          const key = fresh.keyAt(s1);
+          if (later.get(key) < 0) for (const t of tables) changes.push({ op: 'delete', key, value: -1, table: t });
+        }
+        this.main[f] = later;
+        const skipped = changes.filter((w) => !this.foreignNowHas(foreignNow, w));
+        if (skipped.length) await this.writeAll(skipped, `copying IPv${f} routes`, skipped.length);
+        added += skipped.length;
+      }
     }
     // foreign routes: report the new ones
     for (const [table, m] of foreignNow) {
