@@ -764,3 +764,176 @@ test('stop: events after stop are ignored', async () => {
   await settle();
   assert.equal(k.writes.length, writes);
 });
+
+test('onLinkDown during a resync\'s writes: every remaining route of main is still copied', { todo: 'engine.ts onLinkDown(): deletes from the RouteSet the running resync iterates by slot (backward shift moves entries under the slots() walk and the seen marks)' }, async () => {
+  const k = new FakeKernel();
+  const rnd = prng32(8);
+  let added = 0;
+  while (added < 6000) {
+    const a = rnd();
+    const kk = key(`${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.0/24`);
+    if (k.get(MAIN, kk)) continue;
+    k.put(MAIN, kk, 4, added & 1 ? V.link2 : V.link7);
+    added++;
+  }
+  // half of main is already in the tables (marked in the resync), half is missing
+  let i = 0;
+  for (const r of [...k.tables.get(MAIN)!.values()]) if (i++ & 2) for (const t of [100, 101]) k.put(t, r.key, COPY, r.value);
+  const copier = new RouteCopier(k, { tables: TABLES, protocol: COPY, ownProtocol: OWN, filter: simpleFilter, log: () => {} });
+  let down = false;
+  k.onWrite = () => {
+    // the first write's ACK is awaited when four datagrams are out: the resync is in the middle of its walk
+    if (down) return;
+    // device 7 goes down: the kernel drops its routes from every table, then the copier hears of it
+    down = true;
+    for (const t of [MAIN, 100, 101]) for (const r of [...(k.tables.get(t)?.values() ?? [])]) if (r.value === V.link7) k.remove(t, r.key);
+    copier.onLinkDown(7);
+  };
+  k.failWrite = (op, _t, kk) => (down && op === 'replace' && k.get(MAIN, kk) === undefined ? 100 /* ENETDOWN */ : 0);
+  await copier.resync('start');
+  assert.equal(down, true);
+  assert.equal(copier.status().mainRoutes[4], 3000);
+  const want = k.list(MAIN).map((r) => r.replace(' proto 4 ', ' proto 78 '));
+  for (const t of [100, 101]) {
+    const have = new Set(k.list(t));
+    const missing = want.filter((r) => !have.has(r));
+    assert.deepEqual(missing.slice(0, 5), [], `table ${t}: ${missing.length} of main's routes not copied`);
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Bulk resyncs with the event socket paused (CopyPort.pauseEvents / resumeEvents)
+
+/** A kernel whose event stream the copier can pause: events are delivered only while it listens. */
+class PausingKernel extends FakeKernel {
+  paused = false;
+  pauses = 0;
+  resumes = 0;
+  pauseEvents(): void {
+    assert.equal(this.paused, false);
+    this.paused = true;
+    this.pauses++;
+  }
+  async resumeEvents(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    this.paused = false;
+    this.resumes++;
+  }
+  /** A change of main and its event, which is lost while paused. */
+  change(copier: RouteCopier, op: 'new' | 'del', k: RouteKey, value = V.link2): void {
+    if (op === 'new') this.put(MAIN, k, 4, value);
+    else this.remove(MAIN, k);
+    if (!this.paused) copier.onDatagram(event(op, MAIN, k, 4, value));
+  }
+}
+
+/** `n` distinct /24s (IPv4) or /48s (IPv6) from a seed. */
+function manyKeys(family: 4 | 6, n: number, seed: number): RouteKey[] {
+  const rnd = prng32(seed);
+  const out = new Map<string, RouteKey>();
+  while (out.size < n) {
+    const a = rnd();
+    const kk = family === 4 ? key(`${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.0/24`) : key(`2001:${(a >>> 16).toString(16)}:${(a & 0xffff).toString(16)}::/48`);
+    out.set(kid(kk), kk);
+  }
+  return [...out.values()];
+}
+
+const copiesOfMain = (k: FakeKernel, family: 4 | 6) =>
+  [...k.tables.get(MAIN)!.values()]
+    .filter((r) => r.key.family === family && r.key.len > 0)
+    .map((r) => `${formatKey(r.key)} proto 78 ${nameOf(r.value)}`)
+    .sort();
+const copiesIn = (k: FakeKernel, table: number, family: 4 | 6) =>
+  [...(k.tables.get(table)?.values() ?? [])]
+    .filter((r) => r.key.family === family && r.protocol === COPY)
+    .map((r) => `${formatKey(r.key)} proto 78 ${nameOf(r.value)}`)
+    .sort();
+
+test('bulk resync: events paused around a large write, main\'s changes meanwhile caught by a second dump', async () => {
+  const k = new PausingKernel();
+  for (const kk of manyKeys(4, 2200, 21)) k.put(MAIN, kk, 4, V.link2);
+  const small = new PausingKernel();
+  for (const kk of manyKeys(4, 100, 22)) small.put(MAIN, kk, 4, V.link2);
+  const copier = new RouteCopier(k, { tables: TABLES, protocol: COPY, ownProtocol: OWN, filter: simpleFilter, log: () => {} });
+  const X = key('10.50.0.0/16');
+  const [R, Q] = [...k.tables.get(MAIN)!.values()].map((r) => r.key);
+  let changed = false;
+  k.onWrite = () => {
+    if (changed) return;
+    changed = true;
+    assert.equal(k.paused, true, 'the bulk write runs with events paused');
+    k.change(copier, 'new', X, V.gw2);
+    k.change(copier, 'del', R!);
+    k.change(copier, 'new', Q!, V.gw2b);
+  };
+  await copier.resync('start');
+  await settle();
+  k.onWrite = undefined;
+  assert.equal(changed, true);
+  assert.equal(k.pauses, 1);
+  assert.equal(k.resumes, 1);
+  assert.equal(k.paused, false);
+  for (const t of [100, 101]) assert.deepEqual(copiesIn(k, t, 4), copiesOfMain(k, 4), `table ${t}`);
+  assert.equal(copier.status().mainRoutes[4], 2200);
+  checkDatagrams(k);
+  // live events after it are mirrored as usual
+  k.change(copier, 'new', N, V.gw2);
+  await settle();
+  for (const t of [100, 101]) assert.deepEqual(copiesIn(k, t, 4), copiesOfMain(k, 4));
+  // a check agrees
+  await copier.resync('periodic check');
+  assert.equal(copier.status().lastResync!.drift, false);
+  assert.equal(k.pauses, 1);
+  // a small resync does not pause events
+  const c2 = new RouteCopier(small, { tables: TABLES, protocol: COPY, ownProtocol: OWN, filter: simpleFilter, log: () => {} });
+  await c2.resync('start');
+  assert.equal(small.pauses, 0);
+  assert.deepEqual(copiesIn(small, 100, 4), copiesOfMain(small, 4));
+});
+
+test('bulk resync: a change of the other family while events are paused is not lost', { todo: 'engine.ts fullResync(): pauseEvents() stops the events of every family, but the catch-up dump re-reads only the family just written' }, async () => {
+  const k = new PausingKernel();
+  const tables: CopyTable[] = [
+    { provider: 'isp1', table: 100, families: [4, 6] },
+    { provider: 'isp2', table: 101, families: [4, 6] },
+  ];
+  k.put(MAIN, A, 2, V.link2);
+  for (const kk of manyKeys(6, 2100, 23)) k.put(MAIN, kk, 4, V.link2);
+  const copier = new RouteCopier(k, { tables, protocol: COPY, ownProtocol: OWN, filter: simpleFilter, log: () => {} });
+  const X = key('10.50.0.0/16');
+  k.onWrite = () => {
+    // IPv4 is done; the IPv6 bulk write runs with events paused: an IPv4 route is added meanwhile
+    if (k.paused && !k.get(MAIN, X)) k.change(copier, 'new', X, V.gw2);
+  };
+  await copier.resync('start');
+  await settle();
+  k.onWrite = undefined;
+  assert.ok(k.get(MAIN, X));
+  assert.equal(k.pauses, 1);
+  for (const t of [100, 101]) assert.deepEqual(copiesIn(k, t, 6), copiesOfMain(k, 6));
+  for (const t of [100, 101]) assert.deepEqual(copiesIn(k, t, 4), copiesOfMain(k, 4), `IPv4 copies in table ${t}`);
+});
+
+test('bulk resync: events buffered before the pause are not replayed over the newer catch-up dump', { todo: 'engine.ts resync(): pendingEvents from before pauseEvents() are replayed after the second dump of main, which is newer than them (their successors were lost while paused)' }, async () => {
+  const k = new PausingKernel();
+  for (const kk of manyKeys(4, 2200, 24)) k.put(MAIN, kk, 4, V.link2);
+  const copier = new RouteCopier(k, { tables: TABLES, protocol: COPY, ownProtocol: OWN, filter: simpleFilter, log: () => {} });
+  const X = key('10.50.0.0/16');
+  k.onDump = (n) => {
+    // during the first dump of main (events still on): X is added, its event buffered
+    if (n === 1) k.change(copier, 'new', X, V.gw2);
+  };
+  k.onWrite = () => {
+    // during the bulk write (events paused): X goes again, its event lost
+    if (k.paused && k.get(MAIN, X)) k.change(copier, 'del', X, V.gw2);
+  };
+  await copier.resync('start');
+  await settle();
+  k.onDump = undefined;
+  k.onWrite = undefined;
+  assert.equal(k.get(MAIN, X), undefined);
+  assert.equal(k.pauses, 1);
+  for (const t of [100, 101]) assert.ok(!k.get(t, X), `no copy of ${formatKey(X)} in table ${t}: main does not have it`);
+  assert.equal(copier.status().mainRoutes[4], 2200);
+});
