@@ -4,8 +4,9 @@
 //      same routes to the same tables; and the seed's per-route shell loop on a
 //      2,000-route sample, for the record;
 //   2. the daemon following bursts of 10,000 route changes in main: lag from
-//      the burst's last change in main to its copy in both tables, measured by a
-//      listener in the namespace (bench/lag-watcher.ts), p50/p95 over the trials;
+//      the end of the burst (`ip -batch` exits) until the copy of its last route
+//      is in (or, for deletes, gone from) the second table, which the daemon
+//      writes last — polled with `ip route show` every few ms; p50/p95 over the trials;
 //   3. the daemon's peak memory (VmHWM) holding main × 2 tables.
 //
 //   node dist/bench/route-copy.js [--routes 1000000] [--bursts 10]
@@ -25,7 +26,6 @@ const N = arg('routes', 1_000_000);
 const BURSTS = arg('bursts', 10);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.resolve(here, '..', 'src', 'cli', 'main.js');
-const WATCHER = path.resolve(here, 'lag-watcher.js');
 
 const secs = async (f: () => Promise<unknown>) => {
   const t0 = process.hrtime.bigint();
@@ -82,8 +82,21 @@ try {
     for (let b = 0; b < BURSTS; b++) {
       const verb = b % 2 === 0 ? 'add' : 'del';
       const burst = file('burst.batch', routeBatch(10_000, verb, '10.2.0.1', undefined, N));
-      const out = await runOk([process.execPath, WATCHER, burst, String(10_000)], { netns: ns });
-      const r = JSON.parse(out) as { lagMs: number; burstMs: number };
+      const last = routeBatch(1, 'add', '10.2.0.1', undefined, N + 9_999).split(' ')[2]!;
+      const t0 = performance.now();
+      await runOk(['ip', '-4', '-batch', burst], { netns: ns });
+      const end = performance.now();
+      let lagMs = NaN;
+      for (;;) {
+        const r = await runOk(['ip', '-4', '-j', 'route', 'show', 'table', '101', last], { netns: ns });
+        const present = (JSON.parse(r || '[]') as unknown[]).length > 0;
+        if (present === (verb === 'add')) {
+          lagMs = performance.now() - end;
+          break;
+        }
+        if (performance.now() - end > 60_000) throw new Error(`burst ${b}: ${last} not ${verb === 'add' ? 'copied' : 'removed'} in a minute`);
+      }
+      const r = { lagMs, burstMs: end - t0 };
       lags.push(r.lagMs);
       console.log(`burst ${b + 1}/${BURSTS} (10,000 ${verb}s in ${r.burstMs.toFixed(0)} ms): tables matched ${r.lagMs.toFixed(1)} ms after the burst`);
     }

@@ -111,6 +111,7 @@ export class RouteCopier {
   private resyncing: Promise<void> | null = null;
   private again = false;
   private readonly pendingEvents: Buffer[] = [];
+  private readonly pendingLinkDowns: number[] = [];
   private queue: Write[] = [];
   private queueSince = 0;
   private flushing: Promise<void> | null = null;
@@ -165,10 +166,12 @@ export class RouteCopier {
         } while (this.again && !this.stopped);
       } finally {
         this.resyncing = null;
+        // the events that arrived meanwhile, in order (also after a failed resync: the next
+        // one must not find older events still waiting), then the devices that went down
+        const events = this.pendingEvents.splice(0);
+        for (const b of events) this.onDatagram(b);
+        for (const i of this.pendingLinkDowns.splice(0)) this.onLinkDown(i);
       }
-      // the events that arrived meanwhile, in order
-      const events = this.pendingEvents.splice(0);
-      for (const b of events) this.onDatagram(b);
     })();
     return this.resyncing;
   }
@@ -196,6 +199,11 @@ export class RouteCopier {
 
   /** A device went away or down: the kernel dropped its routes from every table without an event per route. */
   onLinkDown(ifindex: number): void {
+    // a resync walks the route sets slot by slot: no deletions under it
+    if (this.resyncing) {
+      this.pendingLinkDowns.push(ifindex);
+      return;
+    }
     let dropped = 0;
     const uses = new Set<number>();
     for (let id = 0; id < this.pool.size; id++) if (valueUses(this.pool.value(id), ifindex)) uses.add(id);
@@ -409,14 +417,31 @@ export class RouteCopier {
         }
       }
       const bulk = fixes.length + missing > BULK_WRITES && this.port.pauseEvents !== undefined;
-      if (bulk) this.port.pauseEvents!();
+      if (bulk) {
+        this.port.pauseEvents!();
+        // the dump after the pause supersedes what was heard before it
+        this.pendingEvents.length = 0;
+        this.pendingLinkDowns.length = 0;
+      }
       try {
         if (fixes.length + missing > 0) await this.writeAll(lacking(), `copying IPv${f} routes`, fixes.length + missing);
       } finally {
         if (bulk) await this.port.resumeEvents!();
       }
       if (bulk) {
-        // 4. what main did while nobody listened: a second dump, the differences written
+        // 4. what main did while nobody listened: a second dump of every family, the differences written
+        for (const g of families) await this.catchUp(g, foreignNow);
+      }
+    }
+    this.finishResync(why, t0, added, replaced, deleted, foreignNow);
+  }
+
+  /** After writing with events paused: main read again, its changes meanwhile written to the tables. */
+  private async catchUp(f: 4 | 6, foreignNow: Map<number, Map<string, ForeignRoute>>): Promise<void> {
+    const tables = this.o.tables.filter((t) => t.families.includes(f)).map((t) => t.table);
+    const fresh = this.main[f];
+    {
+      {
         const later = await this.readMain(f);
         const changes: Write[] = [];
         for (const s2 of later.slots()) {
@@ -429,11 +454,14 @@ export class RouteCopier {
           if (later.get(key) < 0) for (const t of tables) changes.push({ op: 'delete', key, value: -1, table: t });
         }
         this.main[f] = later;
-        const skipped = changes.filter((w) => !this.foreignNowHas(foreignNow, w));
-        if (skipped.length) await this.writeAll(skipped, `copying IPv${f} routes`, skipped.length);
-        added += skipped.length;
+        const kept = changes.filter((w) => !this.foreignNowHas(foreignNow, w));
+        if (kept.length) await this.writeAll(kept, `copying IPv${f} routes`, kept.length);
+        this.st.eventsApplied += kept.length;
       }
     }
+  }
+
+  private finishResync(why: string, t0: number, added: number, replaced: number, deleted: number, foreignNow: Map<number, Map<string, ForeignRoute>>): void {
     // foreign routes: report the new ones
     for (const [table, m] of foreignNow) {
       const before = this.foreign.get(table);
