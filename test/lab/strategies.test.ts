@@ -41,12 +41,13 @@ test('routes: copy puts main\'s routes (except default) into each provider table
     assert.deepEqual(t4.map((r) => r.dst), ['default']);
     assert.equal((await cli(['plan', '-c', cfg], { netns: ns, stateDir: state })).stdout.trim(), 'No changes.');
     // main changes; the copy is brought up to date by the next apply (live sync is the daemon's job)
+    const has = async (dst: string) => (JSON.parse(await runOk(['ip', '-j', 'route', 'show', 'table', '100', dst], { netns: ns })) as JRoute[]).length > 0;
     await runOk(['ip', 'route', 'add', '10.10.0.0/16', 'via', '192.168.99.10'], { netns: ns });
-    const p = await cli(['plan', '-c', cfg], { netns: ns, stateDir: state });
-    assert.match(p.stdout, /\+ table 100: 10\.10\.0\.0\/16 via 192\.168\.99\.10 dev eth0/);
     assert.equal((await cli(['apply', '-c', cfg], { netns: ns, stateDir: state })).code, 0);
+    assert.ok(await has('10.10.0.0/16'));
     await runOk(['ip', 'route', 'del', '10.10.0.0/16'], { netns: ns });
-    assert.match((await cli(['plan', '-c', cfg], { netns: ns, stateDir: state })).stdout, /- table 100: 10\.10\.0\.0\/16/);
+    assert.equal((await cli(['apply', '-c', cfg], { netns: ns, stateDir: state })).code, 0);
+    assert.ok(!(await has('10.10.0.0/16')));
     assert.equal((await cli(['down'], { netns: ns, stateDir: state })).code, 0);
     assert.deepEqual(await rawSnapshot(ns), before);
   });

@@ -56,7 +56,7 @@ export function registerConfigCommands(program: Command): void {
         else {
           process.stdout.write(describePlan(out.plan, out.previousScript) + '\n');
           // the copies are not listed route by route (a full table is a million lines)
-          if (copyTables.length) process.stdout.write(`Tables ${copyTables.join(', ')} copy main: apply (or the daemon) brings them to main's routes; \`multihome routes sync\` reports what it changed.\n`);
+          if (copyTables.length && !isEmpty(out.plan)) process.stdout.write(`Tables ${copyTables.join(', ')} copy main: apply (or the daemon) brings them to main's routes; \`multihome routes sync\` reports what it changed.\n`);
         }
         return EXIT.ok;
       }),
