@@ -10,13 +10,14 @@ import { RT_TABLE_MAIN, type DecodedRoute } from './codec.js';
 /** rtm_type values copied: unicast, blackhole, unreachable, prohibit, throw. */
 const COPIED_TYPES = new Set([1, 6, 7, 8, 9]);
 
-interface BytePrefix {
+export interface BytePrefix {
   family: 4 | 6;
   bytes: Uint8Array;
   length: number;
 }
 
-function toBytes(p: Prefix): BytePrefix {
+/** A prefix's network address as bytes (4 or 16), with its family and length. */
+export function toBytes(p: Prefix): BytePrefix {
   const n = p.family === 4 ? 4 : 16;
   const bytes = new Uint8Array(n);
   let v = p.value;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePrefix, type Prefix } from '../../src/net/ip.js';
 import type { DecodedRoute } from '../../src/routecopy/codec.js';
-import { copyFilter } from '../../src/routecopy/filter.js';
+import { copyFilter, toBytes } from '../../src/routecopy/filter.js';
 
 function prefix(text: string): Prefix {
   const p = parsePrefix(text);
@@ -13,13 +13,7 @@ function prefix(text: string): Prefix {
 /** A route of main as decodeRoute gives it, from "10.0.0.0/8" text (bytes beyond the length are zeros). */
 function route(dst: string, o: Partial<DecodedRoute> = {}): DecodedRoute {
   const p = prefix(dst);
-  const n = p.family === 4 ? 4 : 16;
-  const bytes = new Uint8Array(n);
-  let v = p.value;
-  for (let i = n - 1; i >= 0; i--) {
-    bytes[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
+  const { bytes } = toBytes(p);
   // the kernel sends RTA_DST for every route but the default one
   const dstBytes = p.length === 0 ? new Uint8Array(0) : bytes;
   return {
