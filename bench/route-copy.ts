@@ -4,28 +4,34 @@
 //      same routes to the same tables; and the seed's per-route shell loop on a
 //      2,000-route sample, for the record;
 //   2. the daemon following bursts of 10,000 route changes in main: lag from
-//      the end of the burst (`ip -batch` exits) until the copy of its last route
-//      is in (or, for deletes, gone from) the second table, which the daemon
-//      writes last — polled with `ip route show` every few ms; p50/p95 over the trials;
+//      the end of the burst (`ip -batch` exits) until both tables hold the
+//      burst's routes (or, for deletes, none), seen by a probe of its own that
+//      asks the kernel every millisecond (route-watch-child.ts); p50/p95 over the trials; the
+//      same for single changes (one route added, then deleted); and in the end
+//      the tables compared with main in full;
 //   3. the daemon's peak memory (VmHWM) holding main × 2 tables.
 //
-//   node dist/bench/route-copy.js [--routes 1000000] [--bursts 10]
+//   node dist/bench/route-copy.js [--routes 1000000] [--bursts 20] [--singles 20]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, runOk } from '../src/kernel/exec.js';
 import { spawnInNetns } from '../src/kernel/netns.js';
-import { copyLabUp, countRoutes, routeBatch } from '../src/lab/copy-lab.js';
+import { copyDifferences, copyLabUp, countRoutes, routeBatch } from '../src/lab/copy-lab.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 const N = arg('routes', 1_000_000);
-const BURSTS = arg('bursts', 10);
+const BURSTS = arg('bursts', 20);
+const SINGLES = arg('singles', 20);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.resolve(here, '..', 'src', 'cli', 'main.js');
+const WATCH = path.join(here, 'route-watch-child.js');
+/** marks of the probe's lookups (plus the table number), far from what the lab config uses */
+const PROBE_MARK = 0x7e570000;
 
 const secs = async (f: () => Promise<unknown>) => {
   const t0 = process.hrtime.bigint();
@@ -72,6 +78,7 @@ try {
   // 2 + 3. the daemon with main × 2 tables: bursts of 10,000 changes, its peak memory
   const daemon = spawnInNetns(ns, [process.execPath, MAIN, '--state-dir', path.join(lab.dir, 'state'), 'run', '-c', lab.config]);
   const lags: number[] = [];
+  const singleLags: number[] = [];
   let peakMb = 0;
   try {
     for (let t = 0; t < 600; t++) {
@@ -79,26 +86,56 @@ try {
       await new Promise((r) => setTimeout(r, 200));
     }
     peakMb = vmHwmMb(daemon.pid);
-    for (let b = 0; b < BURSTS; b++) {
-      const verb = b % 2 === 0 ? 'add' : 'del';
-      const burst = file('burst.batch', routeBatch(10_000, verb, '10.2.0.1', undefined, N));
-      const last = routeBatch(1, 'add', '10.2.0.1', undefined, N + 9_999).split(' ')[2]!;
-      const t0 = performance.now();
-      await runOk(['ip', '-4', '-batch', burst], { netns: ns });
-      const end = performance.now();
-      let lagMs = NaN;
-      for (;;) {
-        const r = await runOk(['ip', '-4', '-j', 'route', 'show', 'table', '101', last], { netns: ns });
-        const present = (JSON.parse(r || '[]') as unknown[]).length > 0;
-        if (present === (verb === 'add')) {
-          lagMs = performance.now() - end;
-          break;
-        }
-        if (performance.now() - end > 60_000) throw new Error(`burst ${b}: ${last} not ${verb === 'add' ? 'copied' : 'removed'} in a minute`);
+    // the probe: a route-event listener of its own that says when both tables hold all of
+    // the burst's routes, or none of them (route-watch-child.ts); no dumps, no polling
+    // the probe's lookups go to one copy table each, by mark (route-watch-child.ts)
+    const probeTables: string[] = [];
+    for (const t of lab.tables) {
+      const mark = PROBE_MARK + t;
+      await runOk(['ip', 'rule', 'add', 'pref', '1', 'fwmark', String(mark), 'lookup', String(t)], { netns: ns });
+      probeTables.push(`${t}:${mark}`);
+    }
+    const watcher = spawnInNetns(ns, [process.execPath, WATCH, String(N), '10000', ...probeTables]);
+    try {
+      await watcher.waitForOutput('ready', 10_000);
+      const seen = { full: 0, empty: 0 };
+      for (let b = 0; b < BURSTS; b++) {
+        const verb = b % 2 === 0 ? 'add' : 'del';
+        const state = verb === 'add' ? 'full' : 'empty';
+        const burst = file('burst.batch', routeBatch(10_000, verb, '10.2.0.1', undefined, N));
+        const t0 = process.hrtime.bigint();
+        await runOk(['ip', '-4', '-batch', burst], { netns: ns });
+        const end = process.hrtime.bigint();
+        const line = await watcher.waitForOutput(`${state}#${++seen[state]} `, 60_000);
+        const at = BigInt(line.split(' ')[1]!);
+        // the copier may finish before `ip` has exited: that is no lag at all
+        const lagMs = Math.max(0, Number(at - end) / 1e6);
+        const burstMs = Number(end - t0) / 1e6;
+        lags.push(lagMs);
+        console.log(`burst ${b + 1}/${BURSTS} (10,000 ${verb}s in ${burstMs.toFixed(0)} ms): tables matched ${lagMs.toFixed(1)} ms after the burst`);
       }
-      const r = { lagMs, burstMs: end - t0 };
-      lags.push(r.lagMs);
-      console.log(`burst ${b + 1}/${BURSTS} (10,000 ${verb}s in ${r.burstMs.toFixed(0)} ms): tables matched ${r.lagMs.toFixed(1)} ms after the burst`);
+      // single changes: one route added, then deleted, each followed the same way
+      const single = spawnInNetns(ns, [process.execPath, WATCH, String(N + 20_000), '1', ...probeTables]);
+      try {
+        await single.waitForOutput('ready', 10_000);
+        const [add, del] = (['add', 'del'] as const).map((v) => routeBatch(1, v, '10.2.0.1', undefined, N + 20_000).trim().replace(/^route /, '').split(' '));
+        for (let i = 0; i < SINGLES; i++) {
+          const verb = i % 2 === 0 ? 'add' : 'del';
+          const state = verb === 'add' ? 'full' : 'empty';
+          // from before `ip` starts (its exit can come after the copies are in): an upper bound
+          const end = process.hrtime.bigint();
+          await runOk(['ip', '-4', 'route', ...(verb === 'add' ? add! : del!)], { netns: ns });
+          const line = await single.waitForOutput(`${state}#${Math.floor(i / 2) + 1} `, 10_000);
+          singleLags.push(Math.max(0, Number(BigInt(line.split(' ')[1]!) - end) / 1e6));
+        }
+      } finally {
+        await single.stop();
+      }
+      // and in the end the tables compared with main in full
+      const diff = await copyDifferences(ns, lab.tables, 78, [4]);
+      if (diff.length > 0) throw new Error(`the tables differ from main after the bursts: ${diff.length} differences, e.g. ${diff.slice(0, 3).join('; ')}`);
+    } finally {
+      await watcher.stop();
     }
     peakMb = Math.max(peakMb, vmHwmMb(daemon.pid));
   } finally {
@@ -106,7 +143,7 @@ try {
   }
   const out = {
     bench: 'route-copy',
-    command: `node dist/bench/route-copy.js --routes ${N} --bursts ${BURSTS}`,
+    command: `node dist/bench/route-copy.js --routes ${N} --bursts ${BURSTS} --singles ${SINGLES}`,
     routes: N,
     tables: 2,
     copiedPerTable: copied,
@@ -115,12 +152,13 @@ try {
     ratio: Number((mhS / ipBatchS).toFixed(3)),
     seedLoopRoutesPerSecond: Number(seedRate.toFixed(0)),
     seedLoopHoursFor2xN: Number(((2 * N) / seedRate / 3600).toFixed(2)),
+    singleLagMs: { trials: singleLags.length, p50: Number(pct(singleLags, 50).toFixed(1)), p95: Number(pct(singleLags, 95).toFixed(1)), max: Number(Math.max(...singleLags).toFixed(1)) },
     lagMs: { trials: lags.length, p50: Number(pct(lags, 50).toFixed(1)), p95: Number(pct(lags, 95).toFixed(1)), max: Number(Math.max(...lags).toFixed(1)) },
     daemonPeakRssMb: Number(peakMb.toFixed(0)),
     machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim(), kernel: os.release() },
   };
   console.log(`copy ${N} × 2: multihome ${out.multihomeSeconds} s, ip -batch ${out.ipBatchSeconds} s → ratio ${out.ratio}; seed loop ${out.seedLoopRoutesPerSecond} routes/s (${out.seedLoopHoursFor2xN} h for ${2 * N})`);
-  console.log(`lag after a 10,000-change burst: p50 ${out.lagMs.p50} ms, p95 ${out.lagMs.p95} ms; daemon peak RSS ${out.daemonPeakRssMb} MB`);
+  console.log(`lag after a 10,000-change burst: p50 ${out.lagMs.p50} ms, p95 ${out.lagMs.p95} ms; after a single change: p50 ${out.singleLagMs.p50} ms, p95 ${out.singleLagMs.p95} ms; daemon peak RSS ${out.daemonPeakRssMb} MB`);
   console.log(`JSON ${JSON.stringify(out)}`);
 } finally {
   await lab.down();

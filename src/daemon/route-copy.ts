@@ -6,7 +6,8 @@
 import type { ResolvedConfig } from '../config/assign.js';
 import { readLinks } from '../kernel/read.js';
 import { dumpRoutes, followRoutesIsolated, RouteWriter } from '../kernel/rtnetlink.js';
-import { linkEvent } from '../routecopy/codec.js';
+import { linkEvent, messageCount } from '../routecopy/codec.js';
+import { EchoPacer } from '../routecopy/pacer.js';
 import { RouteCopier, type CopyStatus, type CopyTable } from '../routecopy/engine.js';
 import { copyFilter } from '../routecopy/filter.js';
 import type { ExecOptions } from '../kernel/exec.js';
@@ -41,6 +42,8 @@ export async function startRouteCopy(cfg: ResolvedConfig, o: RouteCopyOptions): 
   const excluded = new Set<number>();
   if (excludedNames.size > 0) for (const l of await readLinks(o.exec)) if (excludedNames.has(l.name)) excluded.add(l.index);
   const writer = new RouteWriter();
+  // live: writes wait for the listener to read their echoes (see pacer.ts)
+  const pacer = new EchoPacer();
   let events: { close(): void } | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
@@ -57,23 +60,38 @@ export async function startRouteCopy(cfg: ResolvedConfig, o: RouteCopyOptions): 
   // The listener runs in a process of its own (see followRoutesIsolated); when it ends,
   // events were lost: a new one, then a resync.
   const listen = async (): Promise<void> => {
-    events = await followRoutesIsolated(cfg.copy.protocol, onDatagram, (why) => {
-      events = null;
-      if (stopped) return;
-      void listen()
-        .then(() => copier.onOverflow(why))
-        .catch((e: unknown) => o.log({ event: 'error', during: 'route events', error: e instanceof Error ? e.message : String(e) }));
-    });
+    events = await followRoutesIsolated(
+      cfg.copy.protocol,
+      onDatagram,
+      (why) => {
+        events = null;
+        pacer.pause();
+        if (stopped) return;
+        void listen()
+          .then(() => copier.onOverflow(why))
+          .catch((e: unknown) => o.log({ event: 'error', during: 'route events', error: e instanceof Error ? e.message : String(e) }));
+      },
+      (n) => pacer.echoes(n),
+    );
+    pacer.resume();
   };
   const copier: RouteCopier = new RouteCopier(
     {
       dump: (f, cb) => dumpRoutes(f, cb),
-      write: (d, seq) => writer.send(d, seq),
+      write: async (d, seq) => {
+        const errors = await writer.send(d, seq);
+        if (events) {
+          pacer.wrote(messageCount(d) - errors.length);
+          await pacer.settle();
+        }
+        return errors;
+      },
       ...(o.live
         ? {
             pauseEvents: () => {
               const e = events;
               events = null;
+              pacer.pause();
               e?.close();
             },
             resumeEvents: async () => {

@@ -14,14 +14,15 @@
 //     (the receive buffer is full) the socket reports ENOBUFS: events were lost
 //     and the caller must resynchronise.
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { InternalError } from '../errors/index.js';
-import { dumpRequest, errorOf, messages, NLM_F, NLMSG, RTM, RTNLGRP } from '../routecopy/codec.js';
+import { decodeRoute, dumpRequest, errorOf, lookupRequest, messages, NLM_F, NLMSG, RTM, RTNLGRP, type DecodedRoute } from '../routecopy/codec.js';
 
 // The package is CommonJS with a native addon; its types describe this much of it.
 interface RawSocket {
-  on(event: 'message', cb: (msg: Buffer) => void): void;
+  on(event: 'message' | 'truncatedMessage', cb: (msg: Buffer) => void): void;
   on(event: 'error', cb: (err: Error & { code?: string; errno?: number }) => void): void;
   send(msg: Uint8Array, options?: object, callback?: (error?: Error) => void): void;
   addMembership(group: number): void;
@@ -56,8 +57,23 @@ function guard<A extends unknown[]>(fn: (...a: A) => void, onThrow: (e: unknown)
 }
 const report = (where: string) => (e: unknown) => process.emitWarning(`${where}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
 
-function open(recv = RECV_BUFFER): RawSocket {
-  const s = new RawNetlinkSocket(NETLINK_ROUTE, {});
+/** Nice value of the route event listener process (see followRoutesIsolated). */
+export const LISTENER_NICE = -10;
+
+/**
+ * Largest event datagram read whole: a route event is one message, 60 to a few hundred
+ * bytes (2 KiB holds a route with some 60 IPv6 nexthops); the addon clears a buffer of
+ * this size for every read, so larger costs time on every event.
+ */
+export const EVENT_BUFFER = 2 << 10;
+
+/**
+ * `eventBuffer`: read datagrams into buffers of this size, one recvmsg each, instead
+ * of peeking at every datagram's size first (two system calls per event); a longer
+ * datagram arrives cut short, as a 'truncatedMessage'.
+ */
+function open(recv = RECV_BUFFER, eventBuffer = 0): RawSocket {
+  const s = new RawNetlinkSocket(NETLINK_ROUTE, eventBuffer ? { messagePeeking: false, msgBufferSize: eventBuffer } : {});
   try {
     s.setRecvBufferSize(recv);
     s.setSendBufferSize(1 << 20);
@@ -124,13 +140,15 @@ export interface WriteError {
  * resolves once that ACK is in, with the errors of the datagram's messages.
  */
 export class RouteWriter {
-  private readonly s = open();
-  private readonly waiting = new Map<number, { errors: WriteError[]; resolve: (e: WriteError[]) => void; reject: (e: Error) => void }>();
+  private s: RawSocket | null = null;
+  private readonly waiting = new Map<number, { resolve: (e: WriteError[]) => void; reject: (e: Error) => void }>();
   private collected: WriteError[] = [];
-  private failed: Error | null = null;
 
-  constructor() {
-    this.s.on('message', guard((buf: Buffer) => {
+  /** The socket, opened on first use and again after a failure. */
+  private socket(): RawSocket {
+    if (this.s) return this.s;
+    const s = open();
+    s.on('message', guard((buf: Buffer) => {
       for (const m of messages(buf)) {
         if (m.type !== NLMSG.ERROR) continue;
         const { errno, seq } = errorOf(buf, m.off);
@@ -144,23 +162,70 @@ export class RouteWriter {
         } else if (errno !== 0) this.collected.push({ seq, errno });
       }
     }, report('route writer')));
-    this.s.on('error', (e) => {
-      // ENOBUFS: error reports were dropped; the caller verifies by a dump
-      this.failed = new NetlinkError(`route writes: ${e.message}`, e.errno ?? 0);
-      for (const w of this.waiting.values()) w.reject(this.failed);
+    s.on('error', (e) => {
+      // ENOBUFS: acknowledgements or error reports were dropped. What was in flight is
+      // unknown: those sends fail (the caller resynchronises) and the next one gets a new socket.
+      const failed = new NetlinkError(`route writes: ${e.message}`, e.errno ?? 0);
+      for (const w of this.waiting.values()) w.reject(failed);
       this.waiting.clear();
+      this.collected = [];
+      if (this.s === s) this.s = null;
+      s.close();
     });
+    this.s = s;
+    return s;
   }
 
   /** Send one datagram of messages; `ackSeq` is the sequence number of its last message, which carries NLM_F_ACK. */
   send(datagram: Buffer, ackSeq: number): Promise<WriteError[]> {
-    if (this.failed) return Promise.reject(this.failed);
+    const s = this.socket();
     return new Promise((resolve, reject) => {
-      this.waiting.set(ackSeq, { errors: [], resolve, reject });
-      this.s.send(datagram, {}, (e) => {
+      this.waiting.set(ackSeq, { resolve, reject });
+      s.send(datagram, {}, (e) => {
         if (!e) return;
         this.waiting.delete(ackSeq);
         reject(new NetlinkError(`route writes: ${e.message}`, (e as { errno?: number }).errno ?? 0));
+      });
+    });
+  }
+
+  close(): void {
+    this.s?.close();
+    this.s = null;
+  }
+}
+
+/**
+ * Route lookups as the kernel makes them for a packet (`ip route get fibmatch`), one
+ * socket for many: `match` resolves with the route that matched (null when the packet
+ * has no route: the kernel answers ENETUNREACH or similar).
+ */
+export class RouteLookup {
+  private readonly s = open(1 << 20);
+  private readonly waiting = new Map<number, (r: DecodedRoute | null) => void>();
+  private seq = 1;
+
+  constructor() {
+    this.s.on('message', guard((buf: Buffer) => {
+      for (const m of messages(buf)) {
+        const done = this.waiting.get(m.seq);
+        if (!done) continue;
+        this.waiting.delete(m.seq);
+        done(m.type === RTM.NEWROUTE ? decodeRoute(buf, m.off) : null);
+      }
+    }, report('route lookup')));
+    this.s.on('error', () => {
+      for (const done of this.waiting.values()) done(null);
+      this.waiting.clear();
+    });
+  }
+
+  match(dst: Uint8Array, mark = 0): Promise<DecodedRoute | null> {
+    const seq = this.seq++ & 0x7fffffff;
+    return new Promise((resolve) => {
+      this.waiting.set(seq, resolve);
+      this.s.send(lookupRequest(dst, mark, seq), {}, (e) => {
+        if (e && this.waiting.delete(seq)) resolve(null);
       });
     });
   }
@@ -180,12 +245,18 @@ export interface RouteEvents {
  * Follow route and link changes: each datagram goes to `onDatagram` (RTM_NEWROUTE /
  * RTM_DELROUTE of both families, RTM_NEWLINK / RTM_DELLINK); `onOverflow` when events were lost.
  */
-export function followRoutes(onDatagram: (buf: Buffer) => void, onOverflow: (why: string) => void): RouteEvents {
-  const s = open();
+export function followRoutes(onDatagram: (buf: Buffer) => void, onOverflow: (why: string) => void, o: { batchReads?: boolean } = {}): RouteEvents {
+  const s = open(RECV_BUFFER, EVENT_BUFFER);
   s.addMembership(RTNLGRP.LINK); // a device going down takes its routes away without a route event each
   s.addMembership(RTNLGRP.IPV4_ROUTE);
   s.addMembership(RTNLGRP.IPV6_ROUTE);
-  s.on('message', guard(onDatagram, report('route events')));
+  const afterReads = o.batchReads ? batchReads() : () => {};
+  s.on('message', guard((buf: Buffer) => {
+    afterReads();
+    onDatagram(buf);
+  }, report('route events')));
+  // an event longer than EVENT_BUFFER (a route with very many nexthops) was cut: treat it as lost
+  s.on('truncatedMessage', () => onOverflow(`a route event longer than ${EVENT_BUFFER} bytes`));
   s.on('error', (e) => {
     if (e.code === 'ENOBUFS' || e.errno === 105) onOverflow('the kernel dropped route events (receive buffer full)');
     else onOverflow(`route events: ${e.message}`);
@@ -196,15 +267,58 @@ export function followRoutes(onDatagram: (buf: Buffer) => void, onOverflow: (why
   };
 }
 
+/** How long a listener sleeps, at most, between reads while events trickle in. */
+export const READ_PAUSE_MS = 1;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** The `netlink` addon reads up to 32 datagrams each time the socket wakes it (binding.cc, Recvmsg). */
+const ADDON_READS_PER_WAKE = 32;
+
+/**
+ * While a burst of route changes runs, the kernel makes an event every few
+ * microseconds and each one wakes the listener: a wake, one read, back to sleep
+ * (measured: about 10 µs of CPU per event, most of it in the kernel). Here, after
+ * each turn of the event loop that read only a few events, the thread sleeps
+ * READ_PAUSE_MS so that the next turn reads many at once. Only for a process that
+ * does nothing but listen (it blocks the thread); the receive buffer holds some
+ * thousands of events, far more than a millisecond brings.
+ */
+function batchReads(): () => void {
+  let read = 0;
+  const turn = () => {
+    // after the poll phase: `read` events came in this turn of the loop. The addon reads
+    // at most ADDON_READS_PER_WAKE per wake: fewer means the socket is empty for now
+    if (read < ADDON_READS_PER_WAKE) Atomics.wait(sleeper, 0, 0, READ_PAUSE_MS);
+    read = 0;
+  };
+  return () => {
+    if (read++ === 0) setImmediate(turn);
+  };
+}
 
 /**
  * Route and link events from a listener process of its own (route-events-child.ts):
- * resolves once it is subscribed. `onEnd` when it ended without being closed (the kernel
- * dropped events and the addon ended it, or it crashed): events may have been lost.
+ * resolves once it is subscribed. `onEchoes` hears how many echoes of the copier's
+ * own writes (routes of `copyProtocol`) the listener has read and dropped. `onEnd`
+ * when it ended without being closed (the kernel dropped events and the addon ended
+ * it, or it crashed): events may have been lost.
  */
-export function followRoutesIsolated(copyProtocol: number, onDatagram: (buf: Buffer) => void, onEnd: (why: string) => void): Promise<{ close(): void }> {
+export function followRoutesIsolated(
+  copyProtocol: number,
+  onDatagram: (buf: Buffer) => void,
+  onEnd: (why: string) => void,
+  onEchoes: (count: number) => void = () => {},
+): Promise<{ close(): void }> {
   const script = fileURLToPath(new URL('./route-events-child.js', import.meta.url));
   const child = spawn(process.execPath, [script, String(copyProtocol)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // The listener must drain the socket even while the CPUs are busy with the very route
+  // changes it reports (a burst: the kernel inserting them, the copier writing copies), or
+  // the kernel drops events and a full resync follows: it runs ahead of ordinary processes.
+  // Lowering the nice value takes privilege (CAP_SYS_NICE); without it, it runs at the default.
+  try {
+    if (child.pid !== undefined) os.setPriority(child.pid, LISTENER_NICE);
+  } catch {
+    // not permitted: the default priority
+  }
   let closed = false;
   let pending: Buffer = Buffer.alloc(0);
   let stderr = '';
@@ -227,7 +341,10 @@ export function followRoutesIsolated(copyProtocol: number, onDatagram: (buf: Buf
               },
             });
           }
-        } else if (!closed) onDatagram(pending.subarray(off + 4, off + 4 + len));
+        } else if (closed) {
+          // nothing more for a closed listener
+        } else if (len === 4) onEchoes(pending.readUInt32LE(off + 4));
+        else onDatagram(pending.subarray(off + 4, off + 4 + len));
         off += 4 + len;
       }
       pending = pending.subarray(off);

@@ -217,6 +217,37 @@ export function dumpRequest(family: 4 | 6, seq: number): Buffer {
   return b;
 }
 
+/** RTM_F_FIB_MATCH: answer a lookup with the route that matched, as it is in its table. */
+const RTM_F_FIB_MATCH = 0x2000;
+/** RTM_F_LOOKUP_TABLE: name the table the route was found in (else the answer says main). */
+const RTM_F_LOOKUP_TABLE = 0x1000;
+
+/**
+ * An RTM_GETROUTE lookup of `dst` (what `ip route get fibmatch DST mark MARK` asks):
+ * the kernel runs its rules and tables for a packet to `dst` with that mark and
+ * answers with the matching route, its table named.
+ */
+export function lookupRequest(dst: Uint8Array, mark: number, seq: number): Buffer {
+  const b = Buffer.alloc(NLMSG_HDRLEN + RTMSG_LEN + align4(4 + dst.length) + 8);
+  b.writeUInt32LE(b.length, 0);
+  b.writeUInt16LE(RTM.GETROUTE, 4);
+  b.writeUInt16LE(NLM_F.REQUEST, 6);
+  b.writeUInt32LE(seq >>> 0, 8);
+  const r = NLMSG_HDRLEN;
+  b[r] = dst.length === 4 ? AF.INET : AF.INET6;
+  b[r + 1] = dst.length * 8;
+  b.writeUInt32LE(RTM_F_FIB_MATCH | RTM_F_LOOKUP_TABLE, r + 8);
+  let a = r + RTMSG_LEN;
+  b.writeUInt16LE(4 + dst.length, a);
+  b.writeUInt16LE(RTA.DST, a + 2);
+  b.set(dst, a + 4);
+  a += align4(4 + dst.length);
+  b.writeUInt16LE(8, a);
+  b.writeUInt16LE(RTA.MARK, a + 2);
+  b.writeUInt32LE(mark >>> 0, a + 4);
+  return b;
+}
+
 /** The messages of one datagram: [offset, type, flags, seq] per message. */
 export function* messages(buf: Buffer): Generator<{ off: number; type: number; flags: number; seq: number; len: number }> {
   for (let off = 0; off + NLMSG_HDRLEN <= buf.length; ) {
@@ -227,9 +258,17 @@ export function* messages(buf: Buffer): Generator<{ off: number; type: number; f
   }
 }
 
+/** The number of messages in a datagram. */
+export function messageCount(buf: Buffer): number {
+  let n = 0;
+  for (const _ of messages(buf)) n++;
+  return n;
+}
+
 /** The errno of an NLMSG_ERROR message (0 is an acknowledgement) and the sequence number it answers. */
 export function errorOf(buf: Buffer, off: number): { errno: number; seq: number } {
-  return { errno: -buf.readInt32LE(off + NLMSG_HDRLEN), seq: buf.readUInt32LE(off + NLMSG_HDRLEN + 4 + 8) };
+  // 0 - x, not -x: an acknowledgement (0) stays +0
+  return { errno: 0 - buf.readInt32LE(off + NLMSG_HDRLEN), seq: buf.readUInt32LE(off + NLMSG_HDRLEN + 4 + 8) };
 }
 
 /** The devices a value's route uses (RTA_OIF and the multipath nexthops'). */

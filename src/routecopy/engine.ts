@@ -273,7 +273,14 @@ export class RouteCopier {
         this.st.lastLagMs = this.now() - since;
       }
     })()
-      .catch((e: unknown) => this.o.log({ event: 'error', during: 'copy', error: e instanceof Error ? e.message : String(e) }))
+      .catch((e: unknown) => {
+        // what the failed datagrams did is unknown (the kernel may have applied some): only a
+        // resync can tell; the writes still queued are covered by it too
+        const error = e instanceof Error ? e.message : String(e);
+        this.o.log({ event: 'error', during: 'copy', error });
+        this.queue = [];
+        if (!this.stopped) void this.resync(`a write failed: ${error}`).catch((r: unknown) => this.o.log({ event: 'error', during: 'copy resync', error: r instanceof Error ? r.message : String(r) }));
+      })
       .finally(() => {
         this.flushing = null;
         if (this.queue.length > 0) this.scheduleFlush();

@@ -165,3 +165,34 @@ test('killed in the middle of its first sync, the daemon converges after a resta
     }
   });
 });
+
+test('RouteLookup answers as `ip route get fibmatch … mark` does: the matching route and its table', async (t) => {
+  await withCopyLab(t, '', async (lab) => {
+    const ns = lab.router;
+    await runOk(['ip', 'route', 'add', '100.1.2.0/24', 'via', '10.1.0.1', 'table', '100', 'proto', '78'], { netns: ns });
+    await runOk(['ip', 'route', 'add', 'default', 'via', '10.1.0.1', 'table', '100'], { netns: ns });
+    await runOk(['ip', 'rule', 'add', 'pref', '1', 'fwmark', '0x7e570064', 'lookup', '100'], { netns: ns });
+    const probe = `
+      const { RouteLookup } = await import(${JSON.stringify(repoPath('dist', 'src', 'kernel', 'rtnetlink.js'))});
+      const l = new RouteLookup();
+      const show = (r) => r && { dst: [...r.dst].join('.'), len: r.len, table: r.table };
+      const out = [];
+      for (const [a, mark] of [[[100, 1, 2, 1], 0x7e570064], [[100, 1, 3, 1], 0x7e570064], [[100, 1, 2, 1], 0]]) out.push(show(await l.match(new Uint8Array(a), mark)));
+      l.close();
+      console.log(JSON.stringify(out));`;
+    const got = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', probe], { netns: ns })) as ({ dst: string; len: number; table: number } | null)[];
+    const ip = async (addr: string, mark?: string) => {
+      const j = JSON.parse(await runOk(['ip', '-j', 'route', 'get', 'fibmatch', addr, ...(mark ? ['mark', mark] : [])], { netns: ns })) as { dst: string; table?: string }[];
+      return { dst: j[0]!.dst, table: j[0]!.table ?? 'main' };
+    };
+    assert.deepEqual(got[0], { dst: '100.1.2.0', len: 24, table: 100 });
+    assert.deepEqual(await ip('100.1.2.1', '0x7e570064'), { dst: '100.1.2.0/24', table: '100' });
+    // not in table 100: its default route matches there, as for ip
+    assert.equal(got[1]!.len, 0);
+    assert.equal(got[1]!.table, 100);
+    assert.deepEqual(await ip('100.1.3.1', '0x7e570064'), { dst: 'default', table: '100' });
+    // without the mark the lookup goes by main
+    assert.equal(got[2]!.table, 254);
+    assert.equal((await ip('100.1.2.1')).table, 'main');
+  });
+});

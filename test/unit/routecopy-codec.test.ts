@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeRoute, dumpRequest, encodeRoute, errorOf, linkEvent, messages, NLM_F, RTM, valueDevices, valueHasGateway, type RouteKey } from '../../src/routecopy/codec.js';
+import { decodeRoute, dumpRequest, encodeRoute, errorOf, linkEvent, lookupRequest, messageCount, messages, NLM_F, RTM, valueDevices, valueHasGateway, type RouteKey } from '../../src/routecopy/codec.js';
 
 // ---------------------------------------------------------------------------
 // Hand-built netlink messages (layouts from linux/netlink.h and linux/rtnetlink.h)
@@ -522,4 +522,28 @@ test('valueDevices and valueHasGateway', () => {
   assert.deepEqual(valueDevices(via), [2]);
   assert.deepEqual(valueDevices(''), []);
   assert.equal(valueHasGateway(String.fromCharCode(1, 0, 0, 0)), false);
+});
+
+test('lookupRequest: a fibmatch lookup that names the table, with the destination and the mark', () => {
+  const b = lookupRequest(new Uint8Array([100, 1, 2, 1]), 0x7e570064, 9);
+  assert.equal(b.readUInt32LE(0), b.length);
+  assert.equal(b.readUInt16LE(4), RTM.GETROUTE);
+  assert.equal(b.readUInt16LE(6), 1); // NLM_F_REQUEST, no dump
+  assert.equal(b.readUInt32LE(8), 9);
+  assert.equal(b[16], 2); // AF_INET
+  assert.equal(b[17], 32);
+  assert.equal(b.readUInt32LE(16 + 8), 0x3000); // RTM_F_FIB_MATCH | RTM_F_LOOKUP_TABLE
+  // RTA_DST then RTA_MARK
+  assert.deepEqual([b.readUInt16LE(28), b.readUInt16LE(30)], [8, 1]);
+  assert.deepEqual([...b.subarray(32, 36)], [100, 1, 2, 1]);
+  assert.deepEqual([b.readUInt16LE(36), b.readUInt16LE(38), b.readUInt32LE(40)], [8, 16, 0x7e570064]);
+  const v6 = lookupRequest(new Uint8Array(16).fill(0x20, 0, 1), 0, 1);
+  assert.equal(v6[16], 10);
+  assert.equal(v6[17], 128);
+});
+
+test('messageCount: the messages of a datagram', () => {
+  const two = Buffer.concat([dumpRequest(4, 1), dumpRequest(6, 2)]);
+  assert.equal(messageCount(two), 2);
+  assert.equal(messageCount(Buffer.alloc(0)), 0);
 });

@@ -937,3 +937,25 @@ test('bulk resync: events buffered before the pause are not replayed over the ne
   for (const t of [100, 101]) assert.ok(!k.get(t, X), `no copy of ${formatKey(X)} in table ${t}: main does not have it`);
   assert.equal(copier.status().mainRoutes[4], 2200);
 });
+
+test('a live write that fails (the socket reported an error) is followed by a resync that repairs the copies', async () => {
+  const { k, copier, logs } = setup();
+  await copier.resync('start');
+  const resyncs = copier.status().resyncs;
+  let fail = true;
+  k.onWrite = () => {
+    if (fail) {
+      fail = false;
+      throw new Error('route writes: No buffer space available');
+    }
+  };
+  k.put(MAIN, N, 4, V.gw2);
+  copier.onDatagram(event('new', MAIN, N, 4, V.gw2));
+  await settle();
+  await settle();
+  k.onWrite = undefined;
+  assert.ok(logs.some((l) => l.event === 'error' && l.during === 'copy'), JSON.stringify(logs));
+  assert.equal(copier.status().resyncs, resyncs + 1);
+  assert.ok(k.list(100).includes('10.5.0.0/16 proto 78 gw2'), k.list(100).join(', '));
+  assert.ok(k.list(101).includes('10.5.0.0/16 proto 78 gw2'));
+});
