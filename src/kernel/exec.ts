@@ -12,6 +12,8 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** extra environment variables (added to this process's own) */
   env?: Record<string, string>;
+  /** the command writes to this process's stderr (a progress bar on the terminal) instead of into `stderr` */
+  inheritStderr?: boolean;
 }
 
 export interface ExecResult {
@@ -28,12 +30,12 @@ export function nsArgv(argv: string[], netns?: string): string[] {
 export function run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const full = nsArgv(argv, opts.netns);
   return new Promise((resolve, reject) => {
-    const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
+    const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', opts.inheritStderr ? 'inherit' : 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(new InternalError(`cannot run ${full[0]}: ${e.message}`));
@@ -46,8 +48,8 @@ export function run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult>
         stderr: Buffer.concat(err).toString('utf8'),
       });
     });
-    child.stdin.on('error', () => undefined); // the command may exit before reading all input
-    child.stdin.end(opts.input ?? '');
+    child.stdin!.on('error', () => undefined); // the command may exit before reading all input
+    child.stdin!.end(opts.input ?? '');
   });
 }
 

@@ -3,6 +3,7 @@
 // daemon runs at start and every `copy.check`. It runs in the namespace it
 // syncs: with --netns it starts itself there.
 import type { Command } from 'commander';
+import { SYNC_TIMEOUT_MS } from '../../apply/copy.js';
 import { checkConfig } from '../../apply/session.js';
 import { copyTablesOf, startRouteCopy } from '../../daemon/route-copy.js';
 import { run } from '../../kernel/exec.js';
@@ -25,7 +26,7 @@ export function registerRoutes(program: Command): void {
         if (netns) {
           // netlink sockets open in the namespace of the process that opens them
           const main = fileURLToPath(new URL('../main.js', import.meta.url));
-          const r = await run([process.execPath, main, 'routes', 'sync', '-c', o.config, ...(o.json ? ['--json'] : [])], { netns });
+          const r = await run([process.execPath, main, 'routes', 'sync', '-c', o.config, ...(o.json ? ['--json'] : [])], { netns, timeoutMs: SYNC_TIMEOUT_MS, inheritStderr: process.stderr.isTTY === true });
           process.stdout.write(r.stdout);
           process.stderr.write(r.stderr);
           return r.code;
