@@ -17,6 +17,19 @@ export type TableNames = Record<string, number>;
 /** Thrown by prepare*; the caller adds the place. */
 export class FieldError extends Error {}
 
+/** The words of one `ip` text line, read left to right; `at` is the one being read. */
+export class Words {
+  at = 0;
+  constructor(readonly list: string[]) {}
+
+  /** The word after keyword `w` (its value); reading goes on after it. */
+  value(w: string): string {
+    const v = this.list[++this.at];
+    if (v === undefined) throw new FieldError(`"${w}" without a value`);
+    return v;
+  }
+}
+
 export function tableValue(v: unknown, names: TableNames | undefined): unknown {
   if (typeof v !== 'string' || Object.hasOwn(TABLE_IDS, v) || /^\d+$/.test(v)) return v;
   if (names && Object.hasOwn(names, v)) return names[v];

@@ -7,7 +7,7 @@ import { parsePrefix } from '../../net/ip.js';
 import type { RouteState } from '../types.js';
 import { linesOf, type Line } from './common.js';
 import { ImportError, lineOf, sourceOf } from './errors.js';
-import { FieldError, routeObjectFamily, toRoute, type J } from './ip-common.js';
+import { FieldError, Words, routeObjectFamily, toRoute, type J } from './ip-common.js';
 import type { IpTextOptions } from './ip-rule-text.js';
 
 export interface IpRouteTextOptions extends IpTextOptions {
@@ -29,33 +29,28 @@ const isDst = (w: string): boolean => w === 'default' || (/[.:]/.test(w) && pars
 /** The words of one route line (or of its `nexthop` lines) → the ip -json object; null for a cached clone. */
 export function routeLineObject(words: string[]): J | null {
   const o: J = { flags: [] };
-  let i = 0;
-  if (TYPES.includes(words[0]!)) o.type = words[i++];
-  else if (/^\d+$/.test(words[0]!) && words.length > 1) o.type = words[i++]; // ip -N prints the type as a number
-  const dst = words[i++];
+  const c = new Words(words);
+  if (TYPES.includes(words[0]!)) o.type = words[c.at++];
+  else if (/^\d+$/.test(words[0]!) && words.length > 1) o.type = words[c.at++]; // ip -N prints the type as a number
+  const dst = words[c.at++];
   if (dst === undefined || !isDst(dst)) throw new FieldError(`expected a destination ("default" or a prefix), found "${dst ?? ''}"`);
   o.dst = dst;
   let target: J = o; // the nexthop that via/dev/weight/flags belong to
-  const value = (w: string): string => {
-    const v = words[++i];
-    if (v === undefined) throw new FieldError(`"${w}" without a value`);
-    return v;
-  };
-  for (; i < words.length; i++) {
-    const w = words[i]!;
+  for (; c.at < words.length; c.at++) {
+    const w = words[c.at]!;
     switch (w) {
       case 'via': {
-        let v = value(w);
-        if (v === 'inet' || v === 'inet6') v = value(w);
+        let v = c.value(w);
+        if (v === 'inet' || v === 'inet6') v = c.value(w);
         target.gateway = v;
         break;
       }
       case 'dev':
-        target.dev = value(w);
+        target.dev = c.value(w);
         break;
       case 'weight':
         if (target === o) throw new FieldError('"weight" outside a nexthop');
-        target.weight = Number(value(w));
+        target.weight = Number(c.value(w));
         break;
       case 'nexthop':
         target = { flags: [] };
@@ -64,23 +59,23 @@ export function routeLineObject(words: string[]): J | null {
       case 'table':
       case 'tos':
       case 'scope':
-        o[w] = value(w);
+        o[w] = c.value(w);
         break;
       case 'proto':
-        o.protocol = value(w);
+        o.protocol = c.value(w);
         break;
       case 'src':
-        o.prefsrc = value(w);
+        o.prefsrc = c.value(w);
         break;
       case 'metric':
       case 'preference':
-        o.metric = Number(value(w));
+        o.metric = Number(c.value(w));
         break;
       case 'pref':
-        o.pref = value(w);
+        o.pref = c.value(w);
         break;
       case 'from':
-        o.from = value(w);
+        o.from = c.value(w);
         break;
       case 'cache':
         return null;
@@ -89,8 +84,8 @@ export function routeLineObject(words: string[]): J | null {
       default:
         if (FLAGS.has(w)) (target.flags as string[]).push(w);
         else if (SKIP_ONE.has(w)) {
-          if (words[i + 1] === 'lock') i++;
-          value(w);
+          if (words[c.at + 1] === 'lock') c.at++;
+          c.value(w);
         } else throw new FieldError(`unknown word "${w}"`);
     }
   }

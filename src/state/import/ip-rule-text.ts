@@ -6,7 +6,7 @@ import type { Family } from '../../net/ip.js';
 import type { RuleState } from '../types.js';
 import { linesOf, type Line } from './common.js';
 import { ImportError, lineOf, sourceOf, type Place } from './errors.js';
-import { FieldError, ruleFamilies, toRule, type J, type TableNames } from './ip-common.js';
+import { FieldError, Words, ruleFamilies, toRule, type J, type TableNames } from './ip-common.js';
 
 export interface IpTextOptions extends Place {
   /** the dump's family when known (`ip -6 rule`); otherwise read from addresses */
@@ -44,76 +44,71 @@ function prefix(o: J, key: 'src' | 'dst', v: string): void {
 /** One rule line, after "PREF:", as the ip -json object. */
 export function ruleLineObject(pref: number, words: string[]): J {
   const o: J = { priority: pref };
-  let i = 0;
-  const value = (w: string): string => {
-    const v = words[++i];
-    if (v === undefined) throw new FieldError(`"${w}" without a value`);
-    return v;
-  };
-  for (; i < words.length; i++) {
-    const w = words[i]!;
+  const c = new Words(words);
+  for (; c.at < words.length; c.at++) {
+    const w = words[c.at]!;
     switch (w) {
       case 'not':
         o.not = null;
         break;
       case 'from':
-        prefix(o, 'src', value(w));
+        prefix(o, 'src', c.value(w));
         break;
       case 'to':
-        prefix(o, 'dst', value(w));
+        prefix(o, 'dst', c.value(w));
         break;
       case 'tos':
       case 'dsfield':
-        o.tos = value(w);
+        o.tos = c.value(w);
         break;
       case 'fwmark': {
-        const [mark, mask] = value(w).split('/');
+        const [mark, mask] = c.value(w).split('/');
         o.fwmark = mark;
         if (mask !== undefined) o.fwmask = mask;
         break;
       }
       case 'iif':
       case 'oif':
-        o[w] = value(w);
-        if (words[i + 1] === '[detached]') {
+        o[w] = c.value(w);
+        if (words[c.at + 1] === '[detached]') {
           o[`${w}_detached`] = null;
-          i++;
+          c.at++;
         }
         break;
       case 'uidrange': {
-        const m = /^(\d+)-(\d+)$/.exec(value(w));
-        if (!m) throw new FieldError(`cannot read uidrange "${words[i]}"`);
+        const m = /^(\d+)-(\d+)$/.exec(c.value(w));
+        if (!m) throw new FieldError(`cannot read uidrange "${words[c.at]}"`);
         o.uid_start = Number(m[1]);
         o.uid_end = Number(m[2]);
         break;
       }
       case 'ipproto':
-        o.ipproto = value(w);
+        o.ipproto = c.value(w);
         break;
       case 'sport':
       case 'dport':
-        range(o, w, value(w));
+        range(o, w, c.value(w));
         break;
       case 'lookup':
       case 'table': {
-        const t = value(w);
+        const t = c.value(w);
         if (t === '[l3mdev-table]') o.l3mdev = null;
         else o.table = t;
         break;
       }
       case 'suppress_prefixlength':
-        o.suppress_prefixlen = Number(value(w));
+        o.suppress_prefixlen = Number(c.value(w));
         break;
       case 'suppress_ifgroup':
-        o.suppress_ifgroup = value(w);
+        o.suppress_ifgroup = c.value(w);
         break;
       case 'goto': {
-        const t = value(w);
+        const t = c.value(w);
         if (!/^\d+$/.test(t)) throw new FieldError(`cannot read goto target "${t}"`);
         o.goto = Number(t);
-        if (words[i + 1] === '[unresolved]') {
+        if (words[c.at + 1] === '[unresolved]') {
           o.unresolved = null;
-          i++;
+          c.at++;
         }
         break;
       }
@@ -122,12 +117,12 @@ export function ruleLineObject(pref: number, words: string[]): J {
         break;
       case 'proto':
       case 'protocol':
-        o.protocol = value(w);
+        o.protocol = c.value(w);
         break;
       case 'realms':
       case 'tun_id':
         // classification only (realms) or tunnel metadata: no effect on the route chosen
-        value(w);
+        c.value(w);
         break;
       default:
         if (Object.hasOwn(ACTIONS, w)) {
