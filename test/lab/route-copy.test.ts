@@ -196,3 +196,27 @@ test('RouteLookup answers as `ip route get fibmatch … mark` does: the matching
     assert.equal((await ip('100.1.2.1')).table, 'main');
   });
 });
+
+test('the route event listener forwards other routes\' events whole and counts the copy protocol\'s echoes, in a burst', async (t) => {
+  await withCopyLab(t, '', async (lab) => {
+    const ns = lab.router;
+    // in the namespace: follow events through the listener process, then make 3,000 routes of
+    // protocol 78 (echoes) and 500 of protocol static in one burst each
+    const probe = `
+      const { followRoutesIsolated } = await import(${JSON.stringify(repoPath('dist', 'src', 'kernel', 'rtnetlink.js'))});
+      const { decodeRoute, messages } = await import(${JSON.stringify(repoPath('dist', 'src', 'routecopy', 'codec.js'))});
+      const { execFileSync } = await import('node:child_process');
+      let echoes = 0, others = 0, ended = null;
+      const ev = await followRoutesIsolated(78, (buf) => {
+        for (const m of messages(buf)) { const r = decodeRoute(buf, m.off); if (r && r.table === 100) others++; }
+      }, (why) => (ended = why), (n) => (echoes += n));
+      const batch = (proto) => Array.from({ length: proto === 78 ? 3000 : 500 }, (_, i) => 'route add 100.' + (proto === 78 ? 64 : 65) + '.' + (i >> 8) + '.' + (i & 255) + '/32 via 10.1.0.1 table 100 proto ' + proto).join('\\n') + '\\n';
+      execFileSync('ip', ['-batch', '-'], { input: batch(78) });
+      execFileSync('ip', ['-batch', '-'], { input: batch('static') });
+      for (let i = 0; i < 100 && (echoes < 3000 || others < 500); i++) await new Promise((r) => setTimeout(r, 20));
+      ev.close();
+      console.log(JSON.stringify({ echoes, others, ended }));`;
+    const got = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', probe], { netns: ns })) as { echoes: number; others: number; ended: string | null };
+    assert.deepEqual(got, { echoes: 3000, others: 500, ended: null });
+  });
+});
