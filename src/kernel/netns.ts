@@ -16,6 +16,23 @@ function checkName(what: string, name: string): string {
 
 export async function addNetns(name: string): Promise<void> {
   await runOk(['ip', 'netns', 'add', checkName('namespace', name)]);
+  await pinHashSeed(name);
+}
+
+/**
+ * The multipath hash seed of every namespace the lab makes. The kernel's default (0) is a
+ * random seed per boot, so which nexthop of a multipath route a flow takes would change from
+ * one boot to the next; a fixed seed makes lab runs repeatable. MULTIHOME_HASH_SEED picks
+ * another value (the tests must pass with any).
+ */
+export function labHashSeed(): number {
+  const v = Number(process.env.MULTIHOME_HASH_SEED ?? '1');
+  return Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : 1;
+}
+
+/** Pin the namespace's multipath hash seed (kernels before 6.11 have no such sysctl: nothing to pin). */
+export async function pinHashSeed(ns: string): Promise<void> {
+  await run(['sysctl', '-q', '-w', `net.ipv4.fib_multipath_hash_seed=${labHashSeed()}`], { netns: checkName('namespace', ns) });
 }
 
 /** Delete a namespace; a namespace that is already gone is not an error. */

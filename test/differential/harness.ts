@@ -120,6 +120,11 @@ export interface Regression {
   packet: Packet;
   /** the kernel's answer when the case was recorded */
   kernel: KernelAnswer;
+  /**
+   * For a case whose answer depends on the multipath hash (its seed is random per boot
+   * unless pinned): every answer the kernel may give, each of which the simulator must accept.
+   */
+  kernelOneOf?: KernelAnswer[];
   /** the world as the kernel held it, so the simulator side runs without root */
   state: State;
 }

@@ -6,7 +6,7 @@
 // veths between the world's namespace and its peer namespace.
 import { randomBytes } from 'node:crypto';
 import { CommandError, run, runOk } from '../../src/kernel/exec.js';
-import { delNetns } from '../../src/kernel/netns.js';
+import { delNetns, pinHashSeed } from '../../src/kernel/netns.js';
 import { readLinks, readRoutes, readRoutingSysctls, readRules } from '../../src/kernel/read.js';
 import type { Family } from '../../src/net/ip.js';
 import type { Packet } from '../../src/sim/types.js';
@@ -94,6 +94,7 @@ export async function installWorld(spec: WorldSpec, names = namespaceNames()): P
   liveNamespaces.add(peer);
   await runOk(['ip', 'netns', 'add', ns]);
   await runOk(['ip', 'netns', 'add', peer]);
+  await pinHashSeed(ns);
   // No IPv6 link-local addresses (no DAD, nothing changes after install), no DAD for ours,
   // IPv6 forwarding on (see generate.ts: REACHABLE lookups probe neighbours); the peer has no IPv6.
   // A new namespace copies IPv4 conf/all and conf/default from the host's: start from the

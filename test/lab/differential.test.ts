@@ -31,7 +31,12 @@ for (const c of loadRegressions(repoRoot)) {
     if (why) return t.skip(why);
     const { state, kernel } = await probe(c.world, c.packet);
     const world = worldScript(c.world).join('\n');
-    assert.deepEqual(kernel, c.kernel, `the kernel's answer changed (${c.note})\n${world}`);
+    // a hash-dependent case lists every answer the kernel may give (whatever the hash seed)
+    const expected = c.kernelOneOf ?? [c.kernel];
+    assert.ok(
+      expected.some((k) => JSON.stringify(k) === JSON.stringify(kernel)),
+      `the kernel's answer changed (${c.note})\nkernel: ${JSON.stringify(kernel)}\nrecorded: ${expected.map((k) => JSON.stringify(k)).join(' or ')}\n${world}`,
+    );
     const r = compareCase(state, c.packet, kernel);
     assert.equal(r.diff, null, `${c.note}\nkernel: ${JSON.stringify(kernel)}\nsimulator: ${JSON.stringify(r.sim)}\n${r.trace.join('\n')}\n${world}`);
   });
