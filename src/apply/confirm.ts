@@ -4,16 +4,20 @@
 // author out.
 import { UserError } from '../errors/index.js';
 import type { Snapshot } from '../kernel/read.js';
-import type { NftRecord, Ownership } from './plan.js';
-import { clearPending, lock, readPending, restoreNftRecord, writePending, writeTimerOutcome } from './statedir.js';
+import type { Ownership } from './ownership.js';
+import type { NftRecord } from './plan.js';
+import { clearJournal, clearPending, isConfirmTimer, lock, readPending, restoreNftRecord, writeJournal, writePending, writeSysctlOriginals, writeTimerOutcome } from './statedir.js';
 import { revertTo, type Target } from './transaction.js';
 
 export interface PendingBefore {
   snapshot: Snapshot;
+  /** the ownership the apply acted with: the new config's joined with what was owned before */
   own: Ownership;
   sysctlKeys: string[];
   /** the record of what was applied before this change, put back with the state */
-  record?: NftRecord;
+  record?: NftRecord | undefined;
+  /** sysctl-originals.json as it was before this change */
+  originals?: Record<string, string> | undefined;
 }
 
 export function refuseIfPending(target: Target): void {
@@ -26,10 +30,10 @@ export function refuseIfPending(target: Target): void {
 
 export function armRevert(target: Target, seconds: number, before: PendingBefore, startTimer: (deadline: number) => number): number {
   const deadline = Date.now() + seconds * 1000;
-  writePending(target.stateDir, { deadline, netns: target.exec.netns, before });
+  writePending(target.stateDir, { deadline, ...(target.exec.netns ? { netns: target.exec.netns } : {}), before });
   const pid = startTimer(deadline);
   const p = readPending(target.stateDir);
-  if (p) writePending(target.stateDir, { ...p, pid });
+  if (p && pid > 0) writePending(target.stateDir, { ...p, pid });
   return deadline;
 }
 
@@ -38,7 +42,8 @@ export function confirm(target: Target): boolean {
   const p = readPending(target.stateDir);
   if (!p) return false;
   clearPending(target.stateDir);
-  if (p.pid) {
+  // only our own timer: a pid in a file is no proof of whose process it is now
+  if (p.pid && isConfirmTimer(p.pid, target.stateDir)) {
     try {
       process.kill(p.pid, 'SIGTERM');
     } catch {
@@ -57,7 +62,9 @@ export async function runRevertTimer(target: Target): Promise<'confirmed' | 'rev
   try {
     const p = readPending(target.stateDir);
     if (!p) return 'confirmed';
-    const before = p.before as PendingBefore;
+    const before = p.before;
+    // journalled like any change, so a timer killed mid-way leaves what plan and down can see
+    writeJournal(target.stateDir, { pid: process.pid, startedAt: new Date().toISOString(), command: 'confirm-timer revert', ownership: before.own, sysctlKeys: before.sysctlKeys });
     try {
       await revertTo(before.snapshot, before.own, target, before.sysctlKeys);
     } catch (e) {
@@ -67,8 +74,10 @@ export async function runRevertTimer(target: Target): Promise<'confirmed' | 'rev
       throw e;
     }
     restoreNftRecord(target.stateDir, before.record);
+    if (before.originals) writeSysctlOriginals(target.stateDir, before.originals);
     writeTimerOutcome(target.stateDir, { at: new Date().toISOString(), result: 'reverted' });
     clearPending(target.stateDir);
+    clearJournal(target.stateDir);
     return 'reverted';
   } finally {
     unlock();

@@ -1,26 +1,13 @@
 // Plan = the difference between the desired state and the part of the current
 // state that multihome owns. Pure. Foreign objects are never in a plan; those
 // that sit where multihome works are reported as warnings.
-import { compareRoutes, compareRules, routeKey, routeText, ruleKey, ruleText } from '../state/format.js';
+import { compareRoutes, compareRules, routeArgs, routeKey, routeText, ruleKey, ruleText } from '../state/format.js';
 import type { NftState, RouteState, RuleState, State } from '../state/types.js';
+import { ownedRoutes, ownedRules, type Ownership } from './ownership.js';
 
-export interface Ownership {
-  /** rtnetlink protocol tag on multihome's rules and routes */
-  protocol: number;
-  /** multihome's rule priorities [from, to] */
-  prefs: [number, number];
-  /** provider table ids */
-  tables: number[];
-  /** provider tables that copy main: their routes carrying `copyProtocol` are the route
-   *  copier's (src/routecopy/), neither planned here nor reported as foreign */
-  copyTables?: number[];
-  copyProtocol?: number;
-  /** what an earlier apply owned (a config change may move the range or drop a table) */
-  previous?: { prefs: [number, number]; tables: number[] };
-}
+export type { Ownership } from './ownership.js';
 
 const inRange = (pref: number, r: [number, number]) => pref >= r[0] && pref <= r[1];
-const MAIN_TABLES = new Set([253, 254, 255]);
 
 export interface SysctlChange {
   key: string;
@@ -40,6 +27,8 @@ export interface Plan {
   rules: { add: RuleState[]; del: RuleState[] };
   nft: NftAction;
   warnings: string[];
+  /** what makes the plan impossible to apply as it is (a foreign route where multihome's must go) */
+  conflicts: string[];
 }
 
 export interface NftRecord {
@@ -50,26 +39,6 @@ export interface NftRecord {
   script?: string;
   /** what multihome owned when it applied, so `down` finds it without a config */
   ownership?: Ownership;
-}
-
-/**
- * Current rules multihome owns: its protocol tag AND its priority range (now or
- * at the last apply), so a rule that merely shares the tag is never touched.
- */
-export const ownedRules = (s: State, o: Ownership): RuleState[] =>
-  s.rules.filter((r) => r.protocol === o.protocol && (inRange(r.pref, o.prefs) || (o.previous !== undefined && inRange(r.pref, o.previous.prefs))));
-
-/** Tables multihome owns: the providers' (now and at the last apply) and any its own rules look up. */
-export function ownedTables(s: State, o: Ownership): Set<number> {
-  const t = new Set([...o.tables, ...(o.previous?.tables ?? [])]);
-  for (const r of ownedRules(s, o)) if (r.action === 'lookup' && r.table !== undefined && !MAIN_TABLES.has(r.table)) t.add(r.table);
-  return t;
-}
-
-/** Current routes multihome owns: its protocol tag AND one of its tables. */
-export function ownedRoutes(s: State, o: Ownership): RouteState[] {
-  const tables = ownedTables(s, o);
-  return s.routes.filter((r) => r.protocol === o.protocol && tables.has(r.table));
 }
 
 /** Route equality for planning: what `ip route` lets us set (kernel-kept flags such as linkdown aside). */
@@ -110,6 +79,7 @@ export function plan(desired: State, current: State, own: Ownership, nftRecord?:
   }
 
   const have = new Map(ownedRoutes(current, own).map((r) => [routeKey(r), r]));
+  const conflicts: string[] = [];
   const isCopy = (r: RouteState) => own.copyProtocol !== undefined && r.protocol === own.copyProtocol;
   const want = new Map(desired.routes.filter((r) => !isCopy(r)).map((r) => [routeKey(r), r]));
   const routes: Plan['routes'] = { add: [], replace: [], del: [] };
@@ -121,9 +91,11 @@ export function plan(desired: State, current: State, own: Ownership, nftRecord?:
   for (const [k, r] of have) if (!want.has(k)) routes.del.push(r);
   const wantTables = new Set(desired.routes.map((r) => r.table));
   for (const r of current.routes) {
-    if (!have.has(routeKey(r)) && wantTables.has(r.table) && !isCopy(r)) {
-      warnings.push(`${routeText(r)} is not multihome's (proto ${r.protocol}); it stays. Remove it, or give the provider another table id.`);
-    }
+    if (have.has(routeKey(r)) || !wantTables.has(r.table) || isCopy(r)) continue;
+    // The kernel refuses a second route with the same key ("File exists"): say so before changing anything.
+    const mine = want.get(routeKey(r));
+    if (mine) conflicts.push(`${routeText(r)} (proto ${r.protocol}) is not multihome's, and multihome's ${routeText(mine).replace(/^table [^:]+: /, '')} has the same destination and metric: the kernel would refuse it ("File exists"). Remove it (ip -${r.family} route del ${routeArgs(r, true).join(' ')}), or give the provider another table id.`);
+    else warnings.push(`${routeText(r)} is not multihome's (proto ${r.protocol}); it stays. Remove it, or give the provider another table id.`);
   }
 
   const owned = ownedRules(current, own);
@@ -143,7 +115,7 @@ export function plan(desired: State, current: State, own: Ownership, nftRecord?:
   routes.del.sort(compareRoutes);
   rules.add.sort(compareRules);
   rules.del.sort(compareRules);
-  return { sysctls, routes, rules, nft: planNft(desired.nft, current.nft, nftRecord), warnings };
+  return { sysctls, routes, rules, nft: planNft(desired.nft, current.nft, nftRecord), warnings, conflicts };
 }
 
 export function isEmpty(p: Plan): boolean {

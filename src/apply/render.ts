@@ -4,7 +4,10 @@ import { routeText, ruleText } from '../state/format.js';
 import { counts, isEmpty, type Plan } from './plan.js';
 
 export function describePlan(p: Plan, previousScript?: string): string {
-  const warnings = p.warnings.length ? ['', 'warnings:', ...p.warnings.map((w) => `  ! ${w}`)] : [];
+  const warnings = [
+    ...(p.conflicts.length ? ['', 'conflicts (apply refuses to start until they are resolved):', ...p.conflicts.map((c) => `  ✗ ${c}`)] : []),
+    ...(p.warnings.length ? ['', 'warnings:', ...p.warnings.map((w) => `  ! ${w}`)] : []),
+  ];
   if (isEmpty(p)) return ['No changes.', ...warnings].join('\n');
   const c = counts(p);
   const out: string[] = [`Plan: ${c.add} to add, ${c.change} to change, ${c.remove} to remove.`];

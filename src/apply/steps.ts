@@ -2,15 +2,10 @@
 // tables are filled before the rules that send traffic to them, new objects
 // come before old ones are removed, and on teardown marking stops first.
 import type { Family } from '../net/ip.js';
-import { routeArgs, ruleArgs } from '../state/format.js';
+import type { IpOp, Step } from '../state/steps.js';
 import type { Plan } from './plan.js';
 
-export type Step =
-  | { kind: 'sysctl'; key: string; value: string }
-  | { kind: 'ip'; family: Family; lines: string[][] }
-  | { kind: 'nft-load'; script: string }
-  | { kind: 'nft-restore'; json: string }
-  | { kind: 'nft-delete' };
+export type { Step } from '../state/steps.js';
 
 export interface StepOptions {
   /** teardown (down, or a revert to "nothing"): stop marking first, restore sysctls last */
@@ -23,22 +18,22 @@ const FAMILIES: Family[] = [4, 6];
 
 function ipAdds(p: Plan): Step[] {
   return FAMILIES.flatMap((f): Step[] => {
-    const lines = [
-      ...p.routes.add.filter((r) => r.family === f).map((r) => ['route', 'add', ...routeArgs(r)]),
-      ...p.routes.replace.filter((c) => c.to.family === f).map((c) => ['route', 'replace', ...routeArgs(c.to)]),
-      ...p.rules.add.filter((r) => r.family === f).map((r) => ['rule', 'add', ...ruleArgs(r)]),
+    const ops: IpOp[] = [
+      ...p.routes.add.filter((r) => r.family === f).map((route): IpOp => ({ op: 'add', route })),
+      ...p.routes.replace.filter((c) => c.to.family === f).map((c): IpOp => ({ op: 'replace', route: c.to })),
+      ...p.rules.add.filter((r) => r.family === f).map((rule): IpOp => ({ op: 'add', rule })),
     ];
-    return lines.length ? [{ kind: 'ip', family: f, lines }] : [];
+    return ops.length ? [{ kind: 'ip', family: f, ops }] : [];
   });
 }
 
 function ipDels(p: Plan): Step[] {
   return FAMILIES.flatMap((f): Step[] => {
-    const lines = [
-      ...p.rules.del.filter((r) => r.family === f).map((r) => ['rule', 'del', ...ruleArgs(r)]),
-      ...p.routes.del.filter((r) => r.family === f).map((r) => ['route', 'del', ...routeArgs(r, true)]),
+    const ops: IpOp[] = [
+      ...p.rules.del.filter((r) => r.family === f).map((rule): IpOp => ({ op: 'del', rule })),
+      ...p.routes.del.filter((r) => r.family === f).map((route): IpOp => ({ op: 'del', route })),
     ];
-    return lines.length ? [{ kind: 'ip', family: f, lines }] : [];
+    return ops.length ? [{ kind: 'ip', family: f, ops }] : [];
   });
 }
 

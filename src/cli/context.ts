@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { Target } from '../apply/transaction.js';
+import { realTarget, type Target } from '../apply/transaction.js';
 import { UserError } from '../errors/index.js';
 import { currentNetnsName } from '../kernel/identity.js';
 
@@ -15,9 +15,10 @@ export interface GlobalOptions {
 
 export function targetOf(cmd: Command): Target {
   const g = cmd.optsWithGlobals() as GlobalOptions;
+  if (g.netns !== undefined) checkNetns(g.netns);
   const ns = g.netns ?? currentNetnsName();
   const dir = g.stateDir ?? (ns ? path.join('/run/multihome/netns', ns) : '/run/multihome');
-  return { exec: g.netns ? { netns: g.netns } : {}, stateDir: { dir } };
+  return realTarget(g.netns ? { netns: g.netns } : {}, dir);
 }
 
 export function readConfigFile(file: string): string {
@@ -34,3 +35,16 @@ export function readConfigFile(file: string): string {
 
 /** The installed package's root (…/dist/src/cli/context.js → …), for its examples/. */
 export const packageRoot = (): string => path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
+
+/** `--netns NAME` must name a namespace that exists (`ip netns add` makes /run/netns/NAME). */
+function checkNetns(name: string): void {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new UserError(`--netns ${JSON.stringify(name)}: not a network namespace name`, [], 'names are letters, digits, ".", "_" and "-"; `ip netns list` shows them');
+  if (!fs.existsSync(path.join('/run/netns', name))) {
+    throw new UserError(`network namespace ${name} does not exist`, [], '`ip netns list` shows the named namespaces');
+  }
+}
+
+/** Commands that create namespaces or change the kernel refuse early, with a hint, when not run as root. */
+export function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (it creates network namespaces and changes their routing)`, [], 'run it as root, e.g. with sudo');
+}

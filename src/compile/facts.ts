@@ -1,7 +1,9 @@
 // What compile needs to know about the system it compiles for, read by the
 // kernel adapters (or given by a test): interfaces with their addresses, and
 // main's routes for the `copy` strategy.
+import type { ResolvedConfig } from '../config/assign.js';
 import type { LinkState, RouteState } from '../state/types.js';
+import { linkDown } from './links.js';
 
 export interface SystemFacts {
   links: LinkState[];
@@ -13,5 +15,11 @@ export interface SystemFacts {
   healthy?: string[];
 }
 
-/** Whether a provider counts as healthy for the groups. */
-export const healthyIn = (facts: SystemFacts) => (name: string): boolean => !facts.healthy || facts.healthy.includes(name);
+/**
+ * Whether a provider counts as healthy for the groups: its probes say so (facts.healthy; absent:
+ * all), and its link can carry traffic (links.ts).
+ */
+export const healthyIn =
+  (cfg: ResolvedConfig, facts: SystemFacts) =>
+  (name: string): boolean =>
+    (!facts.healthy || facts.healthy.includes(name)) && Object.hasOwn(cfg.providers, name) && linkDown(cfg.providers[name]!, facts) === null;

@@ -15,9 +15,9 @@ export function compile(cfg: ResolvedConfig, facts: SystemFacts): State {
   return {
     rules: compileRules(cfg, facts).sort(compareRules),
     routes: compileRoutes(cfg, facts).sort(compareRoutes),
-    nft: compileNft(cfg, healthyIn(facts)),
+    nft: compileNft(cfg, healthyIn(cfg, facts)),
     sysctls: compileSysctls(cfg, facts),
     links: [],
-    program: compileProgram(cfg, healthyIn(facts)),
+    program: compileProgram(cfg, healthyIn(cfg, facts)),
   };
 }

@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../config/assign.js';
 import { formatAddress, type Family } from '../net/ip.js';
 import { TABLE_IDS, type RouteState } from '../state/types.js';
 import type { SystemFacts } from './facts.js';
+import { routeBlocker } from './links.js';
 
 /** IPv6 routes added without a metric get 1024; IPv4 ones 0. Desired state says so explicitly. */
 export const defaultMetric = (f: Family): number => (f === 6 ? 1024 : 0);
@@ -13,7 +14,9 @@ export function compileRoutes(cfg: ResolvedConfig, facts: SystemFacts): RouteSta
   for (const p of Object.values(cfg.providers)) {
     for (const family of [4, 6] as Family[]) {
       const gw = p.gateway[family];
-      if (!gw) continue;
+      // a route the kernel would refuse (link down or gone, no address on the gateway's subnet) is left
+      // out: the provider is down meanwhile, and its rules make its marked traffic unreachable
+      if (!gw || routeBlocker(p, family, facts)) continue;
       routes.push({
         family,
         table: p.table,

@@ -8,7 +8,11 @@ import { TABLE_IDS, type RuleState } from '../state/types.js';
 import { providerSourceAddresses } from './sources.js';
 import type { SystemFacts } from './facts.js';
 
-/** Rules of provider #i take prefs base + 10·i … base + 10·i + 9. */
+/**
+ * Rules of provider #i take prefs base + 10·i … base + 10·i + 9: +0/+1 marked traffic (main without its
+ * default, then the table), +2/+3 the provider's source addresses (likewise), +4/+5 unreachable for
+ * both when the table has no route.
+ */
 export const RULES_PER_PROVIDER = 10;
 export const PRIORITY_SPAN = 1000;
 
@@ -23,10 +27,15 @@ export function compileRules(cfg: ResolvedConfig, facts: SystemFacts): RuleState
       const follow = p.routes === 'follow';
       if (follow) rules.push({ ...common, ...byMark, pref: base, action: 'lookup', table: TABLE_IDS.main, suppressPrefixlength: 0 });
       rules.push({ ...common, ...byMark, pref: base + 1, action: 'lookup', table: p.table });
+      // Fail closed: when the provider's table has no route (its link is down, someone flushed it),
+      // its traffic must not fall through to main and leave by another uplink with this one's
+      // source address (which that upstream drops, and whose replies come back here).
+      rules.push({ ...common, ...byMark, pref: base + 4, action: 'unreachable' });
       for (const src of providerSourceAddresses(p, family, facts)) {
         const from = formatAddress(src);
         if (follow) rules.push({ ...common, pref: base + 2, from, action: 'lookup', table: TABLE_IDS.main, suppressPrefixlength: 0 });
         rules.push({ ...common, pref: base + 3, from, action: 'lookup', table: p.table });
+        rules.push({ ...common, pref: base + 5, from, action: 'unreachable' });
       }
     }
   });

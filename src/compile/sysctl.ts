@@ -4,6 +4,7 @@
 // (see docs/architecture.md, "Reverse-path filtering"). IPv6 has no rp_filter.
 import type { ResolvedConfig } from '../config/assign.js';
 import type { SystemFacts } from './facts.js';
+import { linkOf } from './links.js';
 
 /** sysctl key in slash form, so interface names with dots (eth0.100) stay one path element. */
 export const ipv4Conf = (dev: string, key: string): string => `net/ipv4/conf/${dev}/${key}`;
@@ -20,6 +21,8 @@ export function compileSysctls(cfg: ResolvedConfig, facts: SystemFacts): Record<
   if (providers.some((p) => p.gateway[4])) out['net/ipv4/ip_forward'] = '1';
   if (providers.some((p) => p.gateway[6])) out['net/ipv6/conf/all/forwarding'] = '1';
   for (const p of providers) {
+    // an interface that does not exist has no sysctls yet; they are set once it appears
+    if (!linkOf(p, facts)) continue;
     if (p.gateway[4]) out[ipv4Conf(p.interface, 'src_valid_mark')] = '1';
     // Forwarding on makes the kernel ignore router advertisements where accept_ra=1, and an
     // uplink configured by SLAAC would lose its address and default route. accept_ra=2 keeps

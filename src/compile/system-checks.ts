@@ -2,7 +2,8 @@
 // one of its subnets. Pure over the facts; reported before anything changes.
 import type { ResolvedConfig } from '../config/assign.js';
 import type { PathIssue } from '../config/semantic.js';
-import { formatAddress, isLinkLocal, networkOf, parseAddress, prefixContains, type Family } from '../net/ip.js';
+import { formatAddress, type Family } from '../net/ip.js';
+import { gatewayOnLink } from './links.js';
 import { closest } from '../util/suggest.js';
 import type { SystemFacts } from './facts.js';
 
@@ -20,23 +21,18 @@ export function systemIssues(cfg: ResolvedConfig, facts: SystemFacts): PathIssue
       });
       continue;
     }
+    // A link that is down has lost its routes (and its IPv6 addresses): the provider is down
+    // until it comes back (compile leaves its route out), not a mistake in the config.
+    if (!link.up) continue;
     for (const f of [4, 6] as Family[]) {
       const gw = p.gateway[f];
-      if (!gw || isLinkLocal(gw)) continue; // a link-local gateway is on-link by definition
-      const onLink = link.addresses.some((a) => {
-        const addr = parseAddress(a.peer ?? a.address);
-        if (!addr || addr.family !== f) return false;
-        if (a.peer && parseAddress(a.peer)?.value === gw.value) return true;
-        return prefixContains(networkOf(parseAddress(a.address)!, a.prefixlen), gw);
+      if (!gw || gatewayOnLink(link, gw)) continue;
+      const have = link.addresses.filter((a) => a.family === f && a.scope === 'global').map((a) => `${a.address}/${a.prefixlen}`);
+      issues.push({
+        path: ['providers', p.name, 'gateway'],
+        message: `gateway ${formatAddress(gw)} is not on a subnet of ${p.interface} (${have.length ? have.join(', ') : `no IPv${f} address`})`,
+        hint: `check the gateway and the address of ${p.interface}`,
       });
-      if (!onLink) {
-        const have = link.addresses.filter((a) => a.family === f && a.scope === 'global').map((a) => `${a.address}/${a.prefixlen}`);
-        issues.push({
-          path: ['providers', p.name, 'gateway'],
-          message: `gateway ${formatAddress(gw)} is not on a subnet of ${p.interface} (${have.length ? have.join(', ') : `no IPv${f} address`})`,
-          hint: `check the gateway and the address of ${p.interface}`,
-        });
-      }
     }
   }
   return issues;

@@ -1,6 +1,6 @@
 // YAML text → Config, collecting every error with file:line:col. Pure: the
 // caller reads the file.
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
 import type * as z from 'zod';
 import type { SourceIssue } from '../errors/index.js';
 import { closest } from '../util/suggest.js';
@@ -127,6 +127,20 @@ function atOffset(
   };
 }
 
+/** Alias uses a config may expand to: far more than any real config needs, far less than a bomb. */
+const MAX_ALIASES = 100;
+
+function firstAlias(doc: Document): Range | undefined {
+  let at: Range | undefined;
+  visit(doc, {
+    Alias(_k, node) {
+      if (node.range) at = [node.range[0], node.range[1]];
+      return visit.BREAK;
+    },
+  });
+  return at;
+}
+
 export function parseConfig(text: string, file: string): ParseResult {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -138,7 +152,23 @@ export function parseConfig(text: string, file: string): ParseResult {
       ),
     };
   }
-  const raw = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // maxAliasCount: an "alias bomb" (aliases of aliases) would expand exponentially
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES }) ?? {};
+  } catch (e) {
+    const at = firstAlias(doc);
+    return {
+      ok: false,
+      issues: [
+        atOffset(text, file, lc, at?.[0] ?? 0, at ? at[1] - at[0] : 1, {
+          path: [],
+          message: `YAML: ${e instanceof Error ? e.message : String(e)}`,
+          hint: `aliases (*name) expand to more than ${MAX_ALIASES} copies here; write the values out, or use fewer aliases`,
+        }),
+      ],
+    };
+  }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     // Report the cross-field errors of the parts that did parse too, so one run shows everything.

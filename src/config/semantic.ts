@@ -122,9 +122,17 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
   if (names.length > MAX_PROVIDERS) {
     issues.push({ path: ['providers'], message: `${names.length} providers; at most ${MAX_PROVIDERS} fit in multihome's rule priority range`, atKey: true });
   }
-  const free = partial ? Infinity : freeMarks(cfg.mark_mask, Object.values(cfg.providers).filter((p) => p.mark === undefined).length + marks.size);
-  if (free < Object.keys(cfg.providers).length) {
-    issues.push({ path: ['mark_mask'], message: `mark_mask ${hex(cfg.mark_mask)} leaves room for ${free} provider mark${free === 1 ? '' : 's'}, but ${names.length} providers are defined`, hint: 'widen mark_mask (e.g. 0xff)' });
+  // Every provider needs a mark of its own (duplicates are reported above, not here), and a
+  // group whose last resort is `unreachable` one more.
+  const unreachable = Object.values(cfg.groups ?? {}).some((g) => g.last_resort === 'unreachable');
+  const need = names.length + (unreachable ? 1 : 0);
+  const free = partial ? Infinity : freeMarks(cfg.mark_mask, need);
+  if (free < need) {
+    issues.push({
+      path: ['mark_mask'],
+      message: `mark_mask ${hex(cfg.mark_mask)} leaves room for ${free} mark${free === 1 ? '' : 's'}, but ${names.length} provider${names.length === 1 ? '' : 's'}${unreachable ? ' and the "unreachable" last resort' : ''} need ${need}`,
+      hint: 'widen mark_mask (e.g. 0xff)',
+    });
   }
 
   const policyNames = new Map<string, number>();

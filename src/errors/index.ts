@@ -47,8 +47,10 @@ export class ApplyError extends Error {
     message: string,
     readonly reverted: boolean,
     readonly detail?: string,
+    /** what failed (e.g. the kernel's refusal of one op), for callers that work around it */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
   }
 }
 

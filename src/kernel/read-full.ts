@@ -3,6 +3,7 @@
 // iptables-save / ip6tables-save where iptables is installed, whose view of
 // iptables-nft chains is the complete one).
 import { importDump } from '../state/import/index.js';
+import type { Program } from '../state/program.js';
 import type { State } from '../state/types.js';
 import { CommandError, run, type ExecOptions } from './exec.js';
 import { readLinks, readRoutes, readRoutingSysctls, readRules } from './read.js';
@@ -21,6 +22,24 @@ async function optional(argv: string[], opts: ExecOptions): Promise<string> {
   }
   if (r.code !== 0 && /Operation not permitted|Permission denied/i.test(r.stderr)) throw new CommandError(argv, r.code, r.stderr.trim());
   return r.code === 0 ? r.stdout : '';
+}
+
+/** Chains of multihome's own table, as the nft importer names them. */
+export const isOwnChain = (name: string): boolean => name.startsWith('inet/multihome/');
+
+/**
+ * The other tools' netfilter rules (nft ruleset without multihome's table; iptables-save and
+ * ip6tables-save where installed), for the warning about foreign marks inside mark_mask.
+ */
+export async function readForeignProgram(opts: ExecOptions = {}): Promise<Program> {
+  const [nft, ipt4, ipt6] = await Promise.all([optional(['nft', '-j', 'list', 'ruleset'], opts), optional(['iptables-save'], opts), optional(['ip6tables-save'], opts)]);
+  const dumps = [
+    { name: 'nft -j list ruleset', text: nft },
+    { name: 'iptables-save', text: ipt4 },
+    { name: 'ip6tables-save', text: ipt6 },
+  ].filter((d) => d.text.trim() !== '');
+  const program = dumps.length ? importDump(dumps).program : undefined;
+  return { chains: (program?.chains ?? []).filter((c) => !isOwnChain(c.name)) };
 }
 
 export async function readFullState(opts: ExecOptions = {}): Promise<State> {

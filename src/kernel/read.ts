@@ -1,5 +1,7 @@
 // Read the live kernel state as JSON (`ip -json`, `nft -j`) into State.
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { InternalError } from '../errors/index.js';
 import { FINGERPRINT_CHAIN, NFT_FAMILY, NFT_TABLE } from '../compile/nft.js';
 import type { Family } from '../net/ip.js';
 import { linkFromJson, routeFromJson, ruleFromJson } from '../state/from-ip-json.js';
@@ -47,14 +49,30 @@ export async function readLinks(opts: ExecOptions = {}): Promise<LinkState[]> {
   return list.map(linkFromJson).sort((a, b) => a.index - b.index);
 }
 
-/** Values of sysctls (slash-form keys); a key that does not exist is left out. */
+/**
+ * Values of sysctls (slash-form keys); a key that does not exist (an interface that is gone) is
+ * left out. Read from /proc/sys directly in this namespace, else with one `grep -H` in the other.
+ */
 export async function readSysctls(keys: string[], opts: ExecOptions = {}): Promise<Record<string, string>> {
-  const values = await Promise.all(keys.map((k) => run(['sysctl', '-n', k], opts)));
   const out: Record<string, string> = {};
-  keys.forEach((k, i) => {
-    const r = values[i]!;
-    if (r.code === 0) out[k] = r.stdout.trim();
-  });
+  for (const k of keys) if (!/^[A-Za-z0-9_./-]+$/.test(k) || k.includes('..')) throw new InternalError(`refusing to read sysctl ${JSON.stringify(k)}`);
+  if (keys.length === 0) return out;
+  if (!opts.netns) {
+    for (const k of keys) {
+      try {
+        out[k] = fs.readFileSync(`/proc/sys/${k}`, 'utf8').trim();
+      } catch {
+        // absent
+      }
+    }
+    return out;
+  }
+  // "path:value" per readable file; a missing one only adds a line on stderr
+  const r = await run(['grep', '-H', '', ...keys.map((k) => `/proc/sys/${k}`)], opts);
+  for (const line of r.stdout.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) out[line.slice('/proc/sys/'.length, i)] = line.slice(i + 1).trim();
+  }
   return out;
 }
 
@@ -131,7 +149,8 @@ export interface RouteScope {
   tables: number[];
   /** tables whose routes are mostly the route copier's: only multihome's own are read there */
   copyTables?: number[];
-  previous?: { tables: number[] };
+  /** earlier ranges (another tag, other tables) */
+  previous?: { protocol: number; tables: number[] }[];
 }
 
 /**
@@ -140,10 +159,11 @@ export interface RouteScope {
  */
 export async function readScopedRoutes(scope: RouteScope, opts: ExecOptions = {}): Promise<RouteState[]> {
   const copy = new Set(scope.copyTables ?? []);
-  const full = [...new Set([...scope.tables, ...(scope.previous?.tables ?? [])])].filter((t) => !copy.has(t));
-  const [tagged, ...tables] = await Promise.all([readRoutes(opts, 'all', scope.protocol), ...full.map((t) => readRoutes(opts, t))]);
+  const full = [...new Set([...scope.tables, ...(scope.previous ?? []).flatMap((p) => p.tables)])].filter((t) => !copy.has(t));
+  const protocols = [...new Set([scope.protocol, ...(scope.previous ?? []).map((p) => p.protocol)])];
+  const [tagged, tables] = await Promise.all([Promise.all(protocols.map((p) => readRoutes(opts, 'all', p))), Promise.all(full.map((t) => readRoutes(opts, t)))]);
   const fullSet = new Set(full);
-  const out = [...tables.flat(), ...tagged!.filter((r) => !fullSet.has(r.table))];
+  const out = [...tables.flat(), ...tagged.flat().filter((r) => !fullSet.has(r.table))];
   return out.sort((a, b) => a.family - b.family || a.table - b.table || (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
 }
 

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { NFT_FAMILY, NFT_TABLE } from '../compile/nft.js';
 import { InternalError } from '../errors/index.js';
 import type { Family } from '../net/ip.js';
-import { runOk, type ExecOptions } from './exec.js';
+import { routeArgs, ruleArgs } from '../state/format.js';
+import type { IpOp } from '../state/steps.js';
+import { CommandError, nsArgv, run, runOk, type ExecOptions } from './exec.js';
 
 /** A batch line is words joined by spaces; words come from validated config, but make sure. */
 function batchLine(words: string[]): string {
@@ -14,9 +16,28 @@ function batchLine(words: string[]): string {
   return words.join(' ');
 }
 
-/** Runs `ip -N -batch -`; stops at the first failing line (no -force), which the caller then reverts. */
-export async function ipBatch(family: Family, lines: string[][], opts: ExecOptions = {}): Promise<void> {
-  await runOk(['ip', `-${family}`, '-batch', '-'], { ...opts, input: lines.map(batchLine).join('\n') + '\n' });
+/** A failed `ip -batch`, with the op it stopped at (ip reports "Command failed -:N"). */
+export class IpBatchError extends CommandError {
+  constructor(
+    argv: string[],
+    code: number,
+    stderr: string,
+    /** the op that failed, when ip said which */
+    readonly op: IpOp | undefined,
+  ) {
+    super(argv, code, stderr);
+  }
+}
+
+const opWords = (o: IpOp): string[] => ('route' in o ? ['route', o.op, ...routeArgs(o.route, o.op === 'del')] : ['rule', o.op, ...ruleArgs(o.rule)]);
+
+/** Runs `ip -batch -`; stops at the first failing line (no -force), which the caller then reverts. */
+export async function ipBatch(family: Family, ops: IpOp[], opts: ExecOptions = {}): Promise<void> {
+  const argv = ['ip', `-${family}`, '-batch', '-'];
+  const r = await run(argv, { ...opts, input: ops.map((o) => batchLine(opWords(o))).join('\n') + '\n' });
+  if (r.code === 0) return;
+  const m = /Command failed -:(\d+)/.exec(r.stderr);
+  throw new IpBatchError(nsArgv(argv, opts.netns), r.code, r.stderr.trim(), m ? ops[Number(m[1]) - 1] : undefined);
 }
 
 /** Create or replace the whole table in one transaction. */
@@ -25,11 +46,21 @@ export async function nftLoad(script: string, opts: ExecOptions = {}): Promise<v
   await runOk(['nft', '-f', '-'], { ...opts, input: prelude + script });
 }
 
-/** Put back a table saved with `nft -j list table` (replacing whatever is there), in one transaction. */
+/**
+ * Put back a table saved with `nft -j list table` (replacing whatever is there), in one transaction.
+ * Only objects of multihome's own table are taken from the saved JSON (it may come from the state
+ * dir): nothing in it can touch another table.
+ */
 export async function nftRestoreJson(json: string, opts: ExecOptions = {}): Promise<void> {
-  const saved = JSON.parse(json) as { nftables: Record<string, unknown>[] };
+  const saved = JSON.parse(json) as { nftables?: unknown };
+  if (!Array.isArray(saved.nftables)) throw new InternalError('a saved nft table without "nftables"');
   const table = { family: NFT_FAMILY, name: NFT_TABLE };
-  const objects = saved.nftables.filter((o) => !('metainfo' in o)).map((o) => ({ add: stripHandles(o) }));
+  const ours = (o: Record<string, unknown>): boolean =>
+    Object.values(o).every((v) => {
+      const x = v as Record<string, unknown> | null;
+      return x !== null && typeof x === 'object' && x.family === NFT_FAMILY && (x.table ?? x.name) === NFT_TABLE;
+    });
+  const objects = (saved.nftables as Record<string, unknown>[]).filter((o) => o && typeof o === 'object' && !('metainfo' in o)).filter(ours).map((o) => ({ add: stripHandles(o) }));
   const input = { nftables: [{ add: { table } }, { delete: { table } }, ...objects] };
   // `nft -j -f -` cannot read a pipe (it opens /dev/stdin, which fails for a socket pair), so a file.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'multihome-nft-'));

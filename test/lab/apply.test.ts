@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { applyPrepared, prepare } from '../../src/apply/session.js';
+import { realTarget } from '../../src/apply/transaction.js';
 import { ApplyError } from '../../src/errors/index.js';
 import { run, runOk } from '../../src/kernel/exec.js';
 import { cli } from '../helpers/cli.js';
@@ -51,7 +52,7 @@ test('seed: apply, verify, idempotent, No changes, down restores everything; for
 
     const plan1 = await cli(['plan', '-c', SEED], { netns: ns, stateDir: state });
     assert.equal(plan1.code, 0, plan1.stderr);
-    assert.match(plan1.stdout, /Plan: 11 to add, 3 to change, 0 to remove\./);
+    assert.match(plan1.stdout, /Plan: 15 to add, 3 to change, 0 to remove\./);
     assert.deepEqual(await rawSnapshot(ns), before, 'plan changes nothing');
 
     const apply1 = await cli(['apply', '-c', SEED], { netns: ns, stateDir: state });
@@ -108,7 +109,7 @@ test('missing interface: plan and apply exit 1 with file:line:col, kernel untouc
 
 test('a failure part-way through apply is reverted: kernel as before, exit code 2', async (t) => {
   await withSeedLab(t, async (ns) => {
-    const target = { exec: { netns: ns }, stateDir: { dir: tmpState() } };
+    const target = realTarget({ netns: ns }, tmpState());
     const before = await rawSnapshot(ns);
     const prep = await prepare(fs.readFileSync(SEED, 'utf8'), SEED, target);
     for (const failAfterSteps of [0, 1, 3, 4]) {
@@ -116,23 +117,25 @@ test('a failure part-way through apply is reverted: kernel as before, exit code 
       assert.deepEqual(await rawSnapshot(ns), before, `reverted after ${failAfterSteps} steps`);
       assert.ok(!fs.existsSync(path.join(target.stateDir.dir, 'sysctl-originals.json')), 'a reverted apply leaves nothing for down to restore');
     }
-    // A real kernel refusal: another tool already has a default route in table 4.
+    // Migrating from the hand-made recipe: its table 4 already has a default route (not multihome's).
+    // The kernel would refuse multihome's ("File exists"): plan names the clash, apply refuses before changing anything.
     await runOk(['ip', 'route', 'add', 'table', '4', 'default', 'via', '67.17.28.14', 'dev', 'eth4', 'proto', 'static'], { netns: ns });
     const withForeign = await rawSnapshot(ns);
-    const r = await cli(['apply', '-c', SEED], { netns: ns, stateDir: target.stateDir.dir });
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /File exists/);
-    assert.match(r.stderr, /previous state was restored/);
-    assert.deepEqual(await rawSnapshot(ns), withForeign);
     const plan = await cli(['plan', '-c', SEED], { netns: ns, stateDir: target.stateDir.dir });
-    assert.match(plan.stdout, /table 4: default via 67\.17\.28\.14 dev eth4 is not multihome's \(proto 4\)/);
+    assert.match(plan.stdout, /conflicts \(apply refuses to start until they are resolved\):\n {2}✗ table 4: default via 67\.17\.28\.14 dev eth4 \(proto 4\) is not multihome's/);
+    assert.match(plan.stdout, /ip -4 route del default table 4 proto 4 metric 0/);
+    const r = await cli(['apply', '-c', SEED], { netns: ns, stateDir: target.stateDir.dir });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /clash with; nothing was changed/);
+    assert.match(r.stderr, /table 4: default via 67\.17\.28\.14 dev eth4 \(proto 4\) is not multihome's/);
+    assert.deepEqual(await rawSnapshot(ns), withForeign);
   });
 });
 
 test('a failed change to an applied config puts the previous nft table, rules and routes back', async (t) => {
   await withSeedLab(t, async (ns) => {
     const state = tmpState();
-    const target = { exec: { netns: ns }, stateDir: { dir: state } };
+    const target = realTarget({ netns: ns }, state);
     assert.equal((await cli(['apply', '-c', SEED], { netns: ns, stateDir: state })).code, 0);
     const changedText = fs.readFileSync(SEED, 'utf8').replace('table: 4, mark: 4', 'table: 5, mark: 4').replace('dport: [80, 443]', 'dport: 8080');
     const prep = await prepare(changedText, 'changed.yaml', target);

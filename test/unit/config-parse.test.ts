@@ -247,7 +247,7 @@ test('mark 0', () => {
 
 test('mark_mask too narrow for the providers', () => {
   expectIssues('bad-mark-mask-room.yaml', [
-    { line: 1, col: 12, message: 'mark_mask 0x1 leaves room for 1 provider mark, but 2 providers are defined', hint: 'widen mark_mask (e.g. 0xff)' },
+    { line: 1, col: 12, message: 'mark_mask 0x1 leaves room for 1 mark, but 2 providers need 2', hint: 'widen mark_mask (e.g. 0xff)' },
   ]);
 });
 

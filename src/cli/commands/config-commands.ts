@@ -1,16 +1,12 @@
 // validate, plan, apply, down: the commands that take a config.
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { armRevert, refuseIfPending } from '../../apply/confirm.js';
 import { isEmpty } from '../../apply/plan.js';
 import { describePlan } from '../../apply/render.js';
-import { applyPrepared, checkConfig, down, ownershipOf, planPrepared, prepare } from '../../apply/session.js';
-import { clearTimerOutcome, lock, readNftRecord } from '../../apply/statedir.js';
-import { sysctlKeysFor, withPrevious } from '../../apply/transaction.js';
+import { applyCommand, checkConfig, downCommand, ownershipOf, planPrepared, prepare } from '../../apply/session.js';
 import { EXIT, UserError } from '../../errors/index.js';
 import { spawnDetached } from '../../kernel/exec.js';
 import { DEFAULT_CONFIG, readConfigFile, targetOf } from '../context.js';
-import { syncCopies } from '../../apply/copy.js';
 import { copyTablesOf } from '../../daemon/route-copy.js';
 import { printJson, progress, reportError } from '../output.js';
 
@@ -72,33 +68,25 @@ export function registerConfigCommands(program: Command): void {
           throw new UserError(`--confirm ${opts.confirm}: expected a whole number of seconds above 0`);
         }
         const prep = await prepare(readConfigFile(opts.config), opts.config, target);
-        const unlock = lock(target.stateDir);
-        try {
-          refuseIfPending(target);
-          const recordBefore = readNftRecord(target.stateDir);
-          const copies = await syncCopies(prep.config, opts.config, target);
-          const bar = progress('applying');
-          const result = await applyPrepared(prep, target, { onStep: (i, n, s) => bar.step(i, n, s.kind) }).finally(() => bar.done());
-          clearTimerOutcome(target.stateDir); // the kernel now holds this config, whatever the timer did before
-          let deadline: number | undefined;
-          if (confirmSecs !== undefined && result.changed) {
-            deadline = armRevert(target, confirmSecs, { snapshot: result.before, own: withPrevious(prep.own, recordBefore), sysctlKeys: sysctlKeysFor(prep.desired), record: recordBefore }, () => startTimer(cmd));
+        const bar = progress('applying');
+        const { result, copies, deadline } = await applyCommand(prep, target, {
+          configFile: opts.config,
+          ...(confirmSecs !== undefined ? { confirmSeconds: confirmSecs } : {}),
+          startTimer: () => startTimer(cmd),
+          onStep: (i, n, s) => bar.step(i, n, s.kind),
+        }).finally(() => bar.done());
+        const copied = copies?.lastResync ? copies.lastResync.added + copies.lastResync.replaced + copies.lastResync.deleted : 0;
+        if (opts.json) printJson({ ok: true, changed: result.changed || copied > 0, plan: result.plan, copies, confirmBy: deadline ? new Date(deadline).toISOString() : null });
+        else {
+          if (copies?.lastResync && copied > 0) {
+            const r = copies.lastResync;
+            process.stdout.write(`Copied main into ${copies.tables.map((t) => `table ${t.table}`).join(', ')}: ${r.added} added, ${r.replaced} replaced, ${r.deleted} removed (${r.ms} ms).\n`);
           }
-          const copied = copies?.lastResync ? copies.lastResync.added + copies.lastResync.replaced + copies.lastResync.deleted : 0;
-          if (opts.json) printJson({ ok: true, changed: result.changed || copied > 0, plan: result.plan, copies, confirmBy: deadline ? new Date(deadline).toISOString() : null });
-          else {
-            if (copies?.lastResync && copied > 0) {
-              const r = copies.lastResync;
-              process.stdout.write(`Copied main into ${copies.tables.map((t) => `table ${t.table}`).join(', ')}: ${r.added} added, ${r.replaced} replaced, ${r.deleted} removed (${r.ms} ms).\n`);
-            }
-            for (const f of copies?.foreign ?? []) process.stdout.write(`warning: table ${f.table}: ${f.route} proto ${f.protocol} is not multihome's; it stays and is not copied over.\n`);
-            process.stdout.write(result.changed ? `${describePlan(result.plan)}\n\nApplied and verified.\n` : copied > 0 ? 'Nothing else to change.\n' : 'No changes.\n');
-            if (deadline) process.stdout.write(`Run \`multihome confirm\` within ${confirmSecs}s to keep this change, or it will be reverted.\n`);
-          }
-          return EXIT.ok;
-        } finally {
-          unlock();
+          for (const f of copies?.foreign ?? []) process.stdout.write(`warning: table ${f.table}: ${f.route} proto ${f.protocol} is not multihome's; it stays and is not copied over.\n`);
+          process.stdout.write(result.changed ? `${describePlan(result.plan)}\n\nApplied and verified.\n` : copied > 0 ? 'Nothing else to change.\n' : 'No changes.\n');
+          if (deadline) process.stdout.write(`Run \`multihome confirm\` within ${confirmSecs}s to keep this change, or it will be reverted.\n`);
         }
+        return EXIT.ok;
       }),
     );
 
@@ -111,15 +99,10 @@ export function registerConfigCommands(program: Command): void {
       guarded(opts.json, async () => {
         const target = targetOf(cmd);
         const own = opts.config ? ownershipOf(checkConfig(readConfigFile(opts.config), opts.config).config) : undefined;
-        const unlock = lock(target.stateDir);
-        try {
-          const result = await down(target, own);
-          if (opts.json) printJson({ ok: true, changed: result.changed, plan: result.plan });
-          else process.stdout.write(result.changed ? `${describePlan(result.plan)}\n\nRemoved.\n` : 'Nothing to remove.\n');
-          return EXIT.ok;
-        } finally {
-          unlock();
-        }
+        const result = await downCommand(target, own);
+        if (opts.json) printJson({ ok: true, changed: result.changed, plan: result.plan });
+        else process.stdout.write(result.changed ? `${describePlan(result.plan)}\n\nRemoved.\n` : 'Nothing to remove.\n');
+        return EXIT.ok;
       }),
     );
 }

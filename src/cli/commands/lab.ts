@@ -5,9 +5,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { describePlan } from '../../apply/render.js';
 import { applyPrepared, prepare } from '../../apply/session.js';
+import { realTarget } from '../../apply/transaction.js';
 import { EXIT, UserError } from '../../errors/index.js';
 import { getTopology, installUplinkCounter, labDown, labDownAll, labUp, listInstances, nsOf, runDemo, startEchoServer } from '../../lab/index.js';
-import { packageRoot, readConfigFile } from '../context.js';
+import { packageRoot, readConfigFile, requireRoot } from '../context.js';
 import { printJson } from '../output.js';
 import { guarded } from './config-commands.js';
 
@@ -29,6 +30,7 @@ export function registerLab(program: Command): void {
     .action((name: string, opts: LabOpts) =>
       guarded(opts.json, async () => {
         const t = getTopology(name);
+        requireRoot('multihome lab up');
         const inst = await labUp(t, opts.id ? { id: opts.id } : {});
         try {
           await startEchoServer(inst, t.internet.role);
@@ -54,6 +56,7 @@ export function registerLab(program: Command): void {
     .description('remove a lab instance (or all of them) with everything in it')
     .action((id: string | undefined, opts: LabOpts) =>
       guarded(opts.json, async () => {
+        requireRoot('multihome lab down');
         if (id && !(await listInstances()).some((i) => i.id === id)) throw new UserError(`no lab instance ${id}`, [], 'see `multihome lab list`');
         const removed = id ? (await labDown(id)).length : (await labDownAll()).length;
         if (opts.json) printJson({ ok: true, removed });
@@ -85,6 +88,7 @@ export function registerLab(program: Command): void {
     .action((name: string, opts: LabOpts) =>
       guarded(opts.json, async () => {
         const topology = getTopology(name);
+        requireRoot('multihome lab demo');
         const file = opts.config ?? path.join(packageRoot(), 'examples', `${name}.yaml`);
         const text = readConfigFile(file);
         const log = (line: string) => {
@@ -96,7 +100,7 @@ export function registerLab(program: Command): void {
             topology,
             log,
             applyInRouter: async (ns) => {
-              const target = { exec: { netns: ns }, stateDir: { dir: stateDir } };
+              const target = realTarget({ netns: ns }, stateDir);
               const prep = await prepare(text, file, target);
               const applied = await applyPrepared(prep, target);
               log(`multihome apply -c ${path.relative(process.cwd(), file) || file} (in ${ns}):`);
