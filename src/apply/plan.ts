@@ -28,7 +28,7 @@ export interface Plan {
   nft: NftAction;
   warnings: string[];
   /** what makes the plan impossible to apply as it is (a foreign route where multihome's must go) */
-  conflicts: string[];
+  conflicts: { table: number; message: string }[];
 }
 
 export interface NftRecord {
@@ -79,7 +79,7 @@ export function plan(desired: State, current: State, own: Ownership, nftRecord?:
   }
 
   const have = new Map(ownedRoutes(current, own).map((r) => [routeKey(r), r]));
-  const conflicts: string[] = [];
+  const conflicts: Plan['conflicts'] = [];
   const isCopy = (r: RouteState) => own.copyProtocol !== undefined && r.protocol === own.copyProtocol;
   const want = new Map(desired.routes.filter((r) => !isCopy(r)).map((r) => [routeKey(r), r]));
   const routes: Plan['routes'] = { add: [], replace: [], del: [] };
@@ -94,7 +94,7 @@ export function plan(desired: State, current: State, own: Ownership, nftRecord?:
     if (have.has(routeKey(r)) || !wantTables.has(r.table) || isCopy(r)) continue;
     // The kernel refuses a second route with the same key ("File exists"): say so before changing anything.
     const mine = want.get(routeKey(r));
-    if (mine) conflicts.push(`${routeText(r)} (proto ${r.protocol}) is not multihome's, and multihome's ${routeText(mine).replace(/^table [^:]+: /, '')} has the same destination and metric: the kernel would refuse it ("File exists"). Remove it (ip -${r.family} route del ${routeArgs(r, true).join(' ')}), or give the provider another table id.`);
+    if (mine) conflicts.push({ table: r.table, message: `${routeText(r)} (proto ${r.protocol}) is not multihome's, and multihome's ${routeText(mine).replace(/^table [^:]+: /, '')} has the same destination and metric: the kernel would refuse it ("File exists"). Remove it (ip -${r.family} route del ${routeArgs(r, true).join(' ')}), or give the provider another table id.` });
     else warnings.push(`${routeText(r)} is not multihome's (proto ${r.protocol}); it stays. Remove it, or give the provider another table id.`);
   }
 

@@ -5,7 +5,7 @@ import { counts, isEmpty, type Plan } from './plan.js';
 
 export function describePlan(p: Plan, previousScript?: string): string {
   const warnings = [
-    ...(p.conflicts.length ? ['', 'conflicts (apply refuses to start until they are resolved):', ...p.conflicts.map((c) => `  ✗ ${c}`)] : []),
+    ...(p.conflicts.length ? ['', 'conflicts (apply refuses to start until they are resolved):', ...p.conflicts.map((c) => `  ✗ ${c.message}`)] : []),
     ...(p.warnings.length ? ['', 'warnings:', ...p.warnings.map((w) => `  ! ${w}`)] : []),
   ];
   if (isEmpty(p)) return ['No changes.', ...warnings].join('\n');

@@ -40,6 +40,15 @@ export interface Target {
   kernel: KernelPort;
 }
 
+/** Routes of other software where multihome's must go: apply refuses before changing anything. */
+export class ConflictError extends UserError {
+  readonly tables: number[];
+  constructor(conflicts: Plan['conflicts']) {
+    super('the kernel holds routes that multihome\'s would clash with; nothing was changed', [], conflicts.map((c) => c.message).join('\n'));
+    this.tables = [...new Set(conflicts.map((c) => c.table))];
+  }
+}
+
 /** A target on the real kernel of `exec` (this namespace, or `exec.netns`). */
 export const realTarget = (exec: ExecOptions, dir: string): Target => ({ exec, stateDir: { dir }, kernel: realKernel(exec) });
 
@@ -132,7 +141,7 @@ export async function prospect(desired: State, ownNow: Ownership, target: Target
 export async function applyState(desired: State, ownNow: Ownership, target: Target, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const d = target.stateDir;
   const { plan: p, before, goal, restored, own, record, journal, originals, sysctlKeys: keys } = await prospect(desired, ownNow, target);
-  if (p.conflicts.length > 0) throw new UserError('the kernel holds routes that multihome\'s would clash with; nothing was changed', [], p.conflicts.join('\n'));
+  if (p.conflicts.length > 0) throw new ConflictError(p.conflicts);
   const base = { plan: p, before, sysctlKeys: keys, originals, own };
   if (isEmpty(p)) {
     // The kernel already holds it (perhaps an interrupted apply got this far): make the record say so.

@@ -1,263 +1,539 @@
-// `multihome run`: apply the config, probe every uplink through itself, and
-// when a provider's health changes, compile again with the healthy set and
-// apply what changed (the nft table, in one transaction); connections pinned to
-// a provider that went down are deleted from conntrack by their mark, so they
-// re-establish elsewhere. SIGHUP re-reads the config; an invalid one is
-// reported and the running one kept.
-import type { ResolvedConfig } from '../config/assign.js';
+// `multihome run`: a reconciler. It holds one desired State — the config, each
+// provider's health (probes) and the live facts (links, addresses) — and
+// converges the kernel to it whenever any input changes:
+//
+//   probe results ─▶ health machines ─┐
+//   link/address events ─▶ facts ─────┼─▶ compile ─▶ applyState ─▶ read back ─▶ status
+//   rule/route/nft events (drift) ────┤      (one reconcile at a time, bursts coalesced)
+//   reload, a periodic check ─────────┘
+//
+// A link that goes down makes its provider down at once (no waiting for the
+// probes); its routes are left out while it is down and put back when it
+// returns. Someone else's change to what multihome owns (a flushed table,
+// deleted rules, `nft flush ruleset`) is just another difference to converge,
+// logged as a repair. One provider's trouble never blocks the others: a route
+// the kernel refuses (or a foreign route where it must go) takes that provider
+// out and the rest is applied, nft program included. Connections pinned to a
+// provider that went down are deleted from conntrack (by mark, never a flush)
+// right after the nft program no longer sends new ones there.
+import type { ResolvedConfig, ResolvedProvider } from '../config/assign.js';
 import { compile } from '../compile/index.js';
 import type { SystemFacts } from '../compile/facts.js';
-import { createMachine, observe, snapshot, tick, type HealthMachine, type HealthSnapshot } from '../health/machine.js';
-import { countConntrackByMark, deleteConntrackByMark } from '../kernel/conntrack.js';
-import { readProviderCounters } from '../kernel/read.js';
-import { run as runCommand } from '../kernel/exec.js';
-import { checkConfig, readFacts, ownershipOf } from '../apply/session.js';
+import { linkDown, routeBlocker } from '../compile/links.js';
 import { systemIssues } from '../compile/system-checks.js';
-import { UserError } from '../errors/index.js';
-import { applyState, type Target } from '../apply/transaction.js';
-import { startProber, type ProbeReport, type Prober } from './probers.js';
+import { foreignMarkWarnings } from '../apply/foreign-marks.js';
+import { ownershipOf } from '../apply/ownership.js';
+import { linkWarnings, readFacts } from '../apply/session.js';
+import { applyState, ConflictError, type ApplyResult, type Target } from '../apply/transaction.js';
+import { ApplyError, formatIssue, UserError } from '../errors/index.js';
+import { observe, snapshot, tick, type HealthMachine, type HealthSnapshot } from '../health/machine.js';
+import type { EventBatch } from '../kernel/event-codec.js';
+import type { EventWatch } from '../kernel/events.js';
+import { IpBatchError } from '../kernel/write.js';
+import type { Family } from '../net/ip.js';
+import { routeText, ruleText } from '../state/format.js';
+import type { LinkState, State } from '../state/types.js';
+import type { Plan } from '../apply/plan.js';
+import { runHooks, type HookRunner } from './hooks.js';
+import { loadConfig, type Loaded } from './load.js';
+import { probeSource, startProber, type ProbeReport, type Prober } from './probers.js';
 import { copyTablesOf, startRouteCopy, type RouteCopyHandle } from './route-copy.js';
-import type { CopyStatus } from '../routecopy/engine.js';
+import { stableJson } from '../util/json.js';
+import { kernelView, UNPROBED, type DaemonStatus, type KernelView, type ProviderStatus } from './status.js';
+
+export type { DaemonStatus, ProviderStatus } from './status.js';
 
 export interface DaemonOptions {
   target: Target;
   /** reads the config file (the daemon re-reads it on reload) */
   readConfig: () => { text: string; file: string };
-  /** one structured event per call (journald-friendly JSON lines, written by the caller) */
+  /** one structured event per call (written by the caller as JSON lines) */
   log: (event: Record<string, unknown>) => void;
+  /** probes (default: the real ones); tests pass fakes */
+  startProber?: typeof startProber;
+  /** hooks (default: a process each) */
+  runHook?: HookRunner;
+  /** the route copier for `routes: copy` (default: the real one) */
+  startRouteCopy?: typeof startRouteCopy;
+  /** ms between full checks even without events (default 30 s) */
+  checkEvery?: number;
 }
 
-export interface ProviderStatus extends HealthSnapshot {
-  name: string;
-  interface: string;
-  probe: string | null;
+/** Longest wait before retrying a failed reconcile. */
+const MAX_BACKOFF = 30_000;
+/** Events kept for `status` (and the status page). */
+const EVENT_HISTORY = 200;
+
+type Effective = 'up' | 'degraded' | 'down';
+
+interface ProviderRun {
+  prober: Prober | null;
+  /** the probe settings and sources it was started with: a change (a new address, a reload that changed them) restarts it */
+  probing: string;
   lastError: string | null;
-  /** conntrack entries carrying the provider's mark now */
-  connections: number | null;
-  /** packets and bytes of the provider's connections seen in PREROUTING since the table was loaded */
-  packets: number | null;
-  bytes: number | null;
+  effective: Effective;
 }
-
-export interface DaemonStatus {
-  pid: number;
-  config: string;
-  startedAt: string;
-  appliedAt: string | null;
-  providers: ProviderStatus[];
-  groups: { name: string; active: string[] }[];
-  /** the provider tables that copy main, when any does */
-  copy: CopyStatus | null;
-}
-
-interface Running {
-  cfg: ResolvedConfig;
-  facts: SystemFacts;
-  machines: Map<string, HealthMachine>;
-  lastError: Map<string, string>;
-  probers: Prober[];
-  ticker: NodeJS.Timeout | null;
-}
-
-/** A provider without `health:` is taken as up, with nothing measured. */
-const UNPROBED = (since: number): HealthSnapshot => ({ state: 'up', since, latencyMs: null, loss: null, lastProbe: null, transitions: 0, suppressed: false, penalty: 0, reachable: true, good: 0, bad: 0, unanswered: 0 });
 
 export class Daemon {
-  private run: Running | null = null;
-  private appliedAt: string | null = null;
-  private readonly startedAt = new Date().toISOString();
-  private file = '';
-  /** one change at a time: probes keep arriving while an apply runs */
-  private queue: Promise<void> = Promise.resolve();
-  /** the route copier, when a provider has `routes: copy` */
+  private cur: Loaded | null = null;
+  private facts: SystemFacts | null = null;
+  private readonly runs = new Map<string, ProviderRun>();
+  private ticker: NodeJS.Timeout | null = null;
+  private checker: NodeJS.Timeout | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private watch: EventWatch | null = null;
   private copy: RouteCopyHandle | null = null;
+  private stopped = false;
+  private readonly startedAt = new Date().toISOString();
+
+  // the reconcile loop: one at a time, in order
+  private chain: Promise<unknown> = Promise.resolve();
+  private reasons: string[] = [];
+  private refreshFacts = false;
+  private scheduled = false;
+  private failures = 0;
+  /** providers that went down since the last apply: their conntrack entries go once the program changed */
+  private readonly flush = new Set<string>();
+
+  // what was applied and what the kernel holds
+  private appliedKey: string | null = null;
+  private appliedFingerprint: string | null = null;
+  private appliedAt: string | null = null;
+  private lastApply: DaemonStatus['lastApply'] = null;
+  private lastError: DaemonStatus['lastError'] = null;
+  private repairs = 0;
+  private lastRepair: DaemonStatus['lastRepair'] = null;
+  private view: KernelView | null = null;
+  private readonly history: Record<string, unknown>[] = [];
 
   constructor(private readonly o: DaemonOptions) {}
 
-  /** Load, apply and start probing; throws (UserError) when the config is invalid. */
+  private log(event: Record<string, unknown>): void {
+    const e = { ts: new Date().toISOString(), ...event };
+    this.history.push(e);
+    if (this.history.length > EVENT_HISTORY) this.history.shift();
+    this.o.log(event);
+  }
+
+  /** Load the config (an invalid one throws a UserError), read the system, start listening, apply, start probing. */
   async start(): Promise<void> {
-    const next = await this.load();
-    await this.switchTo(next);
-  }
-
-  private async load(previous: Running | null = this.run): Promise<Running> {
     const { text, file } = this.o.readConfig();
-    const parsed = checkConfig(text, file);
-    const facts = await readFacts(parsed.config, this.o.target);
-    const sys = systemIssues(parsed.config, facts);
-    if (sys.length) throw new UserError(`${file}: the system does not match the config`, parsed.locate(sys));
-    this.file = file;
-    const machines = new Map<string, HealthMachine>();
-    const now = Date.now();
-    for (const p of Object.values(parsed.config.providers)) {
-      // A reload keeps what is known of a provider whose interface and probes did not change.
-      const before = previous?.cfg.providers[p.name];
-      const kept = previous?.machines.get(p.name);
-      if (p.health && before && kept && before.interface === p.interface && JSON.stringify(before.health) === JSON.stringify(p.health)) {
-        machines.set(p.name, kept);
-        continue;
-      }
-      if (p.health) machines.set(p.name, createMachine({ interval: p.health.interval, timeout: p.health.timeout, window: Math.max(10_000, p.health.interval * 5), down: p.health.down, up: p.health.up, initial: p.health.initial, targets: p.health.targets.length, policy: p.health.policy, ...(p.health.latency ? { latency: { degraded: p.health.latency } } : {}), ...(p.health.loss !== undefined ? { loss: { degraded: p.health.loss } } : {}) }, now));
-    }
-    return { cfg: parsed.config, facts, machines, lastError: new Map(), probers: [], ticker: null };
-  }
-
-  private healthy(r: Running): string[] {
-    return Object.keys(r.cfg.providers).filter((n) => {
-      const m = r.machines.get(n);
-      return !m || snapshot(m).state !== 'down';
-    });
-  }
-
-  /** Compile with the current health and apply what changed. */
-  private async reconcile(r: Running, why: string): Promise<void> {
-    const healthy = this.healthy(r);
-    const desired = compile(r.cfg, { ...r.facts, healthy });
-    const res = await applyState(desired, ownershipOf(r.cfg), this.o.target, { recordSysctls: true });
-    if (res.changed) {
-      this.appliedAt = new Date().toISOString();
-      this.o.log({ event: 'applied', why, healthy });
-    }
-  }
-
-  /** Apply `next`; only then stop the old probes and start its own (a failed apply keeps the old config running). */
-  private async switchTo(next: Running): Promise<void> {
-    // The copies first: the rules that send traffic to a copy table come after its routes.
-    // A reload restarts the copier (its tables, filter or protocol may have changed).
-    const copy = copyTablesOf(next.cfg).length > 0 ? await startRouteCopy(next.cfg, { live: true, log: this.o.log, exec: this.o.target.exec }) : null;
-    try {
-      await this.reconcile(next, this.run ? 'reload' : 'start');
-    } catch (e) {
-      copy?.stop();
-      throw e;
-    }
-    this.copy?.stop();
-    this.copy = copy;
-    await this.stopProbing();
-    this.run = next;
-    for (const p of Object.values(next.cfg.providers)) {
-      if (!p.health) continue;
-      next.probers.push(startProber(p, p.health, next.facts, this.o.target.exec, (rep) => this.onReport(next, rep)));
-    }
-    const interval = Math.min(...[...next.machines.keys()].map((n) => next.cfg.providers[n]!.health!.interval), 1000);
-    next.ticker = setInterval(() => this.onTick(next), interval);
-    this.o.log({ event: 'running', config: this.file, providers: Object.keys(next.cfg.providers) });
-  }
-
-  private onReport(r: Running, rep: ProbeReport): void {
-    if (r !== this.run) return; // a prober of the config before a reload
-    const m = r.machines.get(rep.provider);
-    if (!m) return;
-    if (!rep.ok && rep.error) r.lastError.set(rep.provider, rep.error);
-    const step = observe(m, rep); // a ProbeReport is a ProbeResult with names
-    r.machines.set(rep.provider, step.machine);
-    if (step.transition) this.onTransition(r, rep.provider, step.transition.from, step.transition.to, step.transition.reason);
-  }
-
-  private onTick(r: Running): void {
-    if (r !== this.run) return;
-    for (const [name, m] of r.machines) {
-      const step = tick(m, Date.now());
-      r.machines.set(name, step.machine);
-      if (step.transition) this.onTransition(r, name, step.transition.from, step.transition.to, step.transition.reason);
-    }
-  }
-
-  private onTransition(r: Running, provider: string, from: string, to: string, reason: string): void {
-    this.o.log({ event: 'provider', provider, from, to, reason });
-    void this.runHooks(r, provider, from, to, reason);
-    const wentDown = to === 'down';
-    this.queue = this.queue
-      .then(() => this.reconcile(r, `${provider} ${from} → ${to}`))
-      .then(async () => {
-        // Only the connections pinned to the failed uplink: never a whole-table flush.
-        if (!wentDown) return;
-        const p = r.cfg.providers[provider]!;
-        const n = await deleteConntrackByMark(p.mark, r.cfg.mark_mask, this.o.target.exec);
-        this.o.log({ event: 'conntrack', provider, deleted: n });
-      })
-      .catch((e: unknown) => this.o.log({ event: 'error', during: `${provider} ${from} → ${to}`, error: e instanceof Error ? e.message : String(e) }));
-  }
-
-  /** Every hook, each with its own timeout; a failing hook is logged and changes nothing. */
-  private async runHooks(r: Running, provider: string, from: string, to: string, reason: string): Promise<void> {
-    const env = { MULTIHOME_PROVIDER: provider, MULTIHOME_INTERFACE: r.cfg.providers[provider]!.interface, MULTIHOME_FROM: from, MULTIHOME_TO: to, MULTIHOME_REASON: reason };
-    await Promise.all(
-      r.cfg.hooks.map(async (hook) => {
-        try {
-          const res = await runCommand([hook], { env, timeoutMs: r.cfg.hook_timeout });
-          this.o.log({ event: 'hook', hook, provider, code: res.code, ...(res.code !== 0 ? { stderr: res.stderr.trim().slice(0, 500) } : {}) });
-        } catch (e) {
-          this.o.log({ event: 'hook', hook, provider, error: e instanceof Error ? e.message : String(e) });
-        }
-      }),
-    );
+    const loaded = loadConfig(text, file, null, Date.now());
+    await this.serial(() => this.switchTo(loaded, 'start'));
+    this.checker = setInterval(() => this.request('periodic check'), this.o.checkEvery ?? 30_000);
+    this.log({ event: 'running', config: file, providers: Object.keys(loaded.cfg.providers) });
   }
 
   /** Re-read the config; an invalid one is reported and the running one kept. */
   async reload(): Promise<{ ok: boolean; error?: string }> {
-    let next: Running;
+    let next: Loaded;
     try {
-      next = await this.load();
+      const { text, file } = this.o.readConfig();
+      next = loadConfig(text, file, this.cur, Date.now());
     } catch (e) {
-      const error = e instanceof UserError ? [e.message, ...e.issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.message}`)].join('\n') : String(e);
-      this.o.log({ event: 'reload-refused', error });
+      const error = e instanceof UserError ? [e.message, ...e.issues.map(formatIssue)].join('\n') : e instanceof Error ? e.message : String(e);
+      this.log({ event: 'reload-refused', error });
       return { ok: false, error };
     }
-    try {
-      await (this.queue = this.queue.then(() => this.switchTo(next)));
-    } catch (e) {
-      const error = e instanceof Error ? e.message : String(e);
-      this.queue = Promise.resolve();
-      this.o.log({ event: 'reload-refused', error });
+    return this.serial(async () => {
+      const old = this.cur;
+      const ok = await this.switchTo(next, 'reload');
+      if (ok) {
+        this.log({ event: 'reloaded', config: next.file });
+        return { ok: true };
+      }
+      const error = this.lastApply?.error ?? 'applying the new config failed';
+      this.log({ event: 'reload-refused', error });
+      if (old) await this.switchTo(old, 'reload refused: back to the running config');
       return { ok: false, error: `applying the new config failed (the running one stays): ${error}` };
-    }
-    this.o.log({ event: 'reloaded', config: this.file });
-    return { ok: true };
-  }
-
-  private async stopProbing(): Promise<void> {
-    if (!this.run) return;
-    if (this.run.ticker) clearInterval(this.run.ticker);
-    await Promise.all(this.run.probers.map((p) => p.stop()));
-    this.run.probers = [];
+    });
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of [this.ticker, this.checker]) if (t) clearInterval(t);
+    if (this.retry) clearTimeout(this.retry);
+    this.watch?.close();
+    this.watch = null;
     this.copy?.stop();
     this.copy = null;
-    await this.stopProbing();
-    await this.queue;
+    await this.stopProbers();
+    await this.chain.catch(() => undefined);
   }
 
+  // ---------------------------------------------------------------- config switch
+
+  /** Make `next` the running config: facts, listener, copier, one reconcile, probers. Inside the serial chain. */
+  private async switchTo(next: Loaded, why: string): Promise<boolean> {
+    const t = this.o.target;
+    this.facts = await readFacts(next.cfg, t);
+    for (const i of next.locate(systemIssues(next.cfg, this.facts))) this.log({ event: 'warning', warning: formatIssue(i) });
+    for (const w of linkWarnings(next.cfg, this.facts)) this.log({ event: 'warning', warning: w });
+    for (const w of foreignMarkWarnings(await t.kernel.foreignProgram().catch(() => ({ chains: [] })), next.cfg.mark_mask)) this.log({ event: 'warning', warning: w });
+    const tablesChanged = JSON.stringify(this.watchedTables(next.cfg)) !== JSON.stringify(this.cur ? this.watchedTables(this.cur.cfg) : null);
+    this.cur = next;
+    if (!this.watch || tablesChanged) await this.startWatch(next.cfg);
+    // The copies first: the rules that send traffic to a copy table come after its routes.
+    this.copy?.stop();
+    this.copy = copyTablesOf(next.cfg).length > 0 ? await (this.o.startRouteCopy ?? startRouteCopy)(next.cfg, { live: true, log: (e) => this.log(e), exec: t.exec }) : null;
+    for (const p of Object.values(next.cfg.providers)) {
+      const before = this.runs.get(p.name);
+      if (before) before.effective = this.effective(next, p); // a reload: no transition for what stayed
+    }
+    const ok = await this.reconcile([why]);
+    this.restartProbers(next);
+    if (this.ticker) clearInterval(this.ticker);
+    const intervals = [...next.machines.keys()].map((n) => next.cfg.providers[n]!.health!.interval);
+    this.ticker = setInterval(() => this.onTick(), Math.min(...intervals, 1000));
+    return ok;
+  }
+
+  private watchedTables(cfg: ResolvedConfig): number[] {
+    return Object.values(cfg.providers).map((p) => p.table).sort((a, b) => a - b);
+  }
+
+  private async startWatch(cfg: ResolvedConfig): Promise<void> {
+    this.watch?.close();
+    this.watch = null;
+    const open = async (): Promise<void> => {
+      this.watch = await this.o.target.kernel.watch(
+        { tables: this.watchedTables(cfg), skipProtocol: cfg.copy.protocol },
+        (b) => this.onEvents(b),
+        (why) => {
+          // events were lost: listen again and check everything
+          this.log({ event: 'warning', warning: why });
+          this.watch = null;
+          if (this.stopped) return;
+          void open()
+            .then(() => this.request('kernel events were lost', { facts: true }))
+            .catch((e: unknown) => this.log({ event: 'error', during: 'kernel events', error: e instanceof Error ? e.message : String(e) }));
+        },
+      );
+    };
+    await open();
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  private onEvents(b: EventBatch): void {
+    const cur = this.cur;
+    if (!cur || !this.facts) return;
+    const names = new Set(Object.values(cur.cfg.providers).map((p) => p.interface));
+    for (const l of b.links) {
+      const facts: SystemFacts = this.facts;
+      const known: LinkState | undefined = facts.links.find((x) => x.index === l.index);
+      const name: string | undefined = l.name ?? known?.name;
+      let links: LinkState[] = facts.links;
+      if (l.deleted) links = links.filter((x) => x.index !== l.index);
+      // the event's flags at once; addresses (IPv6 ones go with the link) come with the refresh
+      else if (known) links = links.map((x): LinkState => (x.index === l.index ? { ...x, up: l.up, carrier: l.carrier, ...(name ? { name } : {}) } : x));
+      else if (name) links = [...links, { name, index: l.index, up: l.up, carrier: l.carrier, addresses: [] }];
+      this.facts = { ...facts, links };
+      if (name && names.has(name)) {
+        this.updateEffective(cur);
+        this.request(`link ${name} ${l.deleted ? 'deleted' : `${l.up ? 'up' : 'down'}${l.up && !l.carrier ? ', no carrier' : ''}`}`, { facts: true });
+      }
+    }
+    if (b.addr) this.request('addresses changed', { facts: true });
+    if (b.rule) this.request('ip rules changed');
+    if (b.routes.length) this.request(`routes of table ${b.routes.join(', ')} changed`);
+    if (b.nft) this.request('nftables changed');
+  }
+
+  private onReport(prober: Prober, rep: ProbeReport): void {
+    const cur = this.cur;
+    const run = this.runs.get(rep.provider);
+    if (!cur || this.stopped || run?.prober !== prober) return; // a prober stopped since (a reload, a new address)
+    const m = cur.machines.get(rep.provider);
+    if (!m) return;
+    if (!rep.ok && rep.error) run.lastError = rep.error;
+    this.step(cur, rep.provider, observe(m, rep));
+  }
+
+  private onTick(): void {
+    const cur = this.cur;
+    if (!cur || this.stopped) return;
+    for (const [name, m] of cur.machines) this.step(cur, name, tick(m, Date.now()));
+  }
+
+  private step(cur: Loaded, name: string, r: { machine: HealthMachine; transition?: { from: string; to: string; reason: string } }): void {
+    cur.machines.set(name, r.machine);
+    if (r.transition) this.updateEffective(cur, `probes: ${r.transition.reason}`);
+  }
+
+  /** Health as the daemon acts on it: down while the link is down, else what the probes say. */
+  private effective(cur: Loaded, p: ResolvedProvider): Effective {
+    if (this.facts && linkDown(p, this.facts)) return 'down';
+    const m = cur.machines.get(p.name);
+    return m ? snapshot(m).state : 'up';
+  }
+
+  /** Log and act on every provider whose effective state changed. */
+  private updateEffective(cur: Loaded, probeReason?: string): void {
+    for (const p of Object.values(cur.cfg.providers)) {
+      let run = this.runs.get(p.name);
+      if (!run) this.runs.set(p.name, (run = { prober: null, probing: '', lastError: null, effective: this.effective(cur, p) }));
+      const now = this.effective(cur, p);
+      if (now === run.effective) continue;
+      const from = run.effective;
+      run.effective = now;
+      const link = this.facts ? linkDown(p, this.facts) : null;
+      const reason = link ? `link: ${link}` : (probeReason ?? 'link is back');
+      this.log({ event: 'provider', provider: p.name, from, to: now, reason });
+      void runHooks(cur.cfg, { provider: p.name, from, to: now, reason }, (e) => this.log(e), this.o.runHook);
+      if (now === 'down') this.flush.add(p.name);
+      this.request(`${p.name} ${from} → ${now}`);
+    }
+  }
+
+  /** Ask for a reconcile; bursts of requests coalesce into one. */
+  request(reason: string, o: { facts?: boolean } = {}): void {
+    if (this.stopped) return;
+    this.reasons.push(reason);
+    if (o.facts) this.refreshFacts = true;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.serial(async () => {
+        while (this.reasons.length > 0 && !this.stopped) {
+          const why = this.reasons.splice(0);
+          await this.reconcile(why);
+        }
+      });
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  // ---------------------------------------------------------------- reconcile
+
+  /** One convergence: facts (if asked), compile, apply with per-provider isolation, read back. Never throws. */
+  private async reconcile(reasons: string[]): Promise<boolean> {
+    const cur = this.cur;
+    if (!cur) return false;
+    const why = [...new Set(reasons)].join('; ');
+    try {
+      if (this.refreshFacts || !this.facts) {
+        this.refreshFacts = false;
+        this.facts = await readFacts(cur.cfg, this.o.target);
+        this.updateEffective(cur);
+        this.restartProbers(cur);
+      }
+      const { res, desired, excluded, healthy } = await this.applyIsolated(cur);
+      const key = desiredKey(desired);
+      if (res.changed) {
+        const what = summary(res.plan);
+        // the same desired state as last applied, yet something to do: someone changed it
+        if (key === this.appliedKey) {
+          this.repairs++;
+          this.lastRepair = { at: new Date().toISOString(), what, after: why };
+          this.log({ event: 'repair', repaired: what, after: why });
+        } else this.log({ event: 'applied', why, healthy, changes: what });
+        this.appliedAt = new Date().toISOString();
+      }
+      this.appliedKey = key;
+      this.appliedFingerprint = desired.nft?.fingerprint ?? null;
+      this.view = kernelView(res.after, cur.cfg, this.appliedFingerprint, this.blocked(cur, excluded), this.groupsOf(cur, healthy));
+      this.lastApply = { at: new Date().toISOString(), ok: true, why };
+      this.failures = 0;
+      return true;
+    } catch (e) {
+      const error = e instanceof UserError && e.hint ? `${e.message}: ${e.hint}` : e instanceof Error ? e.message : String(e);
+      this.failures++;
+      const at = new Date().toISOString();
+      this.lastApply = { at, ok: false, why, error };
+      this.lastError = { at, error };
+      const wait = Math.min(MAX_BACKOFF, 1000 * 2 ** Math.min(this.failures - 1, 5));
+      this.log({ event: 'error', during: why, error, retryInMs: wait });
+      if (this.retry) clearTimeout(this.retry);
+      this.retry = setTimeout(() => this.request(`retry after an error (${this.failures})`, { facts: true }), wait);
+      return false;
+    }
+  }
+
+  /** Providers that can carry traffic now: not down by their link, not down by their probes. */
+  private healthy(cur: Loaded): string[] {
+    return Object.values(cur.cfg.providers)
+      .filter((p) => this.effective(cur, p) !== 'down')
+      .map((p) => p.name);
+  }
+
+  /**
+   * Apply with every healthy provider; when the kernel refuses one provider's route (or a foreign
+   * route sits where it must go), take that provider out and apply the rest — the nft program
+   * included — until it goes through.
+   */
+  private async applyIsolated(cur: Loaded): Promise<{ res: ApplyResult; desired: State; excluded: Map<string, string>; healthy: string[] }> {
+    const excluded = new Map<string, string>();
+    const own = ownershipOf(cur.cfg);
+    for (;;) {
+      const healthy = this.healthy(cur).filter((n) => !excluded.has(n));
+      const compiled = compile(cur.cfg, { ...this.facts!, healthy });
+      const tables = new Set([...excluded.keys()].map((n) => cur.cfg.providers[n]!.table));
+      const desired: State = { ...compiled, routes: compiled.routes.filter((r) => !(tables.has(r.table) && r.protocol === cur.cfg.route_protocol)) };
+      const flush = [...this.flush];
+      const flushNow = () => this.flushConntrack(cur, flush);
+      try {
+        const res = await applyState(desired, own, this.o.target, { command: 'run', recordSysctls: true, afterSteps: flushNow });
+        if (!res.changed) await flushNow();
+        return { res, desired, excluded, healthy };
+      } catch (e) {
+        const culprits = this.culprits(cur, e).filter((n) => !excluded.has(n));
+        if (culprits.length === 0) throw e;
+        for (const n of culprits) {
+          excluded.set(n, e instanceof Error ? e.message.split('\n')[0]! : String(e));
+          this.log({ event: 'warning', provider: n, warning: `left out of this apply: ${e instanceof ConflictError ? e.hint : e instanceof Error ? e.message : String(e)}` });
+        }
+      }
+    }
+  }
+
+  /** The providers a failed apply points at: the table of a refused route, or of a clashing foreign route. */
+  private culprits(cur: Loaded, e: unknown): string[] {
+    const tables = e instanceof ConflictError ? e.tables : [];
+    const cause = e instanceof ApplyError && e.reverted ? e.cause : undefined;
+    if (cause instanceof IpBatchError && cause.op && 'route' in cause.op) tables.push(cause.op.route.table);
+    return Object.values(cur.cfg.providers)
+      .filter((p) => tables.includes(p.table))
+      .map((p) => p.name);
+  }
+
+  private async flushConntrack(cur: Loaded, names: string[]): Promise<void> {
+    for (const n of names) {
+      const p = cur.cfg.providers[n];
+      this.flush.delete(n);
+      if (!p || this.effective(cur, p) !== 'down') continue; // back up meanwhile
+      try {
+        const deleted = await this.o.target.kernel.conntrackDelete(p.mark, cur.cfg.mark_mask);
+        this.log({ event: 'conntrack', provider: n, deleted });
+      } catch (e) {
+        this.log({ event: 'error', during: `deleting ${n}'s connections`, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+
+  /** Per provider and family, why its route is not wanted now. */
+  private blocked(cur: Loaded, excluded: Map<string, string>): Record<string, Partial<Record<Family, string>>> {
+    const out: Record<string, Partial<Record<Family, string>>> = {};
+    for (const p of Object.values(cur.cfg.providers)) {
+      for (const f of [4, 6] as Family[]) {
+        if (!p.gateway[f]) continue;
+        const why = excluded.get(p.name) ?? (this.facts ? routeBlocker(p, f, this.facts) : null);
+        if (why) (out[p.name] ??= {})[f] = why;
+      }
+    }
+    return out;
+  }
+
+  private groupsOf(cur: Loaded, healthy: string[]): { name: string; active: string[] }[] {
+    return Object.entries(cur.cfg.groups ?? {}).map(([name, g]) => ({
+      name,
+      active: g.tiers.map((t) => t.filter((m) => healthy.includes(m.name)).map((m) => m.name)).find((t) => t.length > 0) ?? [],
+    }));
+  }
+
+  // ---------------------------------------------------------------- probes
+
+  /** Start a prober for every probed provider whose sources changed (a new address) or that has none. */
+  private restartProbers(cur: Loaded): void {
+    if (!this.facts || this.stopped) return;
+    const facts = this.facts;
+    for (const [name, run] of this.runs) {
+      if (!Object.hasOwn(cur.cfg.providers, name)) {
+        void run.prober?.stop();
+        this.runs.delete(name);
+      }
+    }
+    for (const p of Object.values(cur.cfg.providers)) {
+      let run = this.runs.get(p.name);
+      if (!run) this.runs.set(p.name, (run = { prober: null, probing: '', lastError: null, effective: this.effective(cur, p) }));
+      if (!p.health) {
+        void run.prober?.stop();
+        run.prober = null;
+        continue;
+      }
+      const probing = stableJson({ i: p.interface, h: p.health, from: p.health.targets.map((t) => probeSource(p, t, facts)) });
+      if (run.prober && run.probing === probing) continue;
+      void run.prober?.stop();
+      run.probing = probing;
+      const prober: Prober = (this.o.startProber ?? startProber)(p, p.health, facts, this.o.target.exec, (rep) => this.onReport(prober, rep));
+      run.prober = prober;
+    }
+  }
+
+  private async stopProbers(): Promise<void> {
+    await Promise.all([...this.runs.values()].map((r) => r.prober?.stop()));
+    for (const r of this.runs.values()) r.prober = null;
+  }
+
+  // ---------------------------------------------------------------- status
+
   async status(): Promise<DaemonStatus> {
-    const r = this.run;
-    const exec = this.o.target.exec;
-    const counters = r ? await readProviderCounters(exec).catch(() => ({}) as Record<string, { packets: number; bytes: number }>) : {};
-    const providers: ProviderStatus[] = r
+    const cur = this.cur;
+    const k = this.o.target.kernel;
+    const counters = cur ? await k.counters().catch(() => ({}) as Record<string, { packets: number; bytes: number }>) : {};
+    const providers: ProviderStatus[] = cur
       ? await Promise.all(
-          Object.values(r.cfg.providers).map(async (p) => {
-            const m = r.machines.get(p.name);
+          Object.values(cur.cfg.providers).map(async (p) => {
+            const m = cur.machines.get(p.name);
             const s: HealthSnapshot = m ? snapshot(m) : UNPROBED(Date.parse(this.startedAt));
-            const connections = await countConntrackByMark(p.mark, r.cfg.mark_mask, exec).catch(() => null);
+            const link = this.facts ? linkDown(p, this.facts) : null;
             const c = counters[p.name];
             return {
               ...s,
+              state: link ? 'down' : s.state,
               name: p.name,
               interface: p.interface,
               probe: p.health ? `${p.health.probe} ${p.health.targets.length} target(s)` : null,
-              lastError: r.lastError.get(p.name) ?? null,
-              connections,
+              lastError: this.runs.get(p.name)?.lastError ?? null,
+              link,
+              routes: this.view?.routes[p.name] ?? {},
+              connections: await k.conntrackCount(p.mark, cur.cfg.mark_mask).catch(() => null),
               packets: c?.packets ?? null,
               bytes: c?.bytes ?? null,
             };
           }),
         )
       : [];
-    const healthy = r ? this.healthy(r) : [];
-    const groups = r
-      ? Object.entries(r.cfg.groups ?? {}).map(([name, g]) => ({ name, active: g.tiers.map((t) => t.filter((m) => healthy.includes(m.name)).map((m) => m.name)).find((t) => t.length > 0) ?? [] }))
-      : [];
-    return { pid: process.pid, config: this.file, startedAt: this.startedAt, appliedAt: this.appliedAt, providers, groups, copy: this.copy?.status() ?? null };
+    return {
+      pid: process.pid,
+      config: cur?.file ?? '',
+      startedAt: this.startedAt,
+      appliedAt: this.appliedAt,
+      lastApply: this.lastApply,
+      lastError: this.lastError,
+      repairs: this.repairs,
+      lastRepair: this.lastRepair,
+      kernel: this.view,
+      providers,
+      // what the kernel's program does (null when it is not multihome's latest: a repair is under way)
+      groups: this.view?.groups ?? (cur ? this.groupsOf(cur, this.healthy(cur)).map((g) => ({ ...g, active: [] })) : []),
+      copy: this.copy?.status() ?? null,
+      events: [...this.history],
+    };
   }
+}
+
+/** What identifies a desired state (the nft program, rules, routes, sysctls): equal keys, nothing new to apply. */
+function desiredKey(s: State): string {
+  return JSON.stringify({ nft: s.nft?.fingerprint ?? null, rules: s.rules.map(ruleText), routes: s.routes.map(routeText), sysctls: s.sysctls });
+}
+
+/** A plan in a few words, for the log: "nft table replaced; 1 route added". */
+function summary(p: Plan): string {
+  const parts: string[] = [];
+  if (p.nft.action !== 'none') parts.push(`nft table ${p.nft.action === 'create' ? 'created' : p.nft.action === 'delete' ? 'deleted' : 'replaced'}`);
+  const n = (k: number, what: string, verb: string) => k && parts.push(`${k} ${what}${k === 1 ? '' : 's'} ${verb}`);
+  n(p.routes.add.length, 'route', 'added');
+  n(p.routes.replace.length, 'route', 'replaced');
+  n(p.routes.del.length, 'route', 'removed');
+  n(p.rules.add.length, 'rule', 'added');
+  n(p.rules.del.length, 'rule', 'removed');
+  n(p.sysctls.length, 'sysctl', 'set');
+  return parts.join('; ') || 'nothing';
 }

@@ -8,6 +8,8 @@ import type { Program } from '../state/program.js';
 import type { Step } from '../state/steps.js';
 import type { LinkState } from '../state/types.js';
 import { countConntrackByMark, deleteConntrackByMark } from './conntrack.js';
+import type { EventBatch } from './event-codec.js';
+import { watchKernel, type EventWatch, type WatchOptions } from './events.js';
 import type { ExecOptions } from './exec.js';
 import { readForeignProgram } from './read-full.js';
 import { flushCopies, readLinks, readProviderCounters, readState, readSysctls, type RouteScope, type Snapshot } from './read.js';
@@ -32,6 +34,8 @@ export interface KernelPort {
   counters(): Promise<Record<string, { packets: number; bytes: number }>>;
   /** every other tool's netfilter rules (nft ruleset without multihome's table, iptables) as a program */
   foreignProgram(): Promise<Program>;
+  /** follow kernel changes (links, addresses, rules, the routes of `o.tables`, nftables); the daemon's input */
+  watch(o: WatchOptions, onBatch: (b: EventBatch) => void, onLost: (why: string) => void): Promise<EventWatch>;
 }
 
 export function runStepOn(step: Step, exec: ExecOptions): Promise<void> {
@@ -62,5 +66,7 @@ export function realKernel(exec: ExecOptions = {}): KernelPort {
     conntrackCount: (mark, mask) => countConntrackByMark(mark, mask, exec),
     counters: () => readProviderCounters(exec),
     foreignProgram: () => readForeignProgram(exec),
+    // the listener opens its sockets in the namespace it runs in: the daemon's own
+    watch: (o, onBatch, onLost) => watchKernel(o, onBatch, onLost),
   };
 }

@@ -267,6 +267,25 @@ export function followRoutes(onDatagram: (buf: Buffer) => void, onOverflow: (why
   };
 }
 
+/**
+ * Listen to multicast `groups` of a netlink `protocol` (NETLINK_ROUTE, NETLINK_NETFILTER):
+ * each datagram to `onDatagram`; `onOverflow` when events were lost (the kernel reports
+ * ENOBUFS, after which the addon may end the process: use it in a process of its own).
+ */
+export function listen(protocol: number, groups: number[], onDatagram: (buf: Buffer) => void, onOverflow: (why: string) => void): { close(): void } {
+  const s = new RawNetlinkSocket(protocol, {});
+  try {
+    s.setRecvBufferSize(1 << 20);
+  } catch {
+    // capped by rmem_max: the kernel keeps the largest size allowed
+  }
+  for (const g of groups) s.addMembership(g);
+  s.on('message', guard(onDatagram, report('kernel events')));
+  s.on('truncatedMessage', () => onOverflow('an event was cut short'));
+  s.on('error', (e) => onOverflow(e.code === 'ENOBUFS' || e.errno === 105 ? 'the kernel dropped events (receive buffer full)' : `events: ${e.message}`));
+  return { close: () => s.close() };
+}
+
 /** How long a listener sleeps, at most, between reads while events trickle in. */
 export const READ_PAUSE_MS = 1;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

@@ -28,13 +28,15 @@ export function registerRun(program: Command): void {
         if (o.onStop !== 'keep' && o.onStop !== 'remove') throw new UserError(`--on-stop ${o.onStop}: expected keep or remove`);
         const unlock = lock(target.stateDir);
         const daemon = new Daemon({ target, log, readConfig: () => ({ text: readConfigFile(o.config), file: o.config }) });
+        let server: Awaited<ReturnType<typeof serveControl>>;
         try {
           await daemon.start();
+          server = await serveControl(target.stateDir, async (req) => (req.cmd === 'status' ? { ok: true, status: await daemon.status() } : await daemon.reload()), log);
         } catch (e) {
+          await daemon.stop();
           unlock();
           throw e;
         }
-        const server = serveControl(target.stateDir, async (req) => (req.cmd === 'status' ? { ok: true, status: await daemon.status() } : await daemon.reload()));
         process.on('SIGHUP', () => void daemon.reload());
         await new Promise<void>((resolve) => {
           const stop = (sig: string) => {
@@ -88,15 +90,25 @@ export function registerRun(program: Command): void {
 function renderStatus(s: DaemonStatus): string {
   const ago = (ms: number | null) => (ms === null ? '-' : `${Math.max(0, Math.round((Date.now() - ms) / 1000))}s ago`);
   const size = (b: number | null) => (b === null ? '-' : b < 1e4 ? `${b}B` : b < 1e7 ? `${Math.round(b / 1e3)}kB` : `${Math.round(b / 1e6)}MB`);
-  const lines = [`multihome ${s.pid}: ${s.config}, applied ${s.appliedAt ?? 'never'}`, '', 'provider   state     since      latency  loss   last probe  conns  bytes    probe'];
+  const lines = [`multihome ${s.pid}: ${s.config}, applied ${s.appliedAt ?? 'never'}`];
+  if (s.lastApply && !s.lastApply.ok) lines.push(`last apply FAILED at ${s.lastApply.at} (${s.lastApply.why}): ${s.lastApply.error ?? ''}`);
+  else if (s.lastError) lines.push(`last error ${s.lastError.at}: ${s.lastError.error}`);
+  if (s.repairs) lines.push(`repaired ${s.repairs} time${s.repairs === 1 ? '' : 's'}; last ${s.lastRepair?.at ?? ''}: ${s.lastRepair?.what ?? ''} (after: ${s.lastRepair?.after ?? ''})`);
+  if (s.kernel && s.kernel.nft !== 'as applied') lines.push(`kernel: the nft table is ${s.kernel.nft} (read ${s.kernel.at})`);
+  lines.push('', 'provider   state        since      latency  loss   last probe  conns  bytes    routes          probe');
   for (const p of s.providers) {
+    const state = p.link ? 'down (link)' : p.state + (p.suppressed ? '*' : '');
+    const routes = Object.entries(p.routes)
+      .map(([f, v]) => `${f === 'ipv4' ? '4' : '6'}:${v === 'present' ? 'ok' : v === 'missing' ? 'MISSING' : 'out'}`)
+      .join(' ');
+    const note = p.link ? ` (${p.link})` : p.lastError && p.state !== 'up' ? ` (${p.lastError})` : '';
     lines.push(
-      `${p.name.padEnd(10)} ${(p.state + (p.suppressed ? '*' : '')).padEnd(9)} ${ago(p.since).padEnd(10)} ${(p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)}ms`).padEnd(8)} ${(p.loss === null ? '-' : `${Math.round(p.loss * 100)}%`).padEnd(6)} ${ago(p.lastProbe).padEnd(11)} ${String(p.connections ?? '-').padEnd(6)} ${size(p.bytes).padEnd(8)} ${p.probe ?? 'none'}${p.lastError && p.state !== 'up' ? ` (${p.lastError})` : ''}`,
+      `${p.name.padEnd(10)} ${state.padEnd(12)} ${ago(p.since).padEnd(10)} ${(p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)}ms`).padEnd(8)} ${(p.loss === null ? '-' : `${Math.round(p.loss * 100)}%`).padEnd(6)} ${ago(p.lastProbe).padEnd(11)} ${String(p.connections ?? '-').padEnd(6)} ${size(p.bytes).padEnd(8)} ${(routes || '-').padEnd(15)} ${p.probe ?? 'none'}${note}`,
     );
   }
   if (s.groups.length) {
-    lines.push('', 'group      active');
-    for (const g of s.groups) lines.push(`${g.name.padEnd(10)} ${g.active.join(', ') || '(none: last resort)'}`);
+    lines.push('', 'group      active (as the kernel holds it)');
+    for (const g of s.groups) lines.push(`${g.name.padEnd(10)} ${g.active.join(', ') || (s.kernel?.groups ? '(none: last resort)' : '(unknown: the kernel does not hold the last applied program)')}`);
   }
   return lines.join('\n') + '\n';
 }
