@@ -304,6 +304,15 @@ export class Daemon {
     });
   }
 
+  /** Resolves once no reconcile is asked for or running (tests, benchmarks). */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.chain;
+      if (!this.scheduled && this.reasons.length === 0) return;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.chain.then(fn);
     this.chain = p.catch(() => undefined);

@@ -1,0 +1,273 @@
+// The daemon's reactions, as transcripts on the in-memory kernel: links going
+// down and up, drift repaired, probes failing over, reloads, one provider's
+// refused route not blocking the others. No root; test/lab/daemon*.test.ts
+// shows the real kernel agrees.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { Daemon } from '../../src/daemon/daemon.js';
+import type { HookRunner } from '../../src/daemon/hooks.js';
+import type { ProbeReport, startProber } from '../../src/daemon/probers.js';
+import { FakeKernel } from '../helpers/fake-kernel.js';
+import { fakeTarget, SEED_LINKS, tmpStateDir } from '../helpers/seed-fake.js';
+
+const CONFIG = `providers:
+  isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: tcp, port: 22, targets: [203.0.113.10] } }
+  isp2: { interface: eth4, gateway: 67.17.28.14, snat: 67.17.28.12, health: { probe: icmp, targets: [203.0.113.10] } }
+groups:
+  web: [isp2, isp1]
+default: web
+`;
+
+/** Probers the test drives: `round(name, ok)` reports one probe round of that provider. */
+function fakeProbers() {
+  const live = new Map<string, (r: Omit<ProbeReport, 'provider' | 'target'>) => void>();
+  let t = Date.now();
+  const start: typeof startProber = (p, _h, _f, _e, report) => {
+    live.set(p.name, (r) => report({ provider: p.name, target: '203.0.113.10', ...r }));
+    return {
+      stop: () => {
+        live.delete(p.name);
+        return Promise.resolve();
+      },
+    };
+  };
+  return {
+    start,
+    started: () => [...live.keys()].sort(),
+    /** n probe rounds 200 ms apart, answered (1 ms) or timed out (600 ms) */
+    rounds(name: string, ok: boolean, n: number) {
+      for (let i = 0; i < n; i++) {
+        t = Math.max(t + 200, Date.now());
+        live.get(name)?.(ok ? { sentAt: t, at: t + 1, ok: true, rttMs: 1 } : { sentAt: t, at: t + 600, ok: false, error: 'timeout' });
+      }
+    },
+  };
+}
+
+async function startDaemon(config = CONFIG, kernel = new FakeKernel(SEED_LINKS), o: { runHook?: HookRunner } = {}) {
+  const dir = tmpStateDir();
+  const file = path.join(dir, 'multihome.yaml');
+  fs.writeFileSync(file, config);
+  const t = fakeTarget(kernel, path.join(dir, 'state'));
+  const probes = fakeProbers();
+  const events: Record<string, unknown>[] = [];
+  const d = new Daemon({ target: t, readConfig: () => ({ text: fs.readFileSync(file, 'utf8'), file }), log: (e) => events.push(e), startProber: probes.start, ...o, checkEvery: 3_600_000 });
+  await d.start();
+  await d.idle();
+  const kinds = () => events.map((e) => `${String(e.event)}${e.provider ? ` ${String(e.provider)}` : ''}`);
+  return { d, k: kernel, t, file, probes, events, kinds };
+}
+
+const routesOf = (k: FakeKernel) => k.state.routes.map((r) => `${r.table}/${r.dst} via ${r.gateway ?? '-'}`).sort();
+const groupTarget = (k: FakeKernel) => /chain group_web \{\n\t\t([^\n]*)/.exec(k.nftText ?? '')?.[1];
+
+test('start: applies with every provider up, reports what the kernel holds', async () => {
+  const { d, k, kinds } = await startDaemon();
+  try {
+    assert.deepEqual(routesOf(k), ['100/default via 205.254.211.254', '101/default via 67.17.28.14']);
+    assert.equal(groupTarget(k), 'jump to_isp2');
+    const s = await d.status();
+    assert.deepEqual(s.providers.map((p) => [p.name, p.state, p.link, p.routes]), [
+      ['isp1', 'up', null, { ipv4: 'present' }],
+      ['isp2', 'up', null, { ipv4: 'present' }],
+    ]);
+    assert.equal(s.kernel?.nft, 'as applied');
+    assert.deepEqual(s.groups, [{ name: 'web', active: ['isp2'] }]);
+    assert.deepEqual(kinds(), ['applied', 'running']);
+  } finally {
+    await d.stop();
+  }
+});
+
+test('a link going down takes its provider down at once: program switched, its connections deleted; back up: route and traffic return', async () => {
+  const hooks: Record<string, string>[] = [];
+  const runHook: HookRunner = (_argv, env) => {
+    hooks.push(env);
+    return Promise.resolve({ code: 0, stderr: '' });
+  };
+  const dir = tmpStateDir();
+  const hook = path.join(dir, 'hook.sh');
+  fs.writeFileSync(hook, '#!/bin/sh\n', { mode: 0o755 });
+  const { d, k, probes, kinds } = await startDaemon(`${CONFIG}hooks: [${hook}]\n`, new FakeKernel(SEED_LINKS), { runHook });
+  try {
+    k.conntrack.set(2, 7); // isp2's mark (auto-assigned: isp1 1, isp2 2)
+    k.transcript();
+    k.setLink('eth4', false);
+    await d.idle();
+    assert.equal(groupTarget(k), 'jump to_isp1', 'new connections go to isp1');
+    assert.deepEqual(k.conntrackDeleted, [2], "isp2's connections (mark 2) are deleted, nobody else's");
+    assert.deepEqual(k.transcript(), ['nft-load'], 'the program switched (the kernel itself took the route away)');
+    let s = await d.status();
+    const isp2 = s.providers.find((p) => p.name === 'isp2')!;
+    assert.equal(isp2.state, 'down');
+    assert.equal(isp2.link, 'eth4 is administratively down');
+    assert.match(String(isp2.routes.ipv4), /^left out: eth4 is down/);
+    assert.deepEqual(hooks.map((h) => [h.MULTIHOME_PROVIDER, h.MULTIHOME_FROM, h.MULTIHOME_TO, h.MULTIHOME_REASON]), [['isp2', 'up', 'down', 'link: eth4 is administratively down']]);
+
+    k.setLink('eth4', true);
+    await d.idle();
+    assert.deepEqual(routesOf(k), ['100/default via 205.254.211.254', '101/default via 67.17.28.14'], 'its route is back');
+    assert.equal(groupTarget(k), 'jump to_isp2', 'and it carries new connections again (its probes never failed)');
+    s = await d.status();
+    assert.equal(s.providers.find((p) => p.name === 'isp2')!.state, 'up');
+    assert.ok(kinds().includes('provider isp2'));
+    // probes failing while the link is up: down by the probes, back after 5 good rounds
+    probes.rounds('isp2', false, 3);
+    await d.idle();
+    assert.equal(groupTarget(k), 'jump to_isp1');
+    probes.rounds('isp2', true, 5);
+    await d.idle();
+    assert.equal(groupTarget(k), 'jump to_isp2');
+  } finally {
+    await d.stop();
+  }
+});
+
+test('drift: a flushed table, deleted rules, a deleted nft table are put back and counted as repairs', async () => {
+  const { d, k, events } = await startDaemon();
+  try {
+    const want = JSON.stringify(k.state);
+    k.flushTable(101);
+    await d.idle();
+    k.deleteRules((r) => r.protocol === 77 && r.pref === 10011);
+    await d.idle();
+    k.deleteNft();
+    await d.idle();
+    assert.equal(JSON.stringify(k.state), want, 'everything is back');
+    const s = await d.status();
+    assert.equal(s.repairs, 3);
+    assert.deepEqual(
+      events.filter((e) => e.event === 'repair').map((e) => [e.repaired, e.after]),
+      [
+        ['1 route added', 'routes of table 101 changed'],
+        ['1 rule added', 'ip rules changed'],
+        ['nft table created', 'nftables changed'],
+      ],
+    );
+  } finally {
+    await d.stop();
+  }
+});
+
+test('reload: keeps the health of unchanged providers, resets a changed one, refuses a bad config and keeps running', async () => {
+  const { d, k, file, probes } = await startDaemon();
+  try {
+    probes.rounds('isp2', false, 3);
+    await d.idle();
+    assert.equal((await d.status()).providers.find((p) => p.name === 'isp2')!.state, 'down');
+    // a reload of the same file (health config with addresses: the bug was a BigInt in JSON)
+    assert.deepEqual(await d.reload(), { ok: true });
+    await d.idle();
+    let s = await d.status();
+    assert.equal(s.providers.find((p) => p.name === 'isp2')!.state, 'down', 'the reload kept what the probes found');
+    assert.deepEqual(probes.started(), ['isp1', 'isp2']);
+    // a changed probe for isp2: it starts again from `initial` (up)
+    fs.writeFileSync(file, CONFIG.replace('probe: icmp, targets', 'probe: icmp, interval: 300ms, targets'));
+    assert.deepEqual(await d.reload(), { ok: true });
+    await d.idle();
+    s = await d.status();
+    assert.equal(s.providers.find((p) => p.name === 'isp2')!.state, 'up');
+    assert.equal(groupTarget(k), 'jump to_isp2');
+    // a bad one is refused, the running one stays
+    fs.writeFileSync(file, `${CONFIG}bogus: 1\n`);
+    const r = await d.reload();
+    assert.equal(r.ok, false);
+    assert.match(r.error ?? '', /unknown key "bogus"/);
+    assert.equal(groupTarget(k), 'jump to_isp2');
+  } finally {
+    await d.stop();
+  }
+});
+
+test('one provider\'s trouble does not block the others: a foreign route in its table, a route the kernel refuses', async () => {
+  const k = new FakeKernel(SEED_LINKS);
+  // another tool's default route where isp2's must go
+  k.state.routes.push({ family: 4, table: 101, dst: 'default', type: 'unicast', tos: 0, metric: 0, protocol: 4, scope: 0, gateway: '67.17.28.14', dev: 'eth4', flags: [] });
+  const { d, events } = await startDaemon(CONFIG, k);
+  try {
+    assert.ok(k.state.nft, 'the nft program is applied');
+    assert.ok(k.state.routes.some((r) => r.table === 100 && r.protocol === 77), "isp1's route is there");
+    assert.equal(groupTarget(k), 'jump to_isp1', 'isp2 is left out of its group');
+    assert.ok(events.some((e) => e.event === 'warning' && e.provider === 'isp2' && /not multihome's/.test(String(e.warning))));
+    const s = await d.status();
+    assert.match(String(s.providers.find((p) => p.name === 'isp2')!.routes.ipv4), /^left out: /);
+    // the foreign route goes: the next check puts isp2 back
+    k.state.routes = k.state.routes.filter((r) => r.protocol !== 4);
+    d.request('test');
+    await d.idle();
+    assert.equal(groupTarget(k), 'jump to_isp2');
+  } finally {
+    await d.stop();
+  }
+});
+
+test('a route the kernel refuses mid-apply (the address went away meanwhile): that provider is left out, the rest applies', async () => {
+  const k = new FakeKernel(SEED_LINKS);
+  let once = true;
+  k.beforeStep = (_n, s) => {
+    // between the daemon's read and its write, eth4 loses its address
+    if (once && s.kind === 'ip') {
+      once = false;
+      k.state.links.find((l) => l.name === 'eth4')!.addresses = [];
+    }
+  };
+  const { d, events } = await startDaemon(CONFIG, k);
+  try {
+    assert.ok(k.state.nft);
+    assert.ok(k.state.routes.some((r) => r.table === 100));
+    assert.ok(events.some((e) => e.event === 'warning' && e.provider === 'isp2' && /Nexthop has invalid gateway/.test(String(e.warning))), JSON.stringify(events));
+    assert.equal((await d.status()).lastApply?.ok, true);
+  } finally {
+    await d.stop();
+  }
+});
+
+test('an address change on a masquerading uplink: its source rules follow, its probes restart from the new address', async () => {
+  const masq = CONFIG.replace('snat: 67.17.28.12, ', '');
+  const { d, k, probes } = await startDaemon(masq);
+  try {
+    assert.ok(k.state.rules.some((r) => r.from === '67.17.28.12'));
+    const before = probes.started();
+    k.setAddresses('eth4', [{ family: 4, address: '67.17.28.99', prefixlen: 24, scope: 'global' }]);
+    await d.idle();
+    assert.ok(k.state.rules.some((r) => r.from === '67.17.28.99' && r.action === 'lookup'));
+    assert.ok(!k.state.rules.some((r) => r.from === '67.17.28.12'));
+    assert.deepEqual(probes.started(), before);
+  } finally {
+    await d.stop();
+  }
+});
+
+test('a device deleted and created again with the same name: down meanwhile, then its sysctl and route are back', async () => {
+  const { d, k } = await startDaemon();
+  try {
+    k.deleteLink('eth4');
+    await d.idle();
+    assert.equal((await d.status()).providers.find((p) => p.name === 'isp2')!.link, 'eth4 does not exist');
+    assert.equal(groupTarget(k), 'jump to_isp1');
+    k.addLink({ name: 'eth4', index: 9, up: true, carrier: true, addresses: [{ family: 4, address: '67.17.28.12', prefixlen: 24, scope: 'global' }] });
+    await d.idle();
+    assert.equal(k.state.sysctls['net/ipv4/conf/eth4/src_valid_mark'], '1');
+    assert.ok(k.state.routes.some((r) => r.table === 101 && r.dev === 'eth4'));
+    assert.equal(groupTarget(k), 'jump to_isp2');
+  } finally {
+    await d.stop();
+  }
+});
+
+test('a reconcile that fails is reported with its time and retried', async () => {
+  const { d, k } = await startDaemon();
+  try {
+    k.failAt = k.stepCount; // the next step
+    k.flushTable(100);
+    await d.idle();
+    const s = await d.status();
+    assert.equal(s.lastApply?.ok, false);
+    assert.match(s.lastError?.error ?? '', /injected kernel refusal/);
+    assert.ok(s.lastError?.at);
+  } finally {
+    await d.stop();
+  }
+});
