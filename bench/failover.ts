@@ -13,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, runOk } from '../src/kernel/exec.js';
-import { spawnInNetns, type BackgroundProcess } from '../src/kernel/netns.js';
-import { labDown, labUp, nsOf, SEED_TOPOLOGY, type LabInstance } from '../src/lab/index.js';
+import { spawnInNetns } from '../src/kernel/netns.js';
+import { labDown, labUp, nsOf, SEED_TOPOLOGY, startUdpFlow, type LabInstance, type UdpFlow } from '../src/lab/index.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,14 +36,6 @@ const SETTINGS = {
   mwan3: ', interval: 10s, timeout: 4s, down: 5, up: 5',
 };
 
-const RECEIVER = (file: string) => `const fs = require('node:fs'); const out = fs.openSync(${JSON.stringify(file)}, 'a');
-const s = require('node:dgram').createSocket('udp4');
-s.on('message', (m, r) => fs.writeSync(out, Date.now() + ' ' + r.address + '\\n'));
-s.bind(9999, '0.0.0.0', () => console.log('ready'));`;
-const SENDER = `const s = require('node:dgram').createSocket('udp4'); let n = 0;
-setInterval(() => s.send(String(n++), 9999, '203.0.113.10'), 5);
-console.log('ready');`;
-
 async function until(ms: number, check: () => Promise<boolean> | boolean): Promise<boolean> {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
@@ -53,15 +45,6 @@ async function until(ms: number, check: () => Promise<boolean> | boolean): Promi
   return false;
 }
 
-/** First arrival at or after `since` from `source`, from the receiver's log. */
-function firstFrom(file: string, source: string, since: number): number | null {
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const [t, src] = line.split(' ');
-    if (src === source && Number(t) >= since) return Number(t);
-  }
-  return null;
-}
-
 async function trial(inst: LabInstance, dir: string, settings: string, timeoutMs: number): Promise<number> {
   const router = nsOf(inst, 'router');
   const isp2 = nsOf(inst, 'isp2');
@@ -69,25 +52,21 @@ async function trial(inst: LabInstance, dir: string, settings: string, timeoutMs
   fs.writeFileSync(cfg, config(settings));
   const state = path.join(dir, 'state');
   const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
-  let sender: BackgroundProcess | null = null;
-  const log = path.join(dir, `rx-${Date.now()}.log`);
-  const receiver = spawnInNetns(nsOf(inst, 'inet'), [process.execPath, '-e', RECEIVER(log)]);
+  let flow: UdpFlow | null = null;
   try {
-    await receiver.waitForOutput('ready', 5000);
     const ok = await until(10_000, async () => (await run([process.execPath, MAIN, '--state-dir', state, 'status', '--json'], { netns: router })).code === 0);
     if (!ok) throw new Error('the daemon did not start');
-    sender = spawnInNetns(nsOf(inst, 'lan'), [process.execPath, '-e', SENDER]);
-    await sender.waitForOutput('ready', 5000);
-    if (!(await until(3000, () => firstFrom(log, '67.17.28.12', 0) !== null))) throw new Error('the flow does not go by isp2');
+    flow = await startUdpFlow(inst, { host: '203.0.113.10' });
+    if ((await flow.waitFor('67.17.28.12', 0, 3000)) === null) throw new Error('the flow does not go by isp2');
     await new Promise((r) => setTimeout(r, 300 + Math.random() * 200)); // cut at a random phase of the probes
     const cut = Date.now();
     await runOk(['ip', 'link', 'set', 'dev', 'up', 'down'], { netns: isp2 });
-    if (!(await until(timeoutMs, () => firstFrom(log, '205.254.211.179', cut) !== null))) throw new Error(`no switch within ${timeoutMs} ms`);
-    return firstFrom(log, '205.254.211.179', cut)! - cut;
+    const at = await flow.waitFor('205.254.211.179', cut, timeoutMs);
+    if (at === null) throw new Error(`no switch within ${timeoutMs} ms`);
+    return at - cut;
   } finally {
-    await sender?.stop(500);
+    await flow?.stop();
     await daemon.stop();
-    await receiver.stop(500);
     await runOk(['ip', 'link', 'set', 'dev', 'up', 'up'], { netns: isp2 });
     await runOk(['ip', 'route', 'replace', ...SEED_TOPOLOGY.routes.find((r) => r.role === 'isp2')!.spec], { netns: isp2 });
     await run([process.execPath, MAIN, '--netns', router, '--state-dir', state, 'down']);

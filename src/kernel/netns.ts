@@ -3,6 +3,7 @@
 // nothing here can alter the host's own namespace; only `ip netns add/del`
 // act on the host, and they only create/remove the named namespace handles.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { InternalError } from '../errors/index.js';
 import { run, runJson, runOk, type ExecOptions, type ExecResult } from './exec.js';
 
@@ -140,11 +141,14 @@ export interface BackgroundProcess {
  * group (detached) so stop() reaches any children too; `ip netns exec` execs the
  * command in place, so the pid is the command's own.
  */
-export function spawnInNetns(ns: string, argv: string[]): BackgroundProcess {
+export function spawnInNetns(ns: string, argv: string[], o: { stderrTo?: string } = {}): BackgroundProcess {
+  // stderr appended to a file when asked (a daemon's log, read by a test)
+  const errFd = o.stderrTo ? fs.openSync(o.stderrTo, 'a') : null;
   const child: ChildProcess = spawn('ip', ['netns', 'exec', checkName('namespace', ns), ...argv], {
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', errFd ?? 'pipe'],
   });
+  if (errFd !== null) fs.closeSync(errFd);
   let stdout = '';
   let stderr = '';
   let done = false;

@@ -19,4 +19,5 @@ export { applySeedRecipe } from './seed-recipe.js';
 export { SEED_FLOWS, SEED_MULTIHOME_FLOWS, SEED_TOPOLOGY } from './seed.js';
 export { probe, startEchoServer } from './servers.js';
 export { installUplinkCounter } from './uplink-counter.js';
+export { startUdpFlow, type UdpFlow } from './udp-flow.js';
 export type { Flow, Topology } from './topology.js';

@@ -20,14 +20,32 @@ async function out(netns: string, argv: string[]): Promise<string> {
 
 export async function rawSnapshot(netns: string, devs: string[] = ['eth0', 'eth1', 'eth4']): Promise<RawSnapshot> {
   const keys = [...SYSCTLS, ...devs.flatMap((d) => [`net.ipv4.conf.${d}.src_valid_mark`, `net.ipv4.conf.${d}.rp_filter`])];
+  const [values, rules4, rules6, routes4, routes6, nftTables] = await Promise.all([
+    Promise.all(keys.map(async (k) => (await out(netns, ['sysctl', '-n', k])).trim())),
+    out(netns, ['ip', '-4', '-j', '-d', 'rule', 'show']),
+    out(netns, ['ip', '-6', '-j', '-d', 'rule', 'show']),
+    out(netns, ['ip', '-4', '-j', '-d', 'route', 'show', 'table', 'all']),
+    out(netns, ['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'all']),
+    out(netns, ['nft', '-j', 'list', 'ruleset']),
+  ]);
   const sysctls: Record<string, string> = {};
-  for (const k of keys) sysctls[k] = (await out(netns, ['sysctl', '-n', k])).trim();
-  return {
-    rules4: await out(netns, ['ip', '-4', '-j', '-d', 'rule', 'show']),
-    rules6: await out(netns, ['ip', '-6', '-j', '-d', 'rule', 'show']),
-    routes4: await out(netns, ['ip', '-4', '-j', '-d', 'route', 'show', 'table', 'all']),
-    routes6: await out(netns, ['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'all']),
-    nftTables: await out(netns, ['nft', '-j', 'list', 'ruleset']),
-    sysctls,
-  };
+  keys.forEach((k, i) => (sysctls[k] = values[i]!));
+  return { rules4, rules6, routes4, routes6, nftTables, sysctls };
+}
+
+/**
+ * The same, comparable across reloads of the nft table: nft object handles and counter values
+ * (which change with every load and every packet) left out.
+ */
+export async function comparableSnapshot(netns: string, devs?: string[]): Promise<RawSnapshot> {
+  const s = await rawSnapshot(netns, devs);
+  let nft = s.nftTables;
+  try {
+    nft = JSON.stringify(
+      JSON.parse(s.nftTables, (k, v: unknown) => (k === 'handle' || k === 'metainfo' ? undefined : k === 'counter' ? {} : v)),
+    );
+  } catch {
+    // an error text: compared as it is
+  }
+  return { ...s, nftTables: nft };
 }

@@ -4,14 +4,12 @@
 // the running one kept; SIGTERM leaves the routing in place.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runOk } from '../../src/kernel/exec.js';
-import { spawnInNetns } from '../../src/kernel/netns.js';
-import { nsOf, probe, startEchoServer, SEED_TOPOLOGY, type LabInstance } from '../../src/lab/index.js';
+import { nsOf, startEchoServer, SEED_TOPOLOGY } from '../../src/lab/index.js';
 import { withSeedLab } from '../helpers/lab.js';
-import { repoPath } from '../helpers/paths.js';
+import { MAIN, seenFrom, startDaemon, until } from '../helpers/daemon.js';
 import { run } from '../../src/kernel/exec.js';
 
 const CONFIG = `providers:
@@ -21,39 +19,6 @@ groups:
   web: [isp2, isp1]
 default: web
 `;
-const MAIN = repoPath('dist', 'src', 'cli', 'main.js');
-
-/** The source address the internet host sees for a new connection from the LAN. */
-async function seenFrom(inst: LabInstance): Promise<string> {
-  const r = await probe(nsOf(inst, 'lan'), { proto: 'tcp', host: '203.0.113.10', port: 22, timeoutMs: 1000 });
-  return 'seen' in r ? r.seen : r.error;
-}
-
-async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<number> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
-    if (await check()) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
-
-/**
- * Write the config (given the test's own folder, for files it names), start `multihome run` in the
- * router namespace with its own state dir, and wait until it answers.
- */
-async function startDaemon(router: string, config: string | ((dir: string) => string)) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-daemon-'));
-  const cfg = path.join(dir, 'multihome.yaml');
-  fs.writeFileSync(cfg, typeof config === 'string' ? config : config(dir));
-  const state = path.join(dir, 'state');
-  const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', state, ...args], { netns: router });
-  const start = () => spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
-  const daemon = start();
-  await until('the daemon answers', 5000, async () => (await cli(['status', '--json'])).code === 0);
-  return { dir, cfg, state, cli, daemon, start };
-}
-
 test('the daemon fails over a dead upstream (link up) in about a second, fails back, keeps its config on a bad reload', async (t) => {
   await withSeedLab(t, async (router, inst) => {
     await startEchoServer(inst, 'inet');
