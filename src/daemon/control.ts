@@ -89,20 +89,17 @@ export function askDaemon<T>(d: StateDir, req: ControlRequest, timeoutMs = 10_00
   // only a socket root (or we) made, in a state dir only root can write
   let st: fs.Stats;
   try {
+    fs.lstatSync(d.dir);
+    ensureStateDir(d);
     st = fs.lstatSync(p);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return Promise.reject(new UserError('no multihome daemon is running here', [], 'start it with `multihome run`'));
     if (code === 'EACCES' || code === 'EPERM') return Promise.reject(new UserError(`cannot reach the daemon's control socket (${code})`, [], 'run this as root'));
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    return Promise.reject(e instanceof Error ? e : new Error(String(e))); // a UserError of the trust check among them
   }
   if (!st.isSocket()) return Promise.reject(new UserError(`${p} is not a socket`, [], 'something else put a file there: remove it and restart the daemon'));
   if (st.uid !== 0 && st.uid !== process.geteuid?.()) return Promise.reject(new UserError(`${p} belongs to uid ${st.uid}, not to root: refusing to talk to it`, [], 'another user put it there: remove it and restart the daemon'));
-  try {
-    ensureStateDir(d);
-  } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-  }
   return new Promise((resolve, reject) => {
     const conn = net.connect(p);
     let buf = '';
