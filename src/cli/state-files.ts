@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors/index.js';
 import { importDump } from '../state/import/index.js';
+import { parseSavedState } from '../state/schema.js';
 import type { State } from '../state/types.js';
 
 export const STATE_FILE = 'state.json';
@@ -25,11 +26,7 @@ export function loadStateDir(dir: string): State {
   }
   if (entries.includes(STATE_FILE)) {
     const file = path.join(dir, STATE_FILE);
-    try {
-      return JSON.parse(fs.readFileSync(file, 'utf8')) as State;
-    } catch (e) {
-      throw new UserError(`${file}: not a saved state (${e instanceof Error ? e.message : String(e)})`);
-    }
+    return parseSavedState(fs.readFileSync(file, 'utf8'), file);
   }
   const files = entries
     .filter((f) => fs.statSync(path.join(dir, f)).isFile())

@@ -124,14 +124,22 @@ const snat = z.unknown().transform((v, ctx): SnatPerFamily => {
 /** What a provider does to the source of traffic of one family leaving by it (masquerade unless said). */
 export const snatFor = (p: { snat?: SnatPerFamily }, family: Family): SnatTarget => p.snat?.[family] ?? 'masquerade';
 
-/** A duration: "200ms", "1s", "1.5s", or a number of milliseconds. */
+/** The longest duration a config may give: a day (timers of more than 2^31 ms do not work in Node). */
+const MAX_DURATION = 86_400_000;
+
+/** A duration: "200ms", "1s", "1.5s", or a number of milliseconds; above 0, at most a day. */
 const duration = (what: string) =>
   z.union([z.number(), z.string()], { error: `expected ${what} as a duration such as 200ms or 1s` }).transform((v, ctx): number => {
-    if (typeof v === 'number') return Number.isFinite(v) && v > 0 ? v : fail(ctx, `${what} must be above 0`);
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$/.exec(v);
-    if (!m) return fail(ctx, `"${v}" is not a duration`, 'write it like 200ms or 1s');
-    const ms = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
-    return ms > 0 ? ms : fail(ctx, `${what} must be above 0`);
+    let ms: number;
+    if (typeof v === 'number') ms = v;
+    else {
+      const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$/.exec(v);
+      if (!m) return fail(ctx, `"${v}" is not a duration`, 'write it like 200ms or 1s');
+      ms = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+    }
+    if (!Number.isFinite(ms) || ms <= 0) return fail(ctx, `${what} must be above 0`);
+    if (ms > MAX_DURATION) return fail(ctx, `${what} must be at most a day (86400s)`);
+    return ms;
   });
 
 /**
@@ -197,7 +205,7 @@ export const PolicySchema = z.strictObject({
 
 /** A tier of a group: one provider (weight 1) or providers with weights ({ isp1: 3, isp2: 1 }). */
 const TierSchema = z
-  .union([z.string(), z.record(z.string(), z.number().int().min(1).max(1000))], {
+  .union([z.string(), z.record(z.string(), z.number({ error: 'a weight is a number' }).int({ error: 'a weight is a whole number' }).min(1, { error: 'a weight is at least 1' }).max(1000, { error: 'a weight is at most 1000' }))], {
     error: 'expected a provider name or a mapping of providers to weights (1-1000), e.g. { isp1: 3, isp2: 1 }',
   })
   .transform((t) => (typeof t === 'string' ? [{ name: t, weight: 1 }] : Object.entries(t).map(([name, weight]) => ({ name, weight }))));
@@ -291,7 +299,7 @@ export const ConfigSchema = z.strictObject({
   hook_timeout: duration('hook_timeout').default(5000),
   default: name('provider or group'),
   policies: z.array(PolicySchema, { error: 'expected a list of policies' }).default([]),
-});
+}, { error: 'a config is a mapping of keys: providers:, default:, and optionally policies:, groups:, … (see docs/config.md)' });
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ProviderConfig = z.output<typeof ProviderSchema>;

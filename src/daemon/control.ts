@@ -34,7 +34,7 @@ export function parseRequest(line: string): { ok: true; req: ControlRequest } | 
   return r.success ? { ok: true, req: r.data } : { ok: false, error: 'expected {"cmd":"status"} or {"cmd":"reload"}' };
 }
 
-export function serveControl(d: StateDir, handle: (req: ControlRequest) => Promise<unknown>, log: (e: Record<string, unknown>) => void = () => {}): Promise<net.Server> {
+export function serveControl(d: StateDir, handle: (req: ControlRequest) => Promise<unknown>, log: (e: Record<string, unknown>) => void = () => {}, o: { idleMs?: number } = {}): Promise<net.Server> {
   ensureStateDir(d);
   const p = socketPath(d);
   fs.rmSync(p, { force: true }); // a socket left by a daemon that was killed (we hold the lock: no other daemon is here)
@@ -46,7 +46,7 @@ export function serveControl(d: StateDir, handle: (req: ControlRequest) => Promi
       done = true;
       conn.end(JSON.stringify(v) + '\n');
     };
-    conn.setTimeout(IDLE_MS, () => conn.destroy());
+    conn.setTimeout(o.idleMs ?? IDLE_MS, () => conn.destroy());
     conn.on('data', (b) => {
       if (done) return;
       buf += b.toString('utf8');

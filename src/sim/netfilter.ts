@@ -48,6 +48,8 @@ export interface NfOptions {
 }
 
 const MAX_DEPTH = 64;
+/** Rules one hook may evaluate for one packet before the simulator gives up (a looping program). */
+const MAX_RULES_PER_HOOK = 100_000;
 const prefixCache = new Map<string, ReturnType<typeof parsePrefix>>();
 const cachedPrefix = (t: string) => {
   let p = prefixCache.get(t);
@@ -185,8 +187,15 @@ export function runHook(program: Program | undefined, hook: Hook, pkt: NfPacket,
     }
   };
 
+  // The kernel refuses loops when a ruleset is loaded; an imported or edited one may still have
+  // them, and jumps fanning out at every level would take forever: stop after this many rules.
+  let budget = MAX_RULES_PER_HOOK;
   const runRules = (c: Chain, depth: number): Flow => {
     for (const r of c.rules) {
+      if (--budget < 0) {
+        if (budget === -1) t?.push({ stage: 'netfilter', text: `${c.name}: stopped after ${MAX_RULES_PER_HOOK} rules (the program loops)` });
+        return 'continue';
+      }
       if (r.unsupported) {
         if (matches(r.match, cur, opts.addrType)) t?.push({ stage: 'netfilter', text: `${c.name}: not evaluated (${r.unsupported}): ${label(r)}` });
         continue;

@@ -5,14 +5,22 @@
 // simulator. Kept beside types.ts; the assignments at the end make the
 // compiler check that both say the same.
 import * as z from 'zod';
+import { UserError } from '../errors/index.js';
+import { parseAddress, parsePrefix } from '../net/ip.js';
 import type { Program } from './program.js';
 import type { State } from './types.js';
 
 const u32 = z.number().int().min(0).max(0xffffffff);
 const u8 = z.number().int().min(0).max(255);
 const text = (max = 256) => z.string().max(max);
-/** addresses and prefixes as ip prints them; the simulator parses them again and reports what it cannot */
-const addr = z.string().min(1).max(64);
+/** addresses and prefixes as ip prints them (canonical: no host bits set) */
+const addr = z.string().max(64).refine((s) => parseAddress(s) !== null, { error: 'not an IPv4 or IPv6 address' });
+const prefix = z.string().max(64).refine((s) => parsePrefix(s).ok, { error: 'not a prefix (or address) without host bits' });
+const dst = z.string().max(64).refine((s) => s === 'default' || parsePrefix(s).ok, { error: 'not "default" or a prefix without host bits' });
+/** The family of an address or prefix text (the schema has checked that it parses). */
+const familyOf = (s: string): number | undefined => (s === 'default' ? undefined : parseAddress(s.split('/')[0]!)?.family);
+/** Addresses of a route or rule must be of its family. */
+const sameFamily = (o: { family: number }, fields: (string | undefined)[]): boolean => fields.every((f) => f === undefined || familyOf(f) === undefined || familyOf(f) === o.family);
 const family = z.union([z.literal(4), z.literal(6)]);
 const span = z.object({ from: z.number().int().min(0).max(0xffffffff), to: z.number().int().min(0).max(0xffffffff) });
 
@@ -23,8 +31,8 @@ export const RuleStateSchema = z.object({
   table: u32.optional(),
   goto: u32.optional(),
   not: z.boolean().optional(),
-  from: addr.optional(),
-  to: addr.optional(),
+  from: prefix.optional(),
+  to: prefix.optional(),
   fwmark: u32.optional(),
   fwmask: u32.optional(),
   iif: text(16).optional(),
@@ -37,14 +45,14 @@ export const RuleStateSchema = z.object({
   suppressPrefixlength: z.number().int().min(-1).max(128).optional(),
   suppressIfgroup: z.number().int().min(-1).max(0xffffffff).optional(),
   protocol: u8,
-});
+}).refine((r) => sameFamily(r, [r.from, r.to]), { error: 'an address of the other family' });
 
 const NexthopSchema = z.object({ gateway: addr.optional(), dev: text(16).optional(), weight: z.number().int().min(1).max(256), flags: z.array(text(32)).max(16) });
 
 export const RouteStateSchema = z.object({
   family,
   table: u32,
-  dst: addr,
+  dst,
   type: z.enum(['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat']),
   tos: u8,
   metric: u32,
@@ -55,7 +63,7 @@ export const RouteStateSchema = z.object({
   dev: text(16).optional(),
   flags: z.array(text(32)).max(16),
   nexthops: z.array(NexthopSchema).max(512).optional(),
-});
+}).refine((r) => sameFamily(r, [r.dst, r.prefsrc]), { error: 'an address of the other family' }); // (an IPv4 route may have an IPv6 nexthop: RFC 5549)
 
 const NftStateSchema = z.object({
   family: z.literal('inet'),
@@ -84,8 +92,8 @@ const chainName = text(512);
 
 const MatchSchema = z.object({
   family: family.optional(),
-  saddr: negatable(addr).optional(),
-  daddr: negatable(addr).optional(),
+  saddr: negatable(prefix).optional(),
+  daddr: negatable(prefix).optional(),
   l4proto: negatable(u8).optional(),
   sport: negatable(span).optional(),
   dport: negatable(span).optional(),
@@ -154,4 +162,17 @@ void [_programFits, _stateFits];
 export function schemaProblems(e: z.ZodError, max = 3): string {
   const parts = e.issues.slice(0, max).map((i) => `${i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join('') || '(top)'}: ${i.message}`);
   return parts.join('; ') + (e.issues.length > max ? `; and ${e.issues.length - max} more` : '');
+}
+
+/** A saved state (state.json) checked against the schema: a file that does not fit is a user error naming the field. */
+export function parseSavedState(text: string, file: string): State {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${file}: not a saved state (${e instanceof Error ? e.message : String(e)})`, [], 'write one with `multihome state save DIR`');
+  }
+  const r = StateSchema.safeParse(json);
+  if (!r.success) throw new UserError(`${file}: not a saved state (${schemaProblems(r.error)})`, [], 'write one with `multihome state save DIR`, or fix the field named');
+  return r.data;
 }
