@@ -2,6 +2,8 @@
 // returns a complete instance or leaves nothing behind; labDown removes an
 // instance whoever built it, and is safe to call twice.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { InternalError, UserError } from '../errors/index.js';
 import {
   addAddr,
@@ -133,6 +135,8 @@ export async function labDown(instOrId: LabInstance | string): Promise<string[]>
   if (left.length > 0) {
     throw new InternalError(`lab ${id}: could not remove ${left.join(', ')}${errors.length ? `: ${errors.join('; ')}` : ''}`);
   }
+  // what multihome kept for these namespaces (the default state dir of each) goes with them
+  for (const n of names) if (/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(n)) fs.rmSync(path.join('/run/multihome/netns', n), { recursive: true, force: true });
   await forgetInstance(id);
   return present;
 }
