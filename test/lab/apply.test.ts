@@ -212,3 +212,18 @@ test('apply --confirm reverts unless confirmed', async (t) => {
     assert.deepEqual(await rawSnapshot(ns), before);
   });
 });
+
+test('plan warns about other tools writing mark bits inside mark_mask, naming each rule (iptables and nft)', async (t) => {
+  await withSeedLab(t, async (ns) => {
+    // Docker-style: a mangle rule setting the whole mark; another nft table setting bits of the mask
+    await runOk(['iptables', '-t', 'mangle', '-A', 'PREROUTING', '-s', '192.168.99.0/24', '-j', 'MARK', '--set-mark', '0x1'], { netns: ns });
+    await runOk(['nft', '-f', '-'], { netns: ns, input: 'table inet other {\n chain pre {\n  type filter hook prerouting priority -160; policy accept;\n  tcp dport 22 meta mark set meta mark | 0x4 comment "ssh"\n  ct mark set ct mark | 0x100\n }\n}\n' });
+    const r = await cli(['plan', '-c', SEED], { netns: ns, stateDir: tmpState() });
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = r.stdout.split('\n').filter((l) => l.includes('inside multihome\'s mark_mask'));
+    assert.equal(warnings.length, 2, r.stdout);
+    assert.match(warnings.join('\n'), /rule -A PREROUTING -s 192\.168\.99\.0\/24 -j MARK --set-x?mark 0x1(\/0xffffffff)? writes packet mark bits 0xff/);
+    assert.match(warnings.join('\n'), /rule inet\/other\/pre handle \d+ \("ssh"\) writes packet mark bits 0x4/);
+    // `ct mark set ct mark | 0x100` writes only a bit outside the mask: no warning
+  });
+});

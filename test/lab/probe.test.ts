@@ -130,3 +130,30 @@ test('probes leave by the uplink they are bound to; a dead upstream fails only t
     }
   });
 });
+
+test('with its table flushed by someone else, an uplink\'s probes and connections fail instead of leaving by another uplink', async (t) => {
+  await withSeedLab(t, async (router, inst) => {
+    const state = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-state-'));
+    assert.equal((await cli(['apply', '-c', SEED], { netns: router, stateDir: state })).code, 0);
+    await startEchoServer(inst, 'inet');
+    const counter = await installUplinkCounter(nsOf(inst, 'inet'), ['isp1', 'isp2']);
+    await runOk(['ip', 'route', 'flush', 'table', '4'], { netns: router }); // isp2's table (the seed's table 4)
+    const c0 = await counter.snapshot();
+    const [viaMain] = await probesIn(router, [tcp(ISP2)]);
+    assert.equal(viaMain!.ok, false, 'the probe fails: its uplink has no route');
+    assert.match(viaMain!.error ?? '', /ENETUNREACH|unreachable/i);
+    const results: PingResult[] = [];
+    const pg = startPing({ target: SEED_SERVER, source: ISP2, intervalMs: 100, timeoutMs: 300, netns: router, onResult: (r) => results.push(r) });
+    try {
+      await until('ping from isp2\'s address fails', () => results.filter((r) => !r.ok).length >= 2);
+      assert.equal(results.filter((r) => r.ok).length, 0);
+    } finally {
+      await pg.stop();
+    }
+    // the LAN's web traffic (the seed sends it by isp2) is refused too, not sent by isp1 with isp2's address
+    const lan = await probe(nsOf(inst, 'lan'), { proto: 'tcp', host: SEED_SERVER, port: 80, timeoutMs: 1000 });
+    assert.ok('error' in lan, JSON.stringify(lan));
+    const c1 = await counter.snapshot();
+    assert.deepEqual({ isp1: c1['isp1']! - c0['isp1']!, isp2: c1['isp2']! - c0['isp2']! }, { isp1: 0, isp2: 0 }, 'nothing left by isp1 (or isp2)');
+  });
+});

@@ -577,3 +577,24 @@ test('health: durations as 200ms / 1s / numbers, with defaults', () => {
   assert.ok(!bad.ok);
   assert.match(bad.issues[0]!.message, /"soon" is not a duration/);
 });
+
+test('three providers with one mark: each duplicate reported once, and no false "no room in mark_mask"', () => {
+  const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 10.0.1.1, mark: 1 }\n  b: { interface: eth2, gateway: 10.0.2.1, mark: 1 }\n  c: { interface: eth3, gateway: 10.0.3.1, mark: 1 }\ndefault: a\n', 'marks.yaml');
+  assert.ok(!r.ok);
+  assert.deepEqual(
+    r.issues.map((i) => `${i.line}:${i.col} ${i.message}`),
+    ['3:49 mark 0x1 is already used by provider "a"', '4:49 mark 0x1 is already used by provider "a"'],
+  );
+});
+
+test('a group with last_resort unreachable needs a mark of its own: counted in the room check', () => {
+  const r = parseConfig('mark_mask: 0x3\nproviders:\n  a: { interface: eth1, gateway: 10.0.1.1 }\n  b: { interface: eth2, gateway: 10.0.2.1 }\n  c: { interface: eth3, gateway: 10.0.3.1 }\ngroups:\n  g: { tiers: [a, b, c], last_resort: unreachable }\ndefault: g\n', 'room.yaml');
+  assert.ok(!r.ok);
+  assert.deepEqual(r.issues.map((i) => i.message), ['mark_mask 0x3 leaves room for 3 marks, but 3 providers and the "unreachable" last resort need 4']);
+});
+
+test('durations above a day are refused (Node timers cannot hold them)', () => {
+  const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 10.0.1.1 }\ndefault: a\nhook_timeout: 100000s\n', 'd.yaml');
+  assert.ok(!r.ok);
+  assert.equal(r.issues[0]!.message, 'hook_timeout must be at most a day (86400s)');
+});
