@@ -583,7 +583,7 @@ test('three providers with one mark: each duplicate reported once, and no false 
   assert.ok(!r.ok);
   assert.deepEqual(
     r.issues.map((i) => `${i.line}:${i.col} ${i.message}`),
-    ['3:49 mark 0x1 is already used by provider "a"', '4:49 mark 0x1 is already used by provider "a"'],
+    ['3:50 mark 0x1 is already used by provider "a"', '4:50 mark 0x1 is already used by provider "a"'],
   );
 });
 
