@@ -45,6 +45,8 @@ export interface NftRecord {
 function sameRoute(a: RouteState, b: RouteState): boolean {
   const norm = (r: RouteState) =>
     JSON.stringify({
+      // the tag too: a route of an earlier route_protocol is replaced with the current one
+      protocol: r.protocol,
       type: r.type,
       scope: r.scope,
       prefsrc: r.prefsrc,

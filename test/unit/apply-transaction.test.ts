@@ -227,3 +227,15 @@ test('prospect: what plan shows is exactly what apply acts on (ownership joined 
   const s: State = t.kernel.state;
   assert.ok(s.rules.every((x) => x.pref >= 20000));
 });
+
+test('a new route_protocol: everything is moved to the new tag, nothing of the old one is left for anyone', async () => {
+  const t = fakeTarget();
+  await applyPrepared(prepFake(SEED_TEXT, t.kernel), t);
+  const retagged = prepFake(`route_protocol: 80\n${SEED_TEXT}`, t.kernel);
+  await applyPrepared(retagged, t);
+  assert.ok(t.kernel.state.rules.every((r) => r.protocol === 80), 'rules');
+  assert.ok(t.kernel.state.routes.every((r) => r.protocol === 80), 'routes');
+  assert.equal((await applyPrepared(retagged, t)).changed, false, 'and the next apply finds nothing to do');
+  await down(t);
+  assert.deepEqual([t.kernel.state.rules, t.kernel.state.routes], [[], []]);
+});
