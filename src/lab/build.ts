@@ -11,6 +11,7 @@ import {
   addRoute,
   delNetns,
   linkUp,
+  netnsIpJson,
   listNetns,
   stopNetnsProcesses,
   sysctlIn,
@@ -107,6 +108,24 @@ async function build(t: Topology, inst: LabInstance, signal?: AbortSignal): Prom
     step();
     await addRoute(ns(r.role), r.spec);
   }
+  for (const n of t.namespaces) await settleLinkLocal(ns(n.role));
+}
+
+/**
+ * The kernel gives an interface its IPv6 link-local address (and its fe80::/64 and local routes)
+ * when the link comes up on both ends, from a work queue, a moment later. Wait for every veth to
+ * have one, so that a test's snapshot of the kernel state does not change under it.
+ */
+async function settleLinkLocal(ns: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    const links = await netnsIpJson<{ ifname: string; flags?: string[]; addr_info?: { family: string; scope: string; tentative?: boolean }[] }[] | null>(ns, ['addr', 'show']);
+    const pending = (links ?? []).filter(
+      (l) => l.ifname !== 'lo' && l.flags?.includes('LOWER_UP') && !(l.addr_info ?? []).some((a) => a.family === 'inet6' && a.scope === 'link' && !a.tentative),
+    );
+    if (pending.length === 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new InternalError(`lab: IPv6 link-local addresses in ${ns} did not settle`);
 }
 
 /**
