@@ -9,6 +9,9 @@ import { test } from 'node:test';
 import { Daemon } from '../../src/daemon/daemon.js';
 import type { HookRunner } from '../../src/daemon/hooks.js';
 import type { ProbeReport, startProber } from '../../src/daemon/probers.js';
+import type { startRouteCopy } from '../../src/daemon/route-copy.js';
+import type { LinkState } from '../../src/state/types.js';
+import { repoPath } from '../helpers/paths.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';
 import { fakeTarget, SEED_LINKS, tmpStateDir } from '../helpers/seed-fake.js';
 
@@ -269,5 +272,39 @@ test('a reconcile that fails is reported with its time and retried', async () =>
     assert.ok(s.lastError?.at);
   } finally {
     await d.stop();
+  }
+});
+
+/** Every kind of config reloads: the golden cases (seed, dual stack, groups, three uplinks, copy) and every probe type. */
+test('reload works with every kind of config: each golden config, and health of every probe type', async () => {
+  const golden = repoPath('test', 'golden', 'cases');
+  const kinds: [string, string, LinkState[]][] = [];
+  for (const c of fs.readdirSync(golden).sort()) {
+    const facts = JSON.parse(fs.readFileSync(path.join(golden, c, 'facts.json'), 'utf8')) as { links: LinkState[] };
+    kinds.push([c, fs.readFileSync(path.join(golden, c, 'config.yaml'), 'utf8'), facts.links]);
+  }
+  for (const probe of ['icmp', 'tcp, port: 443', 'dns, name: example.com', 'http, path: /', 'https, port: 8443']) {
+    kinds.push([`health ${probe}`, CONFIG.replace('probe: icmp', `probe: ${probe}`), SEED_LINKS]);
+  }
+  const noCopy: typeof startRouteCopy = () =>
+    Promise.resolve({ status: () => ({ tables: [], mainRoutes: { 4: 0, 6: 0 }, values: 0, bytes: 0, resyncs: 0, lastResync: null, driftRepaired: 0, eventsApplied: 0, writeErrors: 0, lastWriteError: null, lastLagMs: null, foreign: [], syncing: false }), resync: () => Promise.resolve(), stop: () => undefined });
+  for (const [name, text, links] of kinds) {
+    const dir = tmpStateDir();
+    const file = path.join(dir, 'multihome.yaml');
+    fs.writeFileSync(file, text);
+    const k = new FakeKernel(links);
+    const probes = fakeProbers();
+    const d = new Daemon({ target: fakeTarget(k, path.join(dir, 'state')), readConfig: () => ({ text: fs.readFileSync(file, 'utf8'), file }), log: () => {}, startProber: probes.start, startRouteCopy: noCopy, checkEvery: 3_600_000 });
+    try {
+      await d.start();
+      await d.idle();
+      const before = JSON.stringify(k.state);
+      assert.deepEqual(await d.reload(), { ok: true }, `${name}: reload of the same config`);
+      await d.idle();
+      assert.equal(JSON.stringify(k.state), before, `${name}: the same config changes nothing`);
+      assert.equal((await d.status()).lastApply?.ok, true, name);
+    } finally {
+      await d.stop();
+    }
   }
 });
