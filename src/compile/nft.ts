@@ -12,6 +12,9 @@ export { FINGERPRINT_CHAIN, providerChain } from './program.js';
 export const NFT_FAMILY = 'inet';
 export const NFT_TABLE = 'multihome';
 
+/** Chains of multihome's own table, as the nft importer names them ("inet/multihome/prerouting"). */
+export const isOwnChain = (name: string): boolean => name.startsWith(`${NFT_FAMILY}/${NFT_TABLE}/`);
+
 /** The table body without its comment and fingerprint chain; the fingerprint is taken of this text. */
 export function nftBody(cfg: ResolvedConfig, healthy?: (name: string) => boolean): string {
   return renderChains(compileProgram(cfg, healthy));

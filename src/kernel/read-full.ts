@@ -2,6 +2,7 @@
 // the routing sysctls, and netfilter's part (nft -j list ruleset, plus
 // iptables-save / ip6tables-save where iptables is installed, whose view of
 // iptables-nft chains is the complete one).
+import { isOwnChain } from '../compile/nft.js';
 import { importDump } from '../state/import/index.js';
 import type { Program } from '../state/program.js';
 import type { State } from '../state/types.js';
@@ -24,39 +25,25 @@ async function optional(argv: string[], opts: ExecOptions): Promise<string> {
   return r.code === 0 ? r.stdout : '';
 }
 
-/** Chains of multihome's own table, as the nft importer names them. */
-export const isOwnChain = (name: string): boolean => name.startsWith('inet/multihome/');
 
-/**
- * The other tools' netfilter rules (nft ruleset without multihome's table; iptables-save and
- * ip6tables-save where installed), for the warning about foreign marks inside mark_mask.
- */
-export async function readForeignProgram(opts: ExecOptions = {}): Promise<Program> {
+/** Every netfilter rule of this namespace (nft ruleset; iptables-save and ip6tables-save where installed) as one program. */
+async function readProgram(opts: ExecOptions): Promise<Program | undefined> {
   const [nft, ipt4, ipt6] = await Promise.all([optional(['nft', '-j', 'list', 'ruleset'], opts), optional(['iptables-save'], opts), optional(['ip6tables-save'], opts)]);
   const dumps = [
     { name: 'nft -j list ruleset', text: nft },
     { name: 'iptables-save', text: ipt4 },
     { name: 'ip6tables-save', text: ipt6 },
   ].filter((d) => d.text.trim() !== '');
-  const program = dumps.length ? importDump(dumps).program : undefined;
+  return dumps.length ? importDump(dumps).program : undefined;
+}
+
+/** The other tools' netfilter rules (all but multihome's table), for the warning about foreign marks inside mark_mask. */
+export async function readForeignProgram(opts: ExecOptions = {}): Promise<Program> {
+  const program = await readProgram(opts);
   return { chains: (program?.chains ?? []).filter((c) => !isOwnChain(c.name)) };
 }
 
 export async function readFullState(opts: ExecOptions = {}): Promise<State> {
-  const [rules, routes, links, sysctls, nft, ipt4, ipt6] = await Promise.all([
-    readRules(opts),
-    readRoutes(opts),
-    readLinks(opts),
-    readRoutingSysctls(opts),
-    optional(['nft', '-j', 'list', 'ruleset'], opts),
-    optional(['iptables-save'], opts),
-    optional(['ip6tables-save'], opts),
-  ]);
-  const dumps = [
-    { name: 'nft -j list ruleset', text: nft },
-    { name: 'iptables-save', text: ipt4 },
-    { name: 'ip6tables-save', text: ipt6 },
-  ].filter((d) => d.text.trim() !== '');
-  const program = dumps.length ? importDump(dumps).program : undefined;
+  const [rules, routes, links, sysctls, program] = await Promise.all([readRules(opts), readRoutes(opts), readLinks(opts), readRoutingSysctls(opts), readProgram(opts)]);
   return { rules, routes, links, nft: null, sysctls, ...(program ? { program } : {}) };
 }

@@ -13,11 +13,10 @@
 //   - events: the route multicast groups. When the kernel cannot queue an event
 //     (the receive buffer is full) the socket reports ENOBUFS: events were lost
 //     and the caller must resynchronise.
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { InternalError } from '../errors/index.js';
+import { startListenerChild } from './listener-child.js';
 import { decodeRoute, dumpRequest, errorOf, lookupRequest, messages, NLM_F, NLMSG, RTM, RTNLGRP, type DecodedRoute } from '../routecopy/codec.js';
 
 // The package is CommonJS with a native addon; its types describe this much of it.
@@ -328,51 +327,40 @@ export function followRoutesIsolated(
   onEchoes: (count: number) => void = () => {},
 ): Promise<{ close(): void }> {
   const script = fileURLToPath(new URL('./route-events-child.js', import.meta.url));
-  const child = spawn(process.execPath, [script, String(copyProtocol)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  // The listener must drain the socket even while the CPUs are busy with the very route
-  // changes it reports (a burst: the kernel inserting them, the copier writing copies), or
-  // the kernel drops events and a full resync follows: it runs ahead of ordinary processes.
-  // Lowering the nice value takes privilege (CAP_SYS_NICE); without it, it runs at the default.
-  try {
-    if (child.pid !== undefined) os.setPriority(child.pid, LISTENER_NICE);
-  } catch {
-    // not permitted: the default priority
-  }
-  let closed = false;
-  let pending: Buffer = Buffer.alloc(0);
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    let ready = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      let off = 0;
-      while (pending.length - off >= 4) {
-        const len = pending.readUInt32LE(off);
-        if (pending.length - off - 4 < len) break;
-        if (len === 0) {
-          if (!ready) {
-            ready = true;
-            resolve({
-              close() {
-                closed = true;
-                child.stdin.end();
-                child.kill('SIGKILL');
-              },
-            });
+  return startListenerChild(
+    'the route event listener',
+    [script, String(copyProtocol)],
+    (closed) => {
+      let pending: Buffer = Buffer.alloc(0);
+      return {
+        onData(chunk, ready) {
+          pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+          let off = 0;
+          while (pending.length - off >= 4) {
+            const len = pending.readUInt32LE(off);
+            if (pending.length - off - 4 < len) break;
+            if (len === 0) ready();
+            else if (closed()) {
+              // nothing more for a closed listener
+            } else if (len === 4) onEchoes(pending.readUInt32LE(off + 4));
+            else onDatagram(pending.subarray(off + 4, off + 4 + len));
+            off += 4 + len;
           }
-        } else if (closed) {
-          // nothing more for a closed listener
-        } else if (len === 4) onEchoes(pending.readUInt32LE(off + 4));
-        else onDatagram(pending.subarray(off + 4, off + 4 + len));
-        off += 4 + len;
+          pending = pending.subarray(off);
+        },
+      };
+    },
+    onEnd,
+    (child) => {
+      // The listener must drain the socket even while the CPUs are busy with the very route
+      // changes it reports (a burst: the kernel inserting them, the copier writing copies), or
+      // the kernel drops events and a full resync follows: it runs ahead of ordinary processes.
+      // Lowering the nice value takes privilege (CAP_SYS_NICE); without it, it runs at the default.
+      try {
+        if (child.pid !== undefined) os.setPriority(child.pid, LISTENER_NICE);
+      } catch {
+        // not permitted: the default priority
       }
-      pending = pending.subarray(off);
-    });
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', (e) => reject(e));
-    child.on('exit', (code, signal) => {
-      if (!ready) return reject(new InternalError(`the route event listener ended before it was ready (${code ?? signal}): ${stderr.trim()}`));
-      if (!closed) onEnd(`the route event listener ended (${code ?? signal}): ${stderr.trim().split('\n').pop() ?? ''}`);
-    });
-  });
+    },
+  );
 }

@@ -1,11 +1,10 @@
 // "What would this config do on this router?": the router's state with
 // multihome's part replaced by what a config compiles to. Pure.
 import { ownedRoutes, ownedRules, type Ownership } from '../apply/ownership.js';
+import { isOwnChain } from '../compile/nft.js';
 import type { Program } from '../state/program.js';
 import type { State } from '../state/types.js';
 
-/** Chains of multihome's own nft table as an import names them ("inet/multihome/…"). */
-const isOwnChain = (name: string) => name.startsWith('inet/multihome/');
 
 export function overlayDesired(base: State, desired: State, own: Ownership): State {
   const oldRules = new Set(ownedRules(base, own));

@@ -19,6 +19,15 @@ export const SEED_LINKS: LinkState[] = [
 
 export const SEED_TEXT = fs.readFileSync(repoPath('examples', 'seed.yaml'), 'utf8');
 
+/** The seed router run by the daemon: both uplinks probed (isp1 by TCP to port 22, isp2 by ping), a group [isp2, isp1] as the default. */
+export const SEED_DAEMON_CONFIG = `providers:
+  isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: tcp, port: 22, targets: [203.0.113.10] } }
+  isp2: { interface: eth4, gateway: 67.17.28.14, snat: 67.17.28.12, health: { probe: icmp, targets: [203.0.113.10] } }
+groups:
+  web: [isp2, isp1]
+default: web
+`;
+
 export function tmpStateDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'mh-unit-'));
 }

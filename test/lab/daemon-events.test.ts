@@ -11,15 +11,9 @@ import { run, runJson, runOk } from '../../src/kernel/exec.js';
 import { nftIn, nftJsonIn } from '../../src/kernel/netns.js';
 import { nsOf, startEchoServer, startUdpFlow, type LabInstance } from '../../src/lab/index.js';
 import { seenFrom, startDaemon, until } from '../helpers/daemon.js';
+import { SEED_DAEMON_CONFIG as CONFIG } from '../helpers/seed-fake.js';
 import { withSeedLab } from '../helpers/lab.js';
 
-const CONFIG = `providers:
-  isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: tcp, port: 22, targets: [203.0.113.10] } }
-  isp2: { interface: eth4, gateway: 67.17.28.14, snat: 67.17.28.12, health: { probe: icmp, targets: [203.0.113.10] } }
-groups:
-  web: [isp2, isp1]
-default: web
-`;
 const ISP1 = '205.254.211.179';
 const ISP2 = '67.17.28.12';
 

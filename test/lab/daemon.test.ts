@@ -8,17 +8,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runOk } from '../../src/kernel/exec.js';
 import { nsOf, startEchoServer, SEED_TOPOLOGY } from '../../src/lab/index.js';
+import { SEED_DAEMON_CONFIG as CONFIG } from '../helpers/seed-fake.js';
 import { withSeedLab } from '../helpers/lab.js';
 import { MAIN, seenFrom, startDaemon, until } from '../helpers/daemon.js';
 import { run } from '../../src/kernel/exec.js';
 
-const CONFIG = `providers:
-  isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: tcp, port: 22, targets: [203.0.113.10] } }
-  isp2: { interface: eth4, gateway: 67.17.28.14, snat: 67.17.28.12, health: { probe: icmp, targets: [203.0.113.10] } }
-groups:
-  web: [isp2, isp1]
-default: web
-`;
 test('the daemon fails over a dead upstream (link up) in about a second, fails back, keeps its config on a bad reload', async (t) => {
   await withSeedLab(t, async (router, inst) => {
     await startEchoServer(inst, 'inet');

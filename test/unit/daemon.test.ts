@@ -13,15 +13,8 @@ import type { startRouteCopy } from '../../src/daemon/route-copy.js';
 import type { LinkState } from '../../src/state/types.js';
 import { repoPath } from '../helpers/paths.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';
-import { fakeTarget, SEED_LINKS, tmpStateDir } from '../helpers/seed-fake.js';
+import { fakeTarget, SEED_DAEMON_CONFIG as CONFIG, SEED_LINKS, tmpStateDir } from '../helpers/seed-fake.js';
 
-const CONFIG = `providers:
-  isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: tcp, port: 22, targets: [203.0.113.10] } }
-  isp2: { interface: eth4, gateway: 67.17.28.14, snat: 67.17.28.12, health: { probe: icmp, targets: [203.0.113.10] } }
-groups:
-  web: [isp2, isp1]
-default: web
-`;
 
 /** Probers the test drives: `round(name, ok)` reports one probe round of that provider. */
 function fakeProbers() {
