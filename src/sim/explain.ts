@@ -3,7 +3,7 @@
 // checks, the rules and tables, rp_filter, forwarding; or for the host's own
 // packets the lookup, source selection, OUTPUT rerouting; then SNAT. Pure.
 import { v4Number, familyBits, formatAddress, networkOf, parseAddress, parsePrefix, prefixContains, type Address, type Family, type Prefix } from '../net/ip.js';
-import { routeText, ruleText, tableName } from '../state/format.js';
+import { routeText, ruleText } from '../state/format.js';
 import type { AddrType, CtState } from '../state/program.js';
 import type { Nexthop, RouteState, RuleState, State } from '../state/types.js';
 import { fibLookup, type FibResult, type Flow, type Hit } from './fib.js';

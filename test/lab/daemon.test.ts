@@ -114,7 +114,7 @@ test('an upstream that bounces every second does not make the routing churn ever
 test('the router\'s own link to isp2 cut and restored: connections move to isp1 and back, the route the kernel dropped is put back', async (t) => {
   await withSeedLab(t, async (router, inst) => {
     await startEchoServer(inst, 'inet');
-    const { cli, daemon } = await startDaemon(router, CONFIG);
+    const { daemon } = await startDaemon(router, CONFIG);
     await until('isp2 carries new connections', 3000, async () => (await seenFrom(inst)) === '67.17.28.12');
     await runOk(['ip', 'link', 'set', 'dev', 'eth4', 'down'], { netns: router });
     await until('new connections move to isp1', 3000, async () => (await seenFrom(inst)) === '205.254.211.179');
