@@ -15,7 +15,7 @@ const log = (event: Record<string, unknown>) => process.stderr.write(JSON.string
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('the daemon: apply, probe every uplink through itself, fail over, balance; SIGHUP or `multihome reload` re-reads the config')
+    .description('the daemon: apply, probe every uplink through itself, follow link, address and rule changes, fail over, repair what others delete; SIGHUP or `multihome reload` re-reads the config')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('--on-stop <what>', 'on SIGTERM: keep the routing as it is, or remove it (as `down`)', 'keep')
     .action((o: { config: string; onStop: string }, cmd: Command) =>
@@ -62,7 +62,7 @@ export function registerRun(program: Command): void {
 
   program
     .command('status')
-    .description('providers with their health, since when, latency, loss, last probe; groups and their active members')
+    .description('providers with their health and link, latency, loss, last probe, routes as the kernel holds them; groups; last apply, errors and repairs')
     .option('--json', 'print JSON for scripts')
     .action((o: { json?: boolean }, cmd: Command) =>
       guarded(o.json, async () => {
