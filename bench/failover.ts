@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, runOk } from '../src/kernel/exec.js';
+import { summary } from './stats.js';
 import { spawnInNetns } from '../src/kernel/netns.js';
 import { labDown, labUp, nsOf, SEED_TOPOLOGY, startUdpFlow, type LabInstance, type UdpFlow } from '../src/lab/index.js';
 
@@ -73,10 +74,6 @@ async function trial(inst: LabInstance, dir: string, settings: string, timeoutMs
   }
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 
 async function main() {
   const inst = await labUp(SEED_TOPOLOGY);
@@ -93,7 +90,7 @@ async function main() {
         process.stderr.write(`${name} trial ${i + 1}/${n}: ${ms} ms\n`);
       }
     }
-    const sum = (xs: number[]) => (xs.length ? { trials: xs.length, p50: pct(xs, 50), p95: pct(xs, 95), min: Math.min(...xs), max: Math.max(...xs) } : null);
+    const sum = (xs: number[]) => (xs.length ? summary(xs) : null);
     const a = sum(results.multihome!);
     const b = sum(results.mwan3!);
     const out = {

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, runOk } from '../src/kernel/exec.js';
+import { pct, summary } from './stats.js';
 import { spawnInNetns } from '../src/kernel/netns.js';
 import { labDown, labUp, nsOf, SEED_TOPOLOGY, startEchoServer, startUdpFlow, probe, type LabInstance } from '../src/lab/index.js';
 
@@ -47,12 +48,6 @@ async function until(ms: number, check: () => Promise<boolean> | boolean, every 
   }
   return false;
 }
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-const sum = (xs: number[]) => ({ trials: xs.length, p50: pct(xs, 50), p95: pct(xs, 95), min: Math.min(...xs), max: Math.max(...xs) });
 
 async function seen(inst: LabInstance): Promise<string> {
   const r = await probe(nsOf(inst, 'lan'), { proto: 'tcp', host: '203.0.113.10', port: 22, timeoutMs: 1000 });
@@ -151,11 +146,14 @@ async function main() {
       // one outage after another within seconds is a flapping uplink: let the damping's penalty decay
       if (i < PROBE_TRIALS - 1) await new Promise((r) => setTimeout(r, 12_000));
     }
-    const repairs = fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes('"event":"repair"')).length;
+    // the daemon logs a repair after its read-back, a moment after the kernel holds the state again
+    const logged = () => fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes('"event":"repair"')).length;
+    await until(2000, () => logged() >= DRIFT_TRIALS, 20);
+    const repairs = logged();
     if (repairs !== DRIFT_TRIALS) process.stderr.write(fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8').split('\n').slice(-40).join('\n'));
-    const a = sum(linkDown);
-    const b = probes.length ? sum(probes) : null;
-    const c = sum(drift);
+    const a = summary(linkDown);
+    const b = probes.length ? summary(probes) : null;
+    const c = summary(drift);
     const out = {
       bench: 'reconcile',
       command: `node dist/bench/reconcile.js --trials ${TRIALS} --probe-trials ${PROBE_TRIALS} --drift-trials ${DRIFT_TRIALS}`,

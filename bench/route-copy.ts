@@ -12,6 +12,7 @@
 //   3. the daemon's peak memory (VmHWM) holding main × 2 tables.
 //
 //   node dist/bench/route-copy.js [--routes 1000000] [--bursts 20] [--singles 20]
+import { pct } from './stats.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,7 +39,6 @@ const secs = async (f: () => Promise<unknown>) => {
   await f();
   return Number(process.hrtime.bigint() - t0) / 1e9;
 };
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 function vmHwmMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;

@@ -10,22 +10,14 @@
 // TABLES: comma-separated route tables whose changes matter (the providers');
 // SKIP_PROTOCOL: route changes of this protocol are not reported (the route copier's own).
 // The first line is {"ready":true}, once both subscriptions are in place.
-import net from 'node:net';
+import { childOutput } from './child-output.js';
 import { addRtnetlink, batchIsEmpty, emptyBatch, GROUPS, NETLINK_NETFILTER, NFNLGRP_NFTABLES } from './event-codec.js';
 import { listen } from './rtnetlink.js';
 
 const tables = new Set((process.argv[2] ?? '').split(',').filter(Boolean).map(Number));
 const skip = process.argv[3] ? Number(process.argv[3]) : undefined;
 
-/** stdout as a non-blocking socket (see route-events-child.ts: a busy daemon must not stop this process reading). */
-function output(): NodeJS.WritableStream {
-  try {
-    return new net.Socket({ fd: 1, readable: false, writable: true });
-  } catch {
-    return process.stdout;
-  }
-}
-const out = output();
+const out = childOutput();
 out.on('error', () => process.exit(0)); // the daemon is gone
 
 let batch = emptyBatch();

@@ -17,21 +17,13 @@
 // A zero-length frame says the subscription is in place; a 4-byte frame holds
 // the number of echoes read (and dropped) since the last such frame, which lets
 // the daemon pace its writes to what this listener keeps up with.
-import net from 'node:net';
+import { childOutput } from './child-output.js';
 import { followRoutes } from './rtnetlink.js';
 import { messages, NLMSG_HDRLEN, RTM } from '../routecopy/codec.js';
 
 const copyProtocol = Number(process.argv[2]);
 const BACKLOG = 256 << 20;
-/** stdout as a non-blocking socket when it is a pipe (as the daemon starts it); as it is otherwise (a file, when debugging) */
-function output(): NodeJS.WritableStream & { writableLength: number } {
-  try {
-    return new net.Socket({ fd: 1, readable: false, writable: true });
-  } catch {
-    return process.stdout;
-  }
-}
-const out = output();
+const out = childOutput();
 out.on('error', () => process.exit(0)); // the parent is gone
 // Frames are gathered for FLUSH_MS and written together: during a burst the kernel
 // makes an event every few microseconds and the socket wakes this process for almost
