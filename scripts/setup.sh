@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install everything multihome and its tests need on a fresh Debian machine:
 # the kernel tools (iproute2, nftables, iptables, conntrack, procps for sysctl),
-# iputils-ping for ICMP health probes, and the npm dependencies, then build.
+# iputils-ping for ICMP health probes, radvd (router advertisements for
+# prefix-per-uplink IPv6) and dnsmasq (a resolver on the lab router), and the npm
+# dependencies, then build.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in ip:iproute2 nft:nftables iptables:iptables conntrack:conntrack sysctl:procps ping:iputils-ping; do
+for pair in ip:iproute2 nft:nftables iptables:iptables conntrack:conntrack sysctl:procps ping:iputils-ping radvd:radvd dnsmasq:dnsmasq-base; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -19,7 +21,14 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Packages that ship a service (radvd) must not start it in the host's namespace: multihome and
+  # its lab run their own instances. policy-rc.d says "no starting" for the time of the install.
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && own_policy=1
+  fi
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 
 # npm ci installs exactly the lock file and runs `prepare`, which builds dist/.

@@ -3,6 +3,7 @@
 // main's routes for the `copy` strategy.
 import type { ResolvedConfig } from '../config/assign.js';
 import type { LinkState, RouteState } from '../state/types.js';
+import type { HealthView } from './groups.js';
 import { linkDown } from './links.js';
 
 export interface SystemFacts {
@@ -13,6 +14,12 @@ export interface SystemFacts {
   sysctls?: Record<string, string>;
   /** providers whose uplink works (from the health probes); absent: all of them */
   healthy?: string[];
+  /** providers whose probes say degraded (latency, loss or jitter over a threshold) */
+  degraded?: string[];
+  /** metered providers whose quota is used up this period */
+  exhausted?: string[];
+  /** per group: healthy members it does not return to yet (failback on hold or manual) */
+  held?: Record<string, string[]>;
 }
 
 /**
@@ -23,3 +30,14 @@ export const healthyIn =
   (cfg: ResolvedConfig, facts: SystemFacts) =>
   (name: string): boolean =>
     (!facts.healthy || facts.healthy.includes(name)) && Object.hasOwn(cfg.providers, name) && linkDown(cfg.providers[name]!, facts) === null;
+
+/** The facts about provider health as the predicates groups.ts chooses members by. */
+export function viewOf(cfg: ResolvedConfig, facts: SystemFacts): HealthView {
+  const healthy = healthyIn(cfg, facts);
+  return {
+    healthy,
+    degraded: (n) => facts.degraded?.includes(n) ?? false,
+    exhausted: (n) => facts.exhausted?.includes(n) ?? false,
+    held: (g, n) => facts.held?.[g]?.includes(n) ?? false,
+  };
+}

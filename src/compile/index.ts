@@ -2,7 +2,7 @@
 import type { ResolvedConfig } from '../config/assign.js';
 import { compareRoutes, compareRules } from '../state/format.js';
 import type { State } from '../state/types.js';
-import { healthyIn, type SystemFacts } from './facts.js';
+import { viewOf, type SystemFacts } from './facts.js';
 import { compileNft } from './nft.js';
 import { compileProgram } from './program.js';
 import { compileRoutes } from './routes.js';
@@ -12,12 +12,13 @@ import { compileSysctls } from './sysctl.js';
 export type { SystemFacts } from './facts.js';
 
 export function compile(cfg: ResolvedConfig, facts: SystemFacts): State {
+  const view = viewOf(cfg, facts);
   return {
-    rules: compileRules(cfg, facts).sort(compareRules),
+    rules: compileRules(cfg, facts, view).sort(compareRules),
     routes: compileRoutes(cfg, facts).sort(compareRoutes),
-    nft: compileNft(cfg, healthyIn(cfg, facts)),
+    nft: compileNft(cfg, view),
     sysctls: compileSysctls(cfg, facts),
     links: [],
-    program: compileProgram(cfg, healthyIn(cfg, facts)),
+    program: compileProgram(cfg, view),
   };
 }

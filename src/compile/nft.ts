@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedConfig } from '../config/assign.js';
 import type { NftState } from '../state/types.js';
+import type { HealthView } from './groups.js';
 import { compileProgram, fingerprintChain } from './program.js';
 import { renderChains } from './render-nft.js';
 
@@ -16,15 +17,15 @@ export const NFT_TABLE = 'multihome';
 export const isOwnChain = (name: string): boolean => name.startsWith(`${NFT_FAMILY}/${NFT_TABLE}/`);
 
 /** The table body without its comment and fingerprint chain; the fingerprint is taken of this text. */
-export function nftBody(cfg: ResolvedConfig, healthy?: (name: string) => boolean): string {
-  return renderChains(compileProgram(cfg, healthy));
+export function nftBody(cfg: ResolvedConfig, view?: HealthView): string {
+  return renderChains(compileProgram(cfg, view));
 }
 
 export const fingerprintOf = (body: string): string => createHash('sha256').update(body).digest('hex').slice(0, 16);
 export const tableComment = (fingerprint: string): string => `multihome ${fingerprint}`;
 
-export function compileNft(cfg: ResolvedConfig, healthy?: (name: string) => boolean): NftState {
-  const body = nftBody(cfg, healthy);
+export function compileNft(cfg: ResolvedConfig, view?: HealthView): NftState {
+  const body = nftBody(cfg, view);
   const fingerprint = fingerprintOf(body);
   const fp = renderChains({ chains: [fingerprintChain(tableComment(fingerprint))] });
   // The table comment is for people; `nft -j` (1.0.6) does not print table comments, so the

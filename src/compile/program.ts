@@ -8,10 +8,11 @@
 // touched, so other tools' marks survive.
 import type { ResolvedConfig, ResolvedProvider } from '../config/assign.js';
 import { providerFamilies } from '../config/semantic.js';
-import { snatFor, type GroupConfig, type PolicyConfig } from '../config/schema.js';
+import { snatFor, type PolicyConfig } from '../config/schema.js';
 import { familyBits, formatAddress, formatPrefix, minimalPrefixes, type Family, type Prefix } from '../net/ip.js';
 import { PROTOCOLS } from '../net/ports.js';
 import { PRIORITY, type Action, type Chain, type Match, type Program, type ProgramRule } from '../state/program.js';
+import { activeMembers, allHealthy, type HealthView } from './groups.js';
 
 export const providerChain = (p: ResolvedProvider): string => `to_${p.name}`;
 export const groupChain = (name: string): string => `group_${name}`;
@@ -79,16 +80,15 @@ function snatRules(p: ResolvedProvider): ProgramRule[] {
   return out;
 }
 
-/** multihome's program without the fingerprint chain (the fingerprint is taken of its rendering). */
 /**
- * A group's chain: its first tier with a healthy member, balanced by weight among that
- * tier's healthy members; with every member down, the last resort.
+ * A group's chain: its active members (groups.ts: the best-ranked tier), balanced by weight;
+ * with every member down, the last resort.
  */
-function groupRules(cfg: ResolvedConfig, name: string, group: GroupConfig, healthy: (name: string) => boolean): ProgramRule[] {
-  for (const tier of group.tiers) {
-    const up = tier.filter((m) => healthy(m.name));
-    if (up.length === 0) continue;
-    if (up.length === 1) return [{ match: {}, actions: [{ kind: 'jump', chain: providerChain(cfg.providers[up[0]!.name]!) }] }];
+function groupRules(cfg: ResolvedConfig, name: string, view: HealthView): ProgramRule[] {
+  const group = cfg.groups[name]!;
+  const up = activeMembers(cfg, name, view);
+  if (up.length === 1) return [{ match: {}, actions: [{ kind: 'jump', chain: providerChain(cfg.providers[up[0]!.name]!) }] }];
+  if (up.length > 1) {
     const entries = up.map((m) => ({ weight: m.weight, chain: providerChain(cfg.providers[m.name]!) }));
     if (group.sticky === 'connection') return [{ match: {}, actions: [{ kind: 'balance', by: 'random', entries }], comment: 'balanced per connection' }];
     // the hash is of the source address, per family the group carries
@@ -100,7 +100,27 @@ function groupRules(cfg: ResolvedConfig, name: string, group: GroupConfig, healt
   return [{ match: {}, actions: [{ kind: 'accept' }], comment: "every member is down: main's default route" }];
 }
 
-export function compileProgram(cfg: ResolvedConfig, healthy: (name: string) => boolean = () => true): Program {
+/**
+ * The output chain: the router's own packets. Replies on connections that have an uplink get its
+ * mark back. New connections were already routed by the `iif lo` rules (local.ts), which chose
+ * their uplink and, with it, their source address; stamping them with the uplink they leave by
+ * gives them the same connection mark as forwarded ones (counters, conntrack deletion per
+ * uplink). The mark routes them again, through the same uplink.
+ */
+function outputRules(cfg: ResolvedConfig, restore: Action): ProgramRule[] {
+  const rules: ProgramRule[] = [{ match: {}, actions: [restore], comment: "the router's replies on connections that have an uplink" }];
+  if (cfg.local_traffic === 'policies') {
+    const providers = Object.values(cfg.providers);
+    rules.push({
+      match: { ctstate: { values: ['new'] } },
+      actions: [{ kind: 'vmap', key: 'oif', entries: providers.map((p) => ({ key: p.interface, verdict: 'jump', chain: providerChain(p) })) }],
+      comment: "the router's new connections keep the uplink they were routed to",
+    });
+  }
+  return rules;
+}
+
+export function compileProgram(cfg: ResolvedConfig, view: HealthView = allHealthy): Program {
   const providers = Object.values(cfg.providers);
   const mask = cfg.mark_mask >>> 0;
   const keep = ~mask >>> 0;
@@ -121,6 +141,7 @@ export function compileProgram(cfg: ResolvedConfig, healthy: (name: string) => b
     { match: { ctstate: { values: ['new'], not: true } }, actions: [{ kind: 'accept' }], comment: 'only new connections choose an uplink' },
   ];
   for (const pol of cfg.policies) {
+    if (pol.match.local) continue; // the router's own traffic: routed by the iif lo rules (local.ts)
     for (const fam of policyRuleFamilies(cfg, pol)) {
       pre.push({ match: policyMatch(pol, fam), actions: [{ kind: 'jump', chain: targetChain(cfg, pol.via) }], comment: `policy ${pol.name}`, origin: `policy ${pol.name}` });
     }
@@ -136,7 +157,7 @@ export function compileProgram(cfg: ResolvedConfig, healthy: (name: string) => b
       priority: PRIORITY.mangle,
       families: [4, 6],
       policy: 'accept',
-      rules: [{ match: {}, actions: [restore], comment: "the router's replies on connections that have an uplink" }],
+      rules: outputRules(cfg, restore),
     },
     ...providers.map(
       (p): Chain => ({
@@ -150,7 +171,7 @@ export function compileProgram(cfg: ResolvedConfig, healthy: (name: string) => b
         ],
       }),
     ),
-    ...Object.entries(cfg.groups ?? {}).map(([name, g]): Chain => ({ name: groupChain(name), rules: groupRules(cfg, name, g, healthy) })),
+    ...Object.keys(cfg.groups ?? {}).map((name): Chain => ({ name: groupChain(name), rules: groupRules(cfg, name, view) })),
     ...(cfg.unreachableMark !== undefined
       ? [
           {

@@ -7,16 +7,18 @@ import { formatAddress, type Family } from '../net/ip.js';
 import { TABLE_IDS, type RuleState } from '../state/types.js';
 import { providerSourceAddresses } from './sources.js';
 import type { SystemFacts } from './facts.js';
+import { allHealthy, type HealthView } from './groups.js';
+import { compileLocalRules } from './local.js';
 
 /**
  * Rules of provider #i take prefs base + 10·i … base + 10·i + 9: +0/+1 marked traffic (main without its
  * default, then the table), +2/+3 the provider's source addresses (likewise), +4/+5 unreachable for
- * both when the table has no route.
+ * both when the table has no route. The router's own traffic (local.ts) follows the providers' rules.
  */
 export const RULES_PER_PROVIDER = 10;
 export const PRIORITY_SPAN = 1000;
 
-export function compileRules(cfg: ResolvedConfig, facts: SystemFacts): RuleState[] {
+export function compileRules(cfg: ResolvedConfig, facts: SystemFacts, view: HealthView = allHealthy): RuleState[] {
   const rules: RuleState[] = [];
   Object.values(cfg.providers).forEach((p, i) => {
     const base = cfg.rule_priority + RULES_PER_PROVIDER * i;
@@ -39,6 +41,7 @@ export function compileRules(cfg: ResolvedConfig, facts: SystemFacts): RuleState
       }
     }
   });
+  rules.push(...compileLocalRules(cfg, facts, view, cfg.rule_priority + RULES_PER_PROVIDER * Object.keys(cfg.providers).length));
   // A group whose members are all down may answer "unreachable" (its last resort): the
   // connection gets this mark and the kernel refuses it at once (ENETUNREACH, an ICMP error).
   if (cfg.unreachableMark !== undefined) {

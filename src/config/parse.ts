@@ -212,6 +212,7 @@ function partialConfig(raw: unknown): { config: Config; names: string[] } | unde
     groups,
     hooks: [],
     hook_timeout: 5000,
+    local_traffic: 'policies',
     default: typeof r.default === 'string' ? r.default : '',
     // keep list positions so paths stay right: failed policies become inert placeholders that are skipped
     policies: policies.map((p) => (p.success ? p.data : null)) as Config['policies'],

@@ -164,11 +164,59 @@ export const HealthSchema = z.strictObject({
   latency: duration('latency').optional(),
   /** degraded above this fraction of lost probes (0–1) */
   loss: z.number().min(0).max(1).optional(),
+  /** degraded above this mean difference between consecutive round-trip times */
+  jitter: duration('jitter').optional(),
   initial: z.enum(['up', 'down']).default('up'),
   /** a round is good when any target answers (default) or only when all do */
   policy: z.enum(['any', 'all']).default('any'),
 });
 export type HealthConfig = z.output<typeof HealthSchema>;
+
+const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** A byte count: "20GB", "500 MiB", or a number of bytes. */
+const bytes = z.union([z.number(), z.string()], { error: 'expected a size such as 20GB or 500MiB' }).transform((v, ctx): number => {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v <= 0) return fail(ctx, 'a size is a whole number of bytes above 0');
+    return v;
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)\s*$/i.exec(v);
+  if (!m) return fail(ctx, `"${v}" is not a size`, 'write it like 20GB or 500MiB');
+  const n = Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
+  if (n <= 0) return fail(ctx, 'a size must be above 0');
+  return n;
+});
+
+export type QuotaPeriod = 'day' | 'week' | 'month';
+export interface QuotaConfig {
+  limit: number;
+  period: QuotaPeriod;
+  /** once used up: still the last choice of its groups (true), or out of them like a down provider */
+  last_resort: boolean;
+}
+
+const period = z.enum(['day', 'week', 'month'], { error: 'expected day, week or month' });
+
+/** `quota: 20GB per month`, or `{ limit: 20GB, per: month, last_resort: true }`. */
+const quota = z.union([z.string(), z.record(z.string(), z.unknown())], { error: 'expected "20GB per month" or { limit: 20GB, per: month, last_resort: true }' }).transform((v, ctx): QuotaConfig => {
+  if (typeof v === 'string') {
+    const m = /^\s*(.+?)\s+per\s+(\w+)\s*$/i.exec(v);
+    if (!m) return fail(ctx, `"${v}" is not a quota`, 'write it like "20GB per month" (day, week or month)');
+    const limit = bytes.safeParse(m[1]);
+    const per = period.safeParse(m[2]!.toLowerCase());
+    if (!limit.success) return fail(ctx, `"${m[1]}" is not a size`, 'write it like 20GB or 500MiB');
+    if (!per.success) return fail(ctx, `"${m[2]}" is not a period`, 'day, week or month');
+    return { limit: limit.data, period: per.data, last_resort: false };
+  }
+  const r = z
+    .strictObject({ limit: bytes, per: period.default('month'), last_resort: z.boolean({ error: 'expected true or false' }).default(false) })
+    .safeParse(v);
+  if (!r.success) {
+    const first = r.error.issues[0]!;
+    return fail(ctx, `quota${first.path.length ? `.${first.path.join('.')}` : ''}: ${first.message}`, 'e.g. { limit: 20GB, per: month, last_resort: true }');
+  }
+  return { limit: r.data.limit, period: r.data.per, last_resort: r.data.last_resort };
+});
 
 export const ProviderSchema = z.strictObject(
   {
@@ -179,6 +227,10 @@ export const ProviderSchema = z.strictObject(
   mark: uint('mark', 0xffffffff).optional(),
   routes: strategy.optional(),
   health: HealthSchema.optional(),
+  /** paid per byte (LTE, satellite): groups use it only while none of their unmetered members is up */
+  metered: z.boolean({ error: 'expected true or false' }).default(false),
+  /** bytes it may carry per period (both directions, counted by the daemon, kept across restarts) */
+  quota: quota.optional(),
   },
   { error: 'expected a provider: { interface: …, gateway: … }' },
 );
@@ -191,8 +243,10 @@ export const MatchSchema = z.strictObject(
   sport: listOf(port, 'ports').transform(normalisePortRanges).optional(),
   dport: listOf(port, 'ports').transform(normalisePortRanges).optional(),
   iif: listOf(ifname, 'interfaces').optional(),
+  /** true: the router's own connections (from its unbound sockets) instead of forwarded ones */
+  local: z.boolean({ error: 'expected true (the router\'s own traffic) or false' }).optional(),
   },
-  { error: 'expected a mapping of match fields (from, to, protocol, sport, dport, iif)' },
+  { error: 'expected a mapping of match fields (from, to, protocol, sport, dport, iif, local)' },
 );
 
 export const PolicySchema = z.strictObject({
@@ -222,15 +276,29 @@ export const GroupSchema = z
       tiers,
       z.strictObject({
         tiers,
-        /** keep each connection on its member (always), or also each source address */
-        sticky: z.enum(['connection', 'source'], { error: 'expected "connection" or "source"' }).default('connection'),
+        /** keep each connection on its member (always), or also each source address (or source and destination) */
+        sticky: z.enum(['connection', 'source', 'source_destination'], { error: 'expected "connection", "source" or "source_destination"' }).default('connection'),
+        /** how long a source keeps its member after its last new connection (sticky: source or source_destination) */
+        sticky_timeout: duration('sticky_timeout').optional(),
         /** when every member is down: main's default route, or unreachable */
         last_resort: z.enum(['main', 'unreachable'], { error: 'expected "main" or "unreachable"' }).default('main'),
+        /** degraded members (latency, loss or jitter over their thresholds) are a second choice */
+        avoid_degraded: z.boolean({ error: 'expected true or false' }).default(false),
+        /** when a better member is back: at once, after it has been up this long, or only on `multihome failback` */
+        failback: z
+          .union([z.literal('immediate'), z.literal('manual'), duration('failback')], { error: 'expected immediate, manual or a hold time such as 60s' })
+          .default('immediate'),
+        /** on failback, delete the connections on the members given up, so they reconnect by the preferred one */
+        failback_flush: z.boolean({ error: 'expected true or false' }).default(false),
       }),
     ],
-    { error: 'expected a list of tiers, or { tiers: [...], sticky: …, last_resort: … }' },
+    { error: 'expected a list of tiers, or { tiers: [...], sticky: …, last_resort: …, avoid_degraded: …, failback: … }' },
   )
-  .transform((g) => (Array.isArray(g) ? { tiers: g, sticky: 'connection' as const, last_resort: 'main' as const } : g));
+  .transform((g) =>
+    Array.isArray(g)
+      ? { tiers: g, sticky: 'connection' as const, last_resort: 'main' as const, avoid_degraded: false, failback: 'immediate' as const, failback_flush: false }
+      : g,
+  );
 
 /** A route protocol by its iproute2 name (bgp, kernel, dhcp, …) or number. */
 const routeProtocol = z.union([z.string(), z.number()], { error: 'expected a route protocol name such as bgp or a number 0-255' }).transform((raw, ctx): number => {
@@ -297,6 +365,8 @@ export const ConfigSchema = z.strictObject({
   /** executables `multihome run` starts on every provider state change (like mwan3's user script) */
   hooks: listOf(z.string({ error: 'expected the path of an executable' }).refine((p) => p.startsWith('/'), { error: 'a hook is an absolute path' }), 'paths').default([]),
   hook_timeout: duration('hook_timeout').default(5000),
+  /** the router's own connections: chosen like forwarded ones (default, policies with `local: true`), or by main alone */
+  local_traffic: z.enum(['policies', 'main'], { error: 'expected "policies" or "main"' }).default('policies'),
   default: name('provider or group'),
   policies: z.array(PolicySchema, { error: 'expected a list of policies' }).default([]),
 }, { error: 'a config is a mapping of keys: providers:, default:, and optionally policies:, groups:, … (see docs/config.md)' });
@@ -313,7 +383,7 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   root: Object.keys(ConfigSchema.shape),
   provider: Object.keys(ProviderSchema.shape),
   policy: Object.keys(PolicySchema.shape),
-  group: ['tiers', 'sticky', 'last_resort'],
+  group: ['tiers', 'sticky', 'sticky_timeout', 'last_resort', 'avoid_degraded', 'failback', 'failback_flush'],
   health: Object.keys(HealthSchema.shape),
   match: Object.keys(MatchSchema.shape),
   copy: Object.keys(CopySchema.shape),

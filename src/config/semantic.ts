@@ -39,6 +39,9 @@ function groupIssues(cfg: Config, providerNames: string[]): PathIssue[] {
   for (const [gname, g] of Object.entries(cfg.groups ?? {})) {
     if (!NAME.test(gname)) issues.push({ path: ['groups', gname], atKey: true, message: `group name "${gname}" is not allowed`, hint: 'a group name starts with a letter and has at most 32 letters, digits, "_" or "-"' });
     if (providerNames.includes(gname)) issues.push({ path: ['groups', gname], atKey: true, message: `"${gname}" is both a provider and a group`, hint: 'give the group another name' });
+    if (!Array.isArray(cfg.groups[gname]) && g.sticky_timeout !== undefined && g.sticky === 'connection') {
+      issues.push({ path: ['groups', gname, 'sticky_timeout'], atKey: true, message: 'sticky_timeout keeps a source on its member across connections, but sticky is "connection"', hint: 'set sticky: source (or source_destination)' });
+    }
     const seen = new Set<string>();
     g.tiers.forEach((tier, t) => {
       for (const m of tier) {
@@ -108,6 +111,9 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
         issues.push({ path: ['providers', name, 'health', 'targets', ...(p.health!.targets.length > 1 ? [j] : [])], message: `an IPv${t.family} probe target but provider "${name}" has no IPv${t.family} gateway`, hint: `probe an IPv${t.family === 4 ? 6 : 4} target, or add an IPv${t.family} gateway` });
       }
     });
+    if (p.quota && !p.metered) {
+      issues.push({ path: ['providers', name, 'quota'], atKey: true, message: 'a quota caps a metered provider', hint: 'add metered: true (groups then use it only while no unmetered member is up)' });
+    }
     if (ifaces.has(p.interface)) {
       issues.push({ path: ['providers', name, 'interface'], message: `interface ${p.interface} is already the uplink of provider "${ifaces.get(p.interface)}"`, hint: 'each provider needs an interface of its own' });
     } else ifaces.set(p.interface, name);
@@ -121,6 +127,12 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
   }
   if (names.length > MAX_PROVIDERS) {
     issues.push({ path: ['providers'], message: `${names.length} providers; at most ${MAX_PROVIDERS} fit in multihome's rule priority range`, atKey: true });
+  } else {
+    const local = localRuleCount(cfg);
+    const room = 999 - 10 * names.length;
+    if (local > room) {
+      issues.push({ path: ['policies'], atKey: true, message: `the router's own traffic needs ${local} rules but ${room} priorities are left after ${names.length} providers`, hint: 'list fewer destinations or ports in the local: true policies, or set local_traffic: main' });
+    }
   }
   // Every provider needs a mark of its own (duplicates are reported above, not here), and a
   // group whose last resort is `unreachable` one more.
@@ -164,6 +176,12 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
         issues.push({ path: at('match', 'protocol'), message: `ports are matched but protocol ${bad.join(', ')} has no ports`, hint: 'use tcp, udp, sctp or udplite with sport/dport, or drop the ports' });
       }
     }
+    if (pol.match.local) {
+      for (const key of ['from', 'iif'] as const) {
+        if (pol.match[key]) issues.push({ path: at('match', key), atKey: true, message: `${key} cannot be matched for the router's own traffic (local: true): its source is chosen by the route`, hint: key === 'from' ? 'a socket bound to a provider\'s address always leaves by that provider; drop from' : 'drop iif, or drop local: true to match forwarded traffic' });
+      }
+      if (cfg.local_traffic === 'main') issues.push({ path: at('match', 'local'), message: 'local_traffic: main leaves the router\'s own traffic to main, so this policy never applies', hint: 'set local_traffic: policies, or remove the policy' });
+    }
     for (const [j, dev] of (pol.match.iif ?? []).entries()) {
       const owner = ifaces.get(dev);
       if (owner) {
@@ -172,6 +190,26 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
     }
   });
   return issues;
+}
+
+/**
+ * How many `iif lo` rules the router's own traffic takes at most (compile/local.ts writes one per
+ * destination prefix × protocol × port range of each local policy, plus two per family).
+ */
+export function localRuleCount(cfg: Config): number {
+  if (cfg.local_traffic === 'main') return 0;
+  let n = 0;
+  for (const f of [4, 6] as Family[]) {
+    n += 2;
+    for (const pol of cfg.policies) {
+      if (!pol?.match.local || !policyFamilies(pol).includes(f)) continue;
+      const m = pol.match;
+      const to = m.to ? m.to.filter((p) => p.family === f).length : 1;
+      const protos = m.protocol?.length ?? (m.sport || m.dport ? 2 : 1);
+      n += to * protos * (m.sport?.length ?? 1) * (m.dport?.length ?? 1);
+    }
+  }
+  return n;
 }
 
 export function lowestBit(mask: number): number {

@@ -32,6 +32,7 @@ export function healthSettingsOf(h: HealthConfig): Partial<HealthSettings> {
     policy: h.policy,
     ...(h.latency ? { latency: { degraded: h.latency } } : {}),
     ...(h.loss !== undefined ? { loss: { degraded: h.loss } } : {}),
+    ...(h.jitter ? { jitter: { degraded: h.jitter } } : {}),
   };
 }
 

@@ -65,6 +65,7 @@ export const UNPROBED = (since: number): HealthSnapshot => ({
   since,
   latencyMs: null,
   loss: null,
+  jitterMs: null,
   lastProbe: null,
   transitions: 0,
   suppressed: false,

@@ -115,6 +115,8 @@ export interface HealthSettings {
   /** consecutive good rounds that bring a down provider up */
   up: number;
   latency?: { degraded: number };
+  /** ms: mean absolute difference of consecutive RTTs (RFC 3550's interarrival jitter, unsmoothed) */
+  jitter?: { degraded: number };
   /** fractions 0..1 of failed probes in the window */
   loss?: { degraded: number; down?: number };
   /** ms of history for loss and latency */
@@ -166,6 +168,7 @@ export type TransitionCause =
   | 'damping-released' // the flap damping let a working provider back
   | 'latency' // latency over latency.degraded
   | 'loss' // loss over loss.degraded
+  | 'jitter' // jitter over jitter.degraded
   | 'quality-restored';
 
 export interface Transition {
@@ -218,7 +221,7 @@ export interface HealthMachine {
   readonly suppressed: boolean;
   readonly lastFlap: number | null;
   /** what the last suppression/quality decision was based on, for the transition reasons */
-  readonly qualityBad: null | { cause: 'latency' | 'loss'; text: string };
+  readonly qualityBad: null | { cause: 'latency' | 'loss' | 'jitter'; text: string };
 }
 
 export interface HealthSnapshot {
@@ -228,6 +231,8 @@ export interface HealthSnapshot {
   latencyMs: number | null;
   /** fraction of failed probes in the window; null with none */
   loss: number | null;
+  /** mean absolute difference of consecutive RTTs in the window; null with fewer than two answers */
+  jitterMs: number | null;
   lastProbe: number | null;
   transitions: number;
   /** held down by flap damping although the probes are good (or would be once they are) */
@@ -270,6 +275,7 @@ export function healthSettingsIssues(input: Partial<HealthSettings>): string[] {
   if (s.policy !== 'any' && s.policy !== 'all') out.push(`policy must be "any" or "all" (got ${String(s.policy)})`);
   if (s.initial !== 'up' && s.initial !== 'down') out.push(`initial must be "up" or "down" (got ${String(s.initial)})`);
   if (s.latency) pos(s.latency.degraded, 'latency.degraded');
+  if (s.jitter) pos(s.jitter.degraded, 'jitter.degraded');
   if (s.loss) {
     frac(s.loss.degraded, 'loss.degraded');
     if (s.loss.down !== undefined) frac(s.loss.down, 'loss.down');
@@ -361,7 +367,7 @@ export function observe(m: HealthMachine, r: ProbeResult): StepResult {
 export function tick(m: HealthMachine, now: number): StepResult {
   const at = Math.max(m.now, now);
   const { s } = m.cfg;
-  if (m.open.length === 0 && m.bad === 0 && !m.suppressed && m.qualityBad === null && !s.latency && !s.loss) {
+  if (m.open.length === 0 && m.bad === 0 && !m.suppressed && m.qualityBad === null && !s.latency && !s.loss && !s.jitter) {
     return { machine: at === m.now ? m : { ...m, now: at } };
   }
   const next: Mutable = { ...m, now: at };
@@ -377,6 +383,7 @@ export function snapshot(m: HealthMachine): HealthSnapshot {
     since: m.since,
     latencyMs: st.latency,
     loss: st.loss,
+    jitterMs: st.jitter,
     lastProbe: m.lastProbe,
     transitions: m.transitions,
     suppressed: m.suppressed,
@@ -438,11 +445,15 @@ function decideRounds(m: Mutable, now: number): void {
   }
 }
 
-function stats(samples: readonly Sample[], after: number): { n: number; loss: number | null; latency: number | null } {
+function stats(samples: readonly Sample[], after: number): { n: number; loss: number | null; latency: number | null; jitter: number | null } {
   let n = 0;
   let fails = 0;
   let rtts = 0;
   let rttSum = 0;
+  // jitter: consecutive answers in arrival order (all targets together: probe one target for a pure figure)
+  let prev: number | null = null;
+  let diffs = 0;
+  let diffSum = 0;
   for (const x of samples) {
     if (x.at <= after) continue;
     n++;
@@ -450,9 +461,14 @@ function stats(samples: readonly Sample[], after: number): { n: number; loss: nu
     else if (x.rtt !== undefined) {
       rtts++;
       rttSum += x.rtt;
+      if (prev !== null) {
+        diffs++;
+        diffSum += Math.abs(x.rtt - prev);
+      }
+      prev = x.rtt;
     }
   }
-  return { n, loss: n ? fails / n : null, latency: rtts ? rttSum / rtts : null };
+  return { n, loss: n ? fails / n : null, latency: rtts ? rttSum / rtts : null, jitter: diffs ? diffSum / diffs : null };
 }
 
 function penaltyAt(m: HealthMachine, now: number): number {
@@ -531,17 +547,21 @@ function evaluate(m: Mutable, now: number): StepResult {
   let qualityBad = m.qualityBad;
   const latT = s.latency?.degraded;
   const lossT = s.loss?.degraded;
-  if (m.reachable && (latT !== undefined || lossT !== undefined)) {
+  const jitT = s.jitter?.degraded;
+  if (m.reachable && (latT !== undefined || lossT !== undefined || jitT !== undefined)) {
     const q = recent();
     if (q.n < minSamples) qualityBad = null;
     else if (latT !== undefined && q.latency !== null && q.latency > latT) {
       qualityBad = { cause: 'latency', text: `latency ${Math.round(q.latency)} ms > ${latT} ms` };
     } else if (lossT !== undefined && q.loss !== null && q.loss > lossT) {
       qualityBad = { cause: 'loss', text: `loss ${pct(q.loss)} > ${pct(lossT)}` };
+    } else if (jitT !== undefined && q.jitter !== null && q.jitter > jitT) {
+      qualityBad = { cause: 'jitter', text: `jitter ${Math.round(q.jitter)} ms > ${jitT} ms` };
     } else if (qualityBad) {
       const latOk = latT === undefined || q.latency === null || q.latency <= latT * QUALITY_RECOVERY;
       const lossOk = lossT === undefined || q.loss === null || q.loss <= lossT * QUALITY_RECOVERY;
-      if (latOk && lossOk) qualityBad = null;
+      const jitOk = jitT === undefined || q.jitter === null || q.jitter <= jitT * QUALITY_RECOVERY;
+      if (latOk && lossOk && jitOk) qualityBad = null;
     }
   } else qualityBad = null;
   m.qualityBad = qualityBad;
@@ -565,7 +585,7 @@ function evaluate(m: Mutable, now: number): StepResult {
     reason = qualityBad!.text;
   } else {
     cause = 'quality-restored';
-    reason = 'latency and loss back under their thresholds';
+    reason = 'latency, loss and jitter back under their thresholds';
   }
   const transition: Transition = { from: m.state, to: target, at: now, cause, reason };
   m.state = target;

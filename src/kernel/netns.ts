@@ -95,7 +95,8 @@ export async function linkUp(ns: string, dev: string): Promise<void> {
 
 /** `ip -n NS route add <spec…>`, e.g. ['default', 'via', '10.0.0.1']. */
 export async function addRoute(ns: string, spec: string[]): Promise<void> {
-  await netnsIp(ns, ['route', 'add', ...spec]);
+  // a leading "-6" picks the family (`ip -6 route add default via …` reads better than guessing)
+  await netnsIp(ns, spec[0] === '-6' ? ['-6', 'route', 'add', ...spec.slice(1)] : ['route', 'add', ...spec]);
 }
 
 /** sysctl inside the namespace: /proc/sys/net is per namespace, so this never reaches the host. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The lab's internet host: one process answering on TCP 22/80/443 and UDP
-// 53/443 with a single JSON line naming the address it saw the client as.
+// 53/443 (IPv4 and IPv6) with a single JSON line naming the address it saw the client as.
 // That address is how the lab checks SNAT: it is the source after every NAT
 // on the way. Runs inside the internet namespace (started by servers.ts);
 // prints {"ready":true} once every socket listens.
@@ -9,36 +9,37 @@ import { createServer, type Server } from 'node:net';
 
 const TCP_PORTS = [22, 80, 443];
 const UDP_PORTS = [53, 443];
-const HOST = '0.0.0.0'; // IPv4 sockets: remote addresses come without ::ffff:
+// separate IPv4 and IPv6 sockets: IPv4 remote addresses come without ::ffff:
+const HOSTS = ['0.0.0.0', '::'] as const;
 
 function answer(seen: string | undefined, port: number, proto: 'tcp' | 'udp'): string {
   return `${JSON.stringify({ seen: seen ?? null, port, proto })}\n`;
 }
 
-function listenTcp(port: number): Promise<Server> {
+function listenTcp(port: number, host: string): Promise<Server> {
   const server = createServer((sock) => {
     sock.on('error', () => undefined); // a client that resets is not our problem
     sock.end(answer(sock.remoteAddress, port, 'tcp'));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, HOST, () => resolve(server));
+    server.listen({ port, host, ipv6Only: host === '::' }, () => resolve(server));
   });
 }
 
-function listenUdp(port: number): Promise<void> {
-  const sock = createSocket('udp4');
+function listenUdp(port: number, host: string): Promise<void> {
+  const sock = host === '::' ? createSocket({ type: 'udp6', ipv6Only: true }) : createSocket('udp4');
   sock.on('message', (_msg, rinfo) => {
     sock.send(answer(rinfo.address, port, 'udp'), rinfo.port, rinfo.address);
   });
   return new Promise((resolve, reject) => {
     sock.once('error', reject);
-    sock.bind(port, HOST, () => resolve());
+    sock.bind(port, host, () => resolve());
   });
 }
 
 async function main(): Promise<void> {
-  await Promise.all([...TCP_PORTS.map(listenTcp), ...UDP_PORTS.map(listenUdp)]);
+  await Promise.all(HOSTS.flatMap((h) => [...TCP_PORTS.map((p) => listenTcp(p, h)), ...UDP_PORTS.map((p) => listenUdp(p, h))]));
   // The starter may exit after "ready" (lab up); a closed pipe must not kill us.
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined);

@@ -1,9 +1,10 @@
 // The lab's public face for the CLI: topologies by name, and the operations.
 import { UserError } from '../errors/index.js';
 import { SEED_TOPOLOGY } from './seed.js';
+import { SEED6_TOPOLOGY } from './seed6.js';
 import type { Topology } from './topology.js';
 
-export const TOPOLOGIES: Record<string, Topology> = { seed: SEED_TOPOLOGY };
+export const TOPOLOGIES: Record<string, Topology> = { seed: SEED_TOPOLOGY, seed6: SEED6_TOPOLOGY };
 
 export function getTopology(name: string): Topology {
   const t = TOPOLOGIES[name];
@@ -17,7 +18,9 @@ export { runDemo, type DemoOptions, type DemoResult, type DemoRow } from './demo
 export { formatFlowTable, runFlows, type FlowRow } from './flows.js';
 export { applySeedRecipe } from './seed-recipe.js';
 export { SEED_FLOWS, SEED_MULTIHOME_FLOWS, SEED_TOPOLOGY } from './seed.js';
+export { SEED6_DELEGATED, SEED6_SERVER, SEED6_TOPOLOGY } from './seed6.js';
 export { probe, startEchoServer } from './servers.js';
 export { installUplinkCounter } from './uplink-counter.js';
 export { startUdpFlow, type UdpFlow } from './udp-flow.js';
+export { startConnectLoop, type ConnectLoop } from './connect-loop.js';
 export type { Flow, Topology } from './topology.js';

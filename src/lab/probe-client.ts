@@ -62,7 +62,8 @@ function tcp(a: Args): Promise<string> {
 
 function udp(a: Args): Promise<string> {
   return new Promise((resolve) => {
-    const sock = createSocket('udp4');
+    // unconnected sendto from a wildcard socket, as a resolver forwarding queries does
+    const sock = createSocket(a.host.includes(':') ? 'udp6' : 'udp4');
     let finished = false;
     const done = (line: string) => {
       if (finished) return; // data, end and error can all arrive; the first one counts

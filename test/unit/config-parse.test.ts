@@ -150,7 +150,7 @@ test('unknown key in match with "did you mean"', () => {
 
 test('unknown key with nothing close lists the known keys', () => {
   expectIssues('bad-unknown-key-no-guess.yaml', [
-    { line: 2, col: 50, message: 'unknown key "colour"', hint: 'known keys here: interface, gateway, snat, table, mark, routes, health' },
+    { line: 2, col: 50, message: 'unknown key "colour"', hint: 'known keys here: interface, gateway, snat, table, mark, routes, health, metered, quota' },
   ]);
 });
 
@@ -358,6 +358,7 @@ test('examples/seed.yaml parses; isp1 gets table 100 and mark 1, isp2 keeps tabl
     table: 100,
     mark: 1,
     routes: 'follow',
+    metered: false,
   });
   assert.deepEqual(c.providers.isp2, {
     name: 'isp2',
@@ -367,6 +368,7 @@ test('examples/seed.yaml parses; isp1 gets table 100 and mark 1, isp2 keeps tabl
     table: 4,
     mark: 4,
     routes: 'follow',
+    metered: false,
   });
   assert.deepEqual(c.policies, [
     {

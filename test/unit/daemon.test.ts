@@ -94,7 +94,7 @@ test('a link going down takes its provider down at once: program switched, its c
     await d.idle();
     assert.equal(groupTarget(k), 'jump to_isp1', 'new connections go to isp1');
     assert.deepEqual(k.conntrackDeleted, [2], "isp2's connections (mark 2) are deleted, nobody else's");
-    assert.deepEqual(k.transcript(), ['nft-load'], 'the program switched (the kernel itself took the route away)');
+    assert.deepEqual(k.transcript(), ['ip -4: add rule 10021 lookup', 'nft-load', 'ip -4: del rule 10021 lookup'], 'the program and the router\'s own default switched (the kernel itself took the route away)');
     let s = await d.status();
     const isp2 = s.providers.find((p) => p.name === 'isp2')!;
     assert.equal(isp2.state, 'down');
