@@ -311,3 +311,13 @@ export function isConfirmTimer(pid: number, d: StateDir): boolean {
     return false;
   }
 }
+
+// ---- usage.json: bytes per metered provider and quota period (kept where it survives a reboot)
+
+const UsageSchema = z.record(
+  z.string().max(64),
+  z.strictObject({ period: z.string().regex(/^\d{4}-(\d{2}(-\d{2})?|W\d{2})$/), bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+);
+export type UsageRecord = z.output<typeof UsageSchema>;
+export const readUsage = (d: StateDir): UsageRecord => readRecord(d, 'usage.json', UsageSchema) ?? {};
+export const writeUsage = (d: StateDir, u: UsageRecord) => writeRecord(d, 'usage.json', u);

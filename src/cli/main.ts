@@ -7,7 +7,7 @@ import { registerConfirm } from './commands/confirm.js';
 import { registerExplain } from './commands/explain.js';
 import { registerLab } from './commands/lab.js';
 import { registerRoutes } from './commands/routes.js';
-import { registerRun } from './commands/run.js';
+import { registerFailback, registerRun } from './commands/run.js';
 
 const program = new Command();
 program
@@ -34,6 +34,7 @@ registerConfigCommands(program);
 registerConfirm(program);
 registerExplain(program);
 registerRun(program);
+registerFailback(program);
 registerRoutes(program);
 registerLab(program);
 

@@ -11,7 +11,8 @@ import { providerFamilies } from '../config/semantic.js';
 import { snatFor, type PolicyConfig } from '../config/schema.js';
 import { familyBits, formatAddress, formatPrefix, minimalPrefixes, type Family, type Prefix } from '../net/ip.js';
 import { PROTOCOLS } from '../net/ports.js';
-import { PRIORITY, type Action, type Chain, type Match, type Program, type ProgramRule } from '../state/program.js';
+import { PRIORITY, type Action, type AddrKey, type Chain, type Match, type NftSet, type Program, type ProgramRule } from '../state/program.js';
+import { bucketMap } from './buckets.js';
 import { activeMembers, allHealthy, type HealthView } from './groups.js';
 
 export const providerChain = (p: ResolvedProvider): string => `to_${p.name}`;
@@ -68,36 +69,96 @@ const familiesOf = (cfg: ResolvedConfig, name: string): Match => {
   return fams.length === 2 ? {} : { family: fams[0]! };
 };
 
+/** NPTv6 of a provider: its LAN prefix and the delegated prefix of the same length it becomes, or null. */
+export function nptOf(p: ResolvedProvider): { inside: Prefix; outside: Prefix } | null {
+  const t = snatFor(p, 6);
+  if (typeof t !== 'object' || !('npt' in t)) return null;
+  const outside = (p.delegated ?? []).find((d) => d.family === 6 && d.length === t.npt.length);
+  return outside ? { inside: t.npt, outside } : null;
+}
+
+/** The delegated prefixes a provider's LAN hosts use as they are (no NAT): the source says the uplink. */
+export const routedPrefixes = (p: ResolvedProvider): Prefix[] => (snatFor(p, 6) === false ? (p.delegated ?? []).filter((d) => d.family === 6) : []);
+
 function snatRules(p: ResolvedProvider): ProgramRule[] {
   const out: ProgramRule[] = [];
   for (const family of [4, 6] as Family[]) {
     if (!p.gateway[family]) continue;
     const target = snatFor(p, family);
     if (target === false) continue;
+    const match: Match = { oif: { values: [p.interface] }, family };
+    if (typeof target === 'object' && 'npt' in target) {
+      const npt = nptOf(p);
+      if (npt) out.push({ match: { ...match, saddr: { values: [formatPrefix(npt.inside)] } }, actions: [{ kind: 'prefix-nat', dir: 'snat', to: formatPrefix(npt.outside) }], comment: `nptv6 ${p.name}` });
+      continue;
+    }
     const action: Action = target === 'masquerade' ? { kind: 'masquerade' } : { kind: 'snat', to: formatAddress(target) };
-    out.push({ match: { oif: { values: [p.interface] }, family }, actions: [action], comment: `snat ${p.name}` });
+    out.push({ match, actions: [action], comment: `snat ${p.name}` });
   }
   return out;
 }
 
+/** NPTv6 inbound: the delegated prefix back to the LAN's, so hosts are reachable at their translated address. */
+function dnatRules(p: ResolvedProvider): ProgramRule[] {
+  const npt = nptOf(p);
+  if (!npt) return [];
+  return [{ match: { iif: { values: [p.interface] }, family: 6, daddr: { values: [formatPrefix(npt.outside)] } }, actions: [{ kind: 'prefix-nat', dir: 'dnat', to: formatPrefix(npt.inside) }], comment: `nptv6 ${p.name}` }];
+}
+
+/** The sticky memory of a group's member, per family (sticky_timeout). */
+export const stickySet = (group: string, member: string, family: Family): string => `sticky_${group}_${member}_${family}`;
+/** Remembers the source (and destination) in the member's sticky set, then sends it to the member. */
+export const stickChain = (group: string, member: string): string => `stick_${group}_${member}`;
+
 /**
- * A group's chain: its active members (groups.ts: the best-ranked tier), balanced by weight;
- * with every member down, the last resort.
+ * A group's chains: its active members (groups.ts: the best-ranked tier), balanced by weight —
+ * per connection at random, or by a hash of the source (and destination) over a minimal-move
+ * bucket map (buckets.ts); with sticky_timeout, a source seen within the timeout goes back to the
+ * member it had, while that member is active. With every member down, the last resort.
  */
-function groupRules(cfg: ResolvedConfig, name: string, view: HealthView): ProgramRule[] {
+function groupChains(cfg: ResolvedConfig, name: string, view: HealthView): { chains: Chain[]; sets: NftSet[] } {
   const group = cfg.groups[name]!;
   const up = activeMembers(cfg, name, view);
-  if (up.length === 1) return [{ match: {}, actions: [{ kind: 'jump', chain: providerChain(cfg.providers[up[0]!.name]!) }] }];
-  if (up.length > 1) {
-    const entries = up.map((m) => ({ weight: m.weight, chain: providerChain(cfg.providers[m.name]!) }));
-    if (group.sticky === 'connection') return [{ match: {}, actions: [{ kind: 'balance', by: 'random', entries }], comment: 'balanced per connection' }];
-    // the hash is of the source address, per family the group carries
-    return providerFamilies(cfg, name).map((family) => ({ match: { family }, actions: [{ kind: 'balance', by: 'source', entries }], comment: 'balanced per source address' }));
+  const families = providerFamilies(cfg, name);
+  const timeout = group.sticky !== 'connection' ? group.sticky_timeout : undefined;
+  const keys: AddrKey[] = group.sticky === 'source_destination' ? ['saddr', 'daddr'] : ['saddr'];
+  const members = [...new Set(group.tiers.flat().map((m) => m.name))];
+  const sets: NftSet[] = [];
+  const extra: Chain[] = [];
+  if (timeout !== undefined) {
+    for (const m of members) {
+      for (const f of families) sets.push({ name: stickySet(name, m, f), family: f, keys, timeout });
+      extra.push({
+        name: stickChain(name, m),
+        rules: [
+          ...families.map((f): ProgramRule => ({ match: { family: f }, actions: [{ kind: 'remember', set: stickySet(name, m, f), keys }] })),
+          { match: {}, actions: [{ kind: 'jump', chain: providerChain(cfg.providers[m]!) }] },
+        ],
+      });
+    }
   }
-  if (group.last_resort === 'unreachable' && cfg.unreachableMark !== undefined) {
-    return [{ match: {}, actions: [{ kind: 'jump', chain: UNREACHABLE_CHAIN }], comment: 'every member is down: unreachable' }];
-  }
-  return [{ match: {}, actions: [{ kind: 'accept' }], comment: "every member is down: main's default route" }];
+  const target = (m: string) => (timeout !== undefined ? stickChain(name, m) : providerChain(cfg.providers[m]!));
+  const rules: ProgramRule[] = [];
+  if (up.length === 1) rules.push({ match: {}, actions: [{ kind: 'jump', chain: target(up[0]!.name) }] });
+  else if (up.length > 1) {
+    if (group.sticky === 'connection') {
+      const entries = up.map((m) => ({ weight: m.weight, chain: target(m.name) }));
+      rules.push({ match: {}, actions: [{ kind: 'balance', by: 'random', entries }], comment: 'balanced per connection' });
+    } else {
+      if (timeout !== undefined) {
+        for (const m of up) for (const f of families) rules.push({ match: { family: f, inSet: { keys, set: stickySet(name, m.name, f) } }, actions: [{ kind: 'jump', chain: stickChain(name, m.name) }] });
+      }
+      const map = bucketMap(up).map(target);
+      // entries in the order the buckets first name them, weighted by their share of buckets (as nft -j reads back)
+      const entries = [...new Set(map)].map((chain) => ({ chain, weight: map.filter((c) => c === chain).length }));
+      const by = group.sticky === 'source' ? 'source' : 'source-destination';
+      const what = group.sticky === 'source' ? 'source address' : 'source and destination';
+      for (const family of families) rules.push({ match: { family }, actions: [{ kind: 'balance', by, entries, map }], comment: `balanced per ${what}` });
+    }
+  } else if (group.last_resort === 'unreachable' && cfg.unreachableMark !== undefined) {
+    rules.push({ match: {}, actions: [{ kind: 'jump', chain: UNREACHABLE_CHAIN }], comment: 'every member is down: unreachable' });
+  } else rules.push({ match: {}, actions: [{ kind: 'accept' }], comment: "every member is down: main's default route" });
+  return { chains: [{ name: groupChain(name), rules }, ...extra], sets };
 }
 
 /**
@@ -140,6 +201,12 @@ export function compileProgram(cfg: ResolvedConfig, view: HealthView = allHealth
     { match: { daddrType: { values: ['local', 'broadcast', 'multicast'] } }, actions: [{ kind: 'accept' }], comment: 'to the router itself' },
     { match: { ctstate: { values: ['new'], not: true } }, actions: [{ kind: 'accept' }], comment: 'only new connections choose an uplink' },
   ];
+  // Prefix per uplink: a LAN source in a provider's delegated prefix can only leave by that provider
+  // (no NAT can change it); the hosts move to the live prefix when the dead one is deprecated (ra).
+  for (const p of providers) {
+    const routed = minimalPrefixes(routedPrefixes(p)).map(formatPrefix);
+    if (routed.length) pre.push({ match: { family: 6, saddr: { values: routed } }, actions: [{ kind: 'jump', chain: providerChain(p) }], comment: `from ${p.name}'s delegated prefix` });
+  }
   for (const pol of cfg.policies) {
     if (pol.match.local) continue; // the router's own traffic: routed by the iif lo rules (local.ts)
     for (const fam of policyRuleFamilies(cfg, pol)) {
@@ -148,6 +215,8 @@ export function compileProgram(cfg: ResolvedConfig, view: HealthView = allHealth
   }
   pre.push({ match: familiesOf(cfg, cfg.default), actions: [{ kind: 'jump', chain: targetChain(cfg, cfg.default) }], comment: 'default', origin: `default ${cfg.default}` });
 
+  const groups = Object.keys(cfg.groups ?? {}).map((name) => groupChains(cfg, name, view));
+  const sets = groups.flatMap((g) => g.sets);
   const chains: Chain[] = [
     { name: 'prerouting', hook: 'prerouting', type: 'filter', priority: PRIORITY.mangle, families: [4, 6], policy: 'accept', rules: pre },
     {
@@ -171,7 +240,7 @@ export function compileProgram(cfg: ResolvedConfig, view: HealthView = allHealth
         ],
       }),
     ),
-    ...Object.keys(cfg.groups ?? {}).map((name): Chain => ({ name: groupChain(name), rules: groupRules(cfg, name, view) })),
+    ...groups.flatMap((g) => g.chains),
     ...(cfg.unreachableMark !== undefined
       ? [
           {
@@ -184,9 +253,12 @@ export function compileProgram(cfg: ResolvedConfig, view: HealthView = allHealth
           } satisfies Chain,
         ]
       : []),
+    ...(providers.some((p) => nptOf(p))
+      ? [{ name: 'prerouting_nat', hook: 'prerouting', type: 'nat', priority: PRIORITY.dstnat, families: [4, 6], policy: 'accept', rules: providers.flatMap(dnatRules) } satisfies Chain]
+      : []),
     { name: 'postrouting', hook: 'postrouting', type: 'nat', priority: PRIORITY.srcnat, families: [4, 6], policy: 'accept', rules: providers.flatMap(snatRules) },
   ];
-  return { chains };
+  return sets.length > 0 ? { chains, sets } : { chains };
 }
 
 /** The chain that carries the fingerprint where `nft -j` shows it (a rule comment). */

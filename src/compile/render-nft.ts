@@ -2,10 +2,12 @@
 // golden tests pin the exact text; the lab tests prove nft accepts it.
 import { InternalError } from '../errors/index.js';
 import { formatPortRange, PORT_PROTOCOLS, PROTOCOLS } from '../net/ports.js';
-import type { Action, Chain, Match, Negatable, PortSpan, Program, ProgramRule } from '../state/program.js';
+import type { Action, AddrKey, Chain, Match, Negatable, NftSet, PortSpan, Program, ProgramRule } from '../state/program.js';
+
+import { JHASH_SEED as SEED } from '../net/jhash.js';
 
 /** A fixed seed, so a source keeps its uplink across reloads of the table. */
-const JHASH_SEED = '0x6d756c74';
+const JHASH_SEED = `0x${SEED.toString(16)}`;
 
 const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 const PROTO_NAMES = new Map(Object.entries(PROTOCOLS).filter(([n]) => n !== 'ipv6-icmp').map(([n, v]) => [v, n]));
@@ -42,7 +44,27 @@ function renderMatch(m: Match, impliesFamily = false): string {
   if (m.ctmark) parts.push(`ct mark & ${hex8(m.ctmark.mask)} ${m.ctmark.not ? '!=' : '=='} ${hex8(m.ctmark.value)}`);
   if (m.ctstate) parts.push(`ct state ${neg(m.ctstate)}${setOf(m.ctstate.values)}`);
   if (m.daddrType) parts.push(`fib daddr type ${neg(m.daddrType)}${setOf(m.daddrType.values)}`);
+  if (m.inSet) parts.push(`${addrKeys(m.inSet.keys, m)} @${m.inSet.set}`);
   return parts.join(' ');
+}
+
+/** `ip saddr` / `ip6 saddr . ip6 daddr`: the family comes from the match. */
+function addrKeys(keys: AddrKey[], m: Match): string {
+  if (!m.family) throw new InternalError('addresses of a set or hash need a family');
+  const ipw = m.family === 6 ? 'ip6' : 'ip';
+  return keys.map((k) => `${ipw} ${k}`).join(' . ');
+}
+
+/** `0-3 : jump a, 4 : jump b`: consecutive buckets of one chain as a range. */
+function bucketRanges(map: string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < map.length; ) {
+    let j = i;
+    while (j + 1 < map.length && map[j + 1] === map[i]) j++;
+    out.push(`${i === j ? i : `${i}-${j}`} : jump ${map[i]}`);
+    i = j + 1;
+  }
+  return out.join(', ');
 }
 
 /** `x & and | xor` where the set bits lie inside the cleared ones (a masked set), else `& and ^ xor`. */
@@ -68,7 +90,14 @@ function renderAction(a: Action, m: Match): string {
       const entries = a.entries.map((e) => `${k(e.key)} : ${e.verdict} ${e.chain}`).join(', ');
       return `${key}${a.mask !== undefined ? ` & ${hex8(a.mask)}` : ''} vmap { ${entries} }`;
     }
+    case 'remember':
+      return `update @${a.set} { ${addrKeys(a.keys, m)} }`;
     case 'balance': {
+      if (a.map) {
+        const keys: AddrKey[] = a.by === 'source-destination' ? ['saddr', 'daddr'] : ['saddr'];
+        const key = a.by === 'random' ? `numgen random mod ${a.map.length}` : `jhash ${addrKeys(keys, m)} mod ${a.map.length} seed ${JHASH_SEED}`;
+        return `${key} vmap { ${bucketRanges(a.map)} }`;
+      }
       // `numgen random mod W` / `jhash … mod W` gives 0 … W-1; each chain gets a range as wide as its weight.
       let at = 0;
       const total = a.entries.reduce((n, e) => n + e.weight, 0);
@@ -86,6 +115,8 @@ function renderAction(a: Action, m: Match): string {
       throw new InternalError('snat needs a family');
     case 'masquerade':
       return 'masquerade';
+    case 'prefix-nat':
+      return `${a.dir} ip6 prefix to ${a.to}`;
     case 'noop':
       // the one no-op multihome writes: a counter, for `multihome status`
       if (a.what === 'counter') return 'counter';
@@ -98,7 +129,7 @@ function renderAction(a: Action, m: Match): string {
 }
 
 function renderRule(r: ProgramRule): string {
-  const words = [renderMatch(r.match, r.actions.some((a) => a.kind === 'snat')), ...r.actions.map((a) => renderAction(a, r.match))].filter((w) => w !== '');
+  const words = [renderMatch(r.match, r.actions.some((a) => a.kind === 'snat' || a.kind === 'prefix-nat')), ...r.actions.map((a) => renderAction(a, r.match))].filter((w) => w !== '');
   return words.join(' ') + (r.comment ? ` comment ${quoted(r.comment)}` : '');
 }
 
@@ -115,7 +146,15 @@ function priorityName(c: Chain): string {
   return names[c.priority ?? 0] ?? String(c.priority);
 }
 
-/** The chains, blank-line separated, tab-indented as `nft list` prints them. */
+/** A timeout as nft writes it: whole seconds as `600s`, else milliseconds. */
+const nftTime = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+
+function renderSet(s: NftSet): string[] {
+  const type = s.keys.map(() => (s.family === 6 ? 'ipv6_addr' : 'ipv4_addr')).join(' . ');
+  return [`\tset ${s.name} {`, `\t\ttype ${type}`, '\t\tflags dynamic,timeout', `\t\ttimeout ${nftTime(s.timeout)}`, '\t}'];
+}
+
+/** The sets and chains, blank-line separated, tab-indented as `nft list` prints them. */
 export function renderChains(p: Program): string {
-  return p.chains.map((c) => renderChain(c).join('\n')).join('\n\n');
+  return [...(p.sets ?? []).map(renderSet), ...p.chains.map(renderChain)].map((l) => l.join('\n')).join('\n\n');
 }

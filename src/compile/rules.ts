@@ -3,7 +3,8 @@
 // consulted first (`lookup main suppress_prefixlength 0`) so LAN, VPN and
 // static routes keep working for marked traffic, live.
 import type { ResolvedConfig, ResolvedProvider } from '../config/assign.js';
-import { formatAddress, type Family } from '../net/ip.js';
+import { formatAddress, formatPrefix, type Family } from '../net/ip.js';
+import { routedPrefixes } from './program.js';
 import { TABLE_IDS, type RuleState } from '../state/types.js';
 import { providerSourceAddresses } from './sources.js';
 import type { SystemFacts } from './facts.js';
@@ -33,8 +34,8 @@ export function compileRules(cfg: ResolvedConfig, facts: SystemFacts, view: Heal
       // its traffic must not fall through to main and leave by another uplink with this one's
       // source address (which that upstream drops, and whose replies come back here).
       rules.push({ ...common, ...byMark, pref: base + 4, action: 'unreachable' });
-      for (const src of providerSourceAddresses(p, family, facts)) {
-        const from = formatAddress(src);
+      const sources = [...providerSourceAddresses(p, family, facts).map(formatAddress), ...(family === 6 ? routedPrefixes(p).map(formatPrefix) : [])];
+      for (const from of sources) {
         if (follow) rules.push({ ...common, pref: base + 2, from, action: 'lookup', table: TABLE_IDS.main, suppressPrefixlength: 0 });
         rules.push({ ...common, pref: base + 3, from, action: 'lookup', table: p.table });
         rules.push({ ...common, pref: base + 5, from, action: 'unreachable' });

@@ -7,7 +7,7 @@ import type { SystemFacts } from './facts.js';
 
 export function providerSourceAddresses(p: ResolvedProvider, family: Family, facts: SystemFacts): Address[] {
   const target = snatFor(p, family);
-  if (typeof target === 'object') return [target];
+  if (typeof target === 'object' && !('npt' in target)) return [target];
   const link = facts.links.find((l) => l.name === p.interface);
   if (!link) return [];
   return link.addresses

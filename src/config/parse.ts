@@ -213,6 +213,7 @@ function partialConfig(raw: unknown): { config: Config; names: string[] } | unde
     hooks: [],
     hook_timeout: 5000,
     local_traffic: 'policies',
+    usage_file: '/var/lib/multihome/usage.json',
     default: typeof r.default === 'string' ? r.default : '',
     // keep list positions so paths stay right: failed policies become inert placeholders that are skipped
     policies: policies.map((p) => (p.success ? p.data : null)) as Config['policies'],

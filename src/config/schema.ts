@@ -89,14 +89,26 @@ const perFamily = (what: string, plural: string) =>
     return out;
   });
 
-/** Per family: an address to SNAT to, masquerade (the interface's address), or false (no NAT). */
-export type SnatTarget = Address | 'masquerade' | false;
+/**
+ * Per family: an address to SNAT to, masquerade (the interface's address), false (no NAT: routed),
+ * or (IPv6) NPTv6: sources in `npt` (the LAN's prefix) get the provider's delegated prefix in its
+ * place, keeping their interface IDs (RFC 6296, nft `snat ip6 prefix to`).
+ */
+export type SnatTarget = Address | 'masquerade' | false | { npt: Prefix };
 export type SnatPerFamily = { 4?: SnatTarget; 6?: SnatTarget };
 
 const SNAT_ERROR = 'expected an address to SNAT to, "masquerade", false (no NAT), or { ipv4: …, ipv6: … }';
 
 function snatTarget(v: unknown, ctx: z.core.$RefinementCtx, family: Family): SnatTarget {
   if (v === false || v === 'masquerade') return v;
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (family !== 6 || keys.length !== 1 || keys[0] !== 'npt') return fail(ctx, `ipv${family}: expected an address, "masquerade" or false${family === 6 ? ', or { npt: LAN-PREFIX }' : ''}`);
+    const r = parsePrefix(String(o.npt));
+    if (!r.ok || r.prefix.family !== 6) return fail(ctx, `ipv6.npt: ${r.ok ? 'an IPv4 prefix' : r.reason}`, 'the LAN\'s IPv6 prefix, e.g. { npt: fd00:99::/64 }');
+    return { npt: r.prefix };
+  }
   const a = typeof v === 'string' ? parseAddress(v) : null;
   if (!a) return fail(ctx, `ipv${family}: expected an address to SNAT to, "masquerade", or false (no NAT)`);
   if (a.family !== family) return fail(ctx, `ipv${family}: ${v} is an IPv${a.family} address`);
@@ -227,6 +239,8 @@ export const ProviderSchema = z.strictObject(
   mark: uint('mark', 0xffffffff).optional(),
   routes: strategy.optional(),
   health: HealthSchema.optional(),
+  /** IPv6 prefixes the provider routes to this router (delegated, e.g. by DHCPv6-PD) for its LANs */
+  delegated: listOf(prefix, 'prefixes').optional(),
   /** paid per byte (LTE, satellite): groups use it only while none of their unmetered members is up */
   metered: z.boolean({ error: 'expected true or false' }).default(false),
   /** bytes it may carry per period (both directions, counted by the daemon, kept across restarts) */
@@ -365,6 +379,23 @@ export const ConfigSchema = z.strictObject({
   /** executables `multihome run` starts on every provider state change (like mwan3's user script) */
   hooks: listOf(z.string({ error: 'expected the path of an executable' }).refine((p) => p.startsWith('/'), { error: 'a hook is an absolute path' }), 'paths').default([]),
   hook_timeout: duration('hook_timeout').default(5000),
+  /** where the daemon keeps metered providers' byte counts (a place that survives a reboot) */
+  usage_file: z
+    .string({ error: 'expected the path of a file' })
+    .refine((p) => p.startsWith('/') && !p.endsWith('/'), { error: 'usage_file is an absolute path of a file' })
+    .default('/var/lib/multihome/usage.json'),
+  /** router advertisements on the LAN (radvd), for providers whose delegated prefixes the LAN uses unNATed */
+  ra: z
+    .strictObject(
+      {
+        /** the LAN interface radvd advertises on */
+        interface: ifname,
+        /** the radvd binary */
+        radvd: z.string().refine((p) => p.startsWith('/'), { error: 'radvd is an absolute path' }).default('/usr/sbin/radvd'),
+      },
+      { error: 'expected { interface: LAN-INTERFACE }' },
+    )
+    .optional(),
   /** the router's own connections: chosen like forwarded ones (default, policies with `local: true`), or by main alone */
   local_traffic: z.enum(['policies', 'main'], { error: 'expected "policies" or "main"' }).default('policies'),
   default: name('provider or group'),
@@ -388,4 +419,5 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   match: Object.keys(MatchSchema.shape),
   copy: Object.keys(CopySchema.shape),
   copyExclude: ['prefixes', 'devices', 'protocols'],
+  ra: ['interface', 'radvd'],
 };

@@ -111,6 +111,16 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
         issues.push({ path: ['providers', name, 'health', 'targets', ...(p.health!.targets.length > 1 ? [j] : [])], message: `an IPv${t.family} probe target but provider "${name}" has no IPv${t.family} gateway`, hint: `probe an IPv${t.family === 4 ? 6 : 4} target, or add an IPv${t.family} gateway` });
       }
     });
+    for (const [j, d] of (p.delegated ?? []).entries()) {
+      const at = ['providers', name, 'delegated', ...(p.delegated!.length > 1 ? [j] : [])];
+      if (d.family !== 6) issues.push({ path: at, message: 'a delegated prefix is an IPv6 prefix (IPv4 LANs use NAT)', hint: 'e.g. delegated: 2001:db8:1:99::/64' });
+      else if (!p.gateway[6]) issues.push({ path: at, message: `provider "${name}" has a delegated IPv6 prefix but no IPv6 gateway`, hint: 'add the IPv6 gateway to gateway: [...]' });
+    }
+    const v6 = p.snat?.[6];
+    if (v6 && typeof v6 === 'object' && 'npt' in v6) {
+      const same = (p.delegated ?? []).some((d) => d.family === 6 && d.length === v6.npt.length);
+      if (!same) issues.push({ path: ['providers', name, 'snat'], message: `NPTv6 maps the LAN's /${v6.npt.length} to a delegated prefix of the same length, and provider "${name}" has none`, hint: `add delegated: <the /${v6.npt.length} the provider routes to you>` });
+    }
     if (p.quota && !p.metered) {
       issues.push({ path: ['providers', name, 'quota'], atKey: true, message: 'a quota caps a metered provider', hint: 'add metered: true (groups then use it only while no unmetered member is up)' });
     }
@@ -145,6 +155,13 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
       message: `mark_mask ${hex(cfg.mark_mask)} leaves room for ${free} mark${free === 1 ? '' : 's'}, but ${names.length} provider${names.length === 1 ? '' : 's'}${unreachable ? ' and the "unreachable" last resort' : ''} need ${need}`,
       hint: 'widen mark_mask (e.g. 0xff)',
     });
+  }
+
+  if (cfg.ra) {
+    const routed = Object.values(cfg.providers).some((p) => p.snat?.[6] === false && (p.delegated ?? []).some((d) => d.family === 6));
+    if (!routed) issues.push({ path: ['ra'], atKey: true, message: 'ra advertises the delegated prefixes of routed (not NATed) IPv6 uplinks, and no provider has one', hint: 'give a provider delegated: PREFIX and snat: { ipv6: false }, or remove ra' });
+    const owner = [...ifaces.entries()].find(([dev]) => dev === cfg.ra!.interface)?.[1];
+    if (owner) issues.push({ path: ['ra', 'interface'], message: `${cfg.ra.interface} is the uplink of provider "${owner}"`, hint: 'ra.interface is the LAN interface the hosts are on' });
   }
 
   const policyNames = new Map<string, number>();

@@ -1,7 +1,7 @@
 // The daemon's control socket: a unix socket in the state directory (root's,
 // 0700; the socket itself 0600, created under a 077 umask so it is never
 // open to others, not even for a moment), one JSON request line in, one JSON
-// answer line out. A client can ask for `status` or a `reload`, nothing else:
+// answer line out. A client can ask for `status`, a `reload` or a `failback`, nothing else:
 // a request that is not exactly one of those is answered with an error and
 // does nothing. Lines are capped, connections are capped and time out, so no
 // client can grow the daemon or stall its loop.
@@ -12,7 +12,10 @@ import * as z from 'zod';
 import { UserError } from '../errors/index.js';
 import { ensureStateDir, type StateDir } from '../apply/statedir.js';
 
-const RequestSchema = z.strictObject({ cmd: z.enum(['status', 'reload']) });
+const RequestSchema = z.union([
+  z.strictObject({ cmd: z.enum(['status', 'reload']) }),
+  z.strictObject({ cmd: z.literal('failback'), group: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/).optional() }),
+]);
 export type ControlRequest = z.output<typeof RequestSchema>;
 export const socketPath = (d: StateDir) => path.join(d.dir, 'control.sock');
 
@@ -31,7 +34,7 @@ export function parseRequest(line: string): { ok: true; req: ControlRequest } | 
     return { ok: false, error: 'not a JSON request' };
   }
   const r = RequestSchema.safeParse(json);
-  return r.success ? { ok: true, req: r.data } : { ok: false, error: 'expected {"cmd":"status"} or {"cmd":"reload"}' };
+  return r.success ? { ok: true, req: r.data } : { ok: false, error: 'expected {"cmd":"status"}, {"cmd":"reload"} or {"cmd":"failback","group":…}' };
 }
 
 export function serveControl(d: StateDir, handle: (req: ControlRequest) => Promise<unknown>, log: (e: Record<string, unknown>) => void = () => {}, o: { idleMs?: number } = {}): Promise<net.Server> {

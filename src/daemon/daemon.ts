@@ -18,12 +18,16 @@
 // right after the nft program no longer sends new ones there.
 import type { ResolvedConfig, ResolvedProvider } from '../config/assign.js';
 import { compile } from '../compile/index.js';
-import type { SystemFacts } from '../compile/facts.js';
+import { viewOf, type SystemFacts } from '../compile/facts.js';
+import { activeMembers } from '../compile/groups.js';
+import { radvdConfig, raProviders } from '../compile/radvd.js';
+import { startRadvd, type Radvd } from '../kernel/radvd.js';
 import { linkDown, routeBlocker } from '../compile/links.js';
 import { systemIssues } from '../compile/system-checks.js';
 import { foreignMarkWarnings } from '../apply/foreign-marks.js';
 import { ownershipOf } from '../apply/ownership.js';
 import { linkWarnings, readFacts } from '../apply/session.js';
+import { readUsage, writeUsage } from '../apply/statedir.js';
 import { applyState, ConflictError, type ApplyResult, type Target } from '../apply/transaction.js';
 import { ApplyError, formatIssue, UserError } from '../errors/index.js';
 import { observe, snapshot, tick, type HealthMachine, type HealthSnapshot } from '../health/machine.js';
@@ -34,11 +38,13 @@ import type { Family } from '../net/ip.js';
 import { routeText, ruleText } from '../state/format.js';
 import type { LinkState, State } from '../state/types.js';
 import type { Plan } from '../apply/plan.js';
+import { FailbackControl } from './failback.js';
 import { runHooks, type HookRunner } from './hooks.js';
 import { loadConfig, type Loaded } from './load.js';
 import { probeSource, startProber, type ProbeReport, type Prober } from './probers.js';
 import { copyTablesOf, startRouteCopy, type RouteCopyHandle } from './route-copy.js';
 import { stableJson } from '../util/json.js';
+import { exhausted, sampleUsage, type Meter } from './usage.js';
 import { kernelView, UNPROBED, type DaemonStatus, type KernelView, type ProviderStatus } from './status.js';
 
 export type { DaemonStatus, ProviderStatus } from './status.js';
@@ -106,6 +112,18 @@ export class Daemon {
   private view: KernelView | null = null;
   private readonly history: Record<string, unknown>[] = [];
 
+  // failback control, and the byte counts of metered providers
+  private readonly failback = new FailbackControl();
+  private failbackTimer: NodeJS.Timeout | null = null;
+  /** each group's active members as last applied: who was given up on a failback */
+  private activeGroups: Record<string, string[]> = {};
+  private meter: Meter | null = null;
+  private meterFile: string | null = null;
+  private usageSavedAt = 0;
+  private usageSampledAt = 0;
+  private exhaustedNow: string[] = [];
+  private radvd: Radvd | null = null;
+
   constructor(private readonly o: DaemonOptions) {}
 
   private log(event: Record<string, unknown>): void {
@@ -153,12 +171,28 @@ export class Daemon {
     this.stopped = true;
     for (const t of [this.ticker, this.checker]) if (t) clearInterval(t);
     if (this.retry) clearTimeout(this.retry);
+    if (this.failbackTimer) clearTimeout(this.failbackTimer);
     this.watch?.close();
     this.watch = null;
     this.copy?.stop();
     this.copy = null;
     await this.stopProbers();
     await this.chain.catch(() => undefined);
+    this.radvd?.stop();
+    this.radvd = null;
+    if (this.cur) await this.sampleUsage(this.cur, true);
+  }
+
+  /** `multihome failback [GROUP]`: return to the members a manual (or held) failback keeps waiting. */
+  async failbackNow(group?: string): Promise<{ ok: boolean; error?: string; released?: string[] }> {
+    const cur = this.cur;
+    if (!cur) return { ok: false, error: 'no config loaded' };
+    if (group !== undefined && !Object.hasOwn(cur.cfg.groups, group)) return { ok: false, error: `no group "${group}"; groups: ${Object.keys(cur.cfg.groups).join(', ') || '(none)'}` };
+    const released = this.failback.release(cur.cfg, group);
+    this.log({ event: 'failback', group: group ?? null, released });
+    this.request(`failback ${group ?? 'all groups'}`);
+    await this.idle();
+    return { ok: true, released };
   }
 
   // ---------------------------------------------------------------- config switch
@@ -253,6 +287,7 @@ export class Daemon {
   private onTick(): void {
     const cur = this.cur;
     if (!cur || this.stopped) return;
+    if (Date.now() - this.usageSampledAt >= 5000) void this.serial(() => this.sampleUsage(cur));
     for (const [name, m] of cur.machines) this.step(cur, name, tick(m, Date.now()));
   }
 
@@ -280,9 +315,52 @@ export class Daemon {
       const link = this.facts ? linkDown(p, this.facts) : null;
       const reason = link ? `link: ${link}` : (probeReason ?? 'link is back');
       this.log({ event: 'provider', provider: p.name, from, to: now, reason });
+      this.failback.transition(cur.cfg, p.name, from, now, Date.now());
+      this.armFailbackTimer(cur);
       void runHooks(cur.cfg, { provider: p.name, from, to: now, reason }, (e) => this.log(e), this.o.runHook);
       if (now === 'down') this.flush.add(p.name);
       this.request(`${p.name} ${from} → ${now}`);
+    }
+  }
+
+  /** A reconcile when the next failback hold ends. */
+  private armFailbackTimer(cur: Loaded): void {
+    if (this.failbackTimer) clearTimeout(this.failbackTimer);
+    this.failbackTimer = null;
+    const next = this.failback.nextRelease(cur.cfg, Date.now());
+    if (next === null || this.stopped) return;
+    this.failbackTimer = setTimeout(() => {
+      this.failbackTimer = null;
+      this.request('failback hold over');
+      if (this.cur) this.armFailbackTimer(this.cur);
+    }, Math.max(0, next - Date.now()) + 5);
+  }
+
+  /** Metered providers' bytes: add what the counters grew by; keep the file (at most every 60 s, or when forced). */
+  private async sampleUsage(cur: Loaded, save = false): Promise<void> {
+    if (!Object.values(cur.cfg.providers).some((p) => p.metered)) return;
+    const dir = { dir: cur.cfg.usage_file.slice(0, cur.cfg.usage_file.lastIndexOf('/')) || '/' };
+    try {
+      if (!this.meter || this.meterFile !== cur.cfg.usage_file) {
+        this.meter = { usage: readUsage(dir), last: {} };
+        this.meterFile = cur.cfg.usage_file;
+      }
+      const at = new Date();
+      this.meter = sampleUsage(cur.cfg, this.meter, await this.o.target.kernel.counters(), at);
+      this.usageSampledAt = at.getTime();
+      const ex = exhausted(cur.cfg, this.meter.usage, at);
+      if (ex.join() !== this.exhaustedNow.join()) {
+        for (const n of ex.filter((x) => !this.exhaustedNow.includes(x))) this.log({ event: 'quota', provider: n, used: this.meter.usage[n]?.bytes, limit: cur.cfg.providers[n]!.quota!.limit });
+        this.exhaustedNow = ex;
+        save = true;
+        this.request('a quota was used up');
+      }
+      if (save || at.getTime() - this.usageSavedAt >= 60_000) {
+        writeUsage(dir, this.meter.usage);
+        this.usageSavedAt = at.getTime();
+      }
+    } catch (e) {
+      this.log({ event: 'error', during: 'counting metered bytes', error: e instanceof Error ? e.message : String(e) });
     }
   }
 
@@ -333,6 +411,7 @@ export class Daemon {
         this.updateEffective(cur);
         this.restartProbers(cur);
       }
+      await this.sampleUsage(cur); // before the nft table (and its counters) may be replaced
       const { res, desired, excluded, healthy } = await this.applyIsolated(cur);
       const key = desiredKey(desired);
       if (res.changed) {
@@ -347,7 +426,10 @@ export class Daemon {
       }
       this.appliedKey = key;
       this.appliedFingerprint = desired.nft?.fingerprint ?? null;
-      this.view = kernelView(res.after, cur.cfg, this.appliedFingerprint, this.blocked(cur, excluded), this.groupsOf(cur, healthy));
+      const groups = this.groupsOf(cur, healthy);
+      this.view = kernelView(res.after, cur.cfg, this.appliedFingerprint, this.blocked(cur, excluded), groups);
+      await this.failbackFlush(cur, groups);
+      this.updateRa(cur, groups);
       this.lastApply = { at: new Date().toISOString(), ok: true, why };
       this.failures = 0;
       return true;
@@ -382,7 +464,7 @@ export class Daemon {
     const own = ownershipOf(cur.cfg);
     for (;;) {
       const healthy = this.healthy(cur).filter((n) => !excluded.has(n));
-      const compiled = compile(cur.cfg, { ...this.facts!, healthy });
+      const compiled = compile(cur.cfg, this.factsFor(cur, healthy));
       const tables = new Set([...excluded.keys()].map((n) => cur.cfg.providers[n]!.table));
       const desired: State = { ...compiled, routes: compiled.routes.filter((r) => !(tables.has(r.table) && r.protocol === cur.cfg.route_protocol)) };
       const flush = [...this.flush];
@@ -439,11 +521,68 @@ export class Daemon {
     return out;
   }
 
+  /**
+   * Router advertisements (prefix per uplink): the delegated prefixes of the default's active
+   * members are preferred, the others deprecated; with none of them active, those of every healthy
+   * provider (never deprecate everything: hosts would keep using some address anyway).
+   */
+  private updateRa(cur: Loaded, groups: { name: string; active: string[] }[]): void {
+    if (!cur.cfg.ra) {
+      this.radvd?.stop();
+      this.radvd = null;
+      return;
+    }
+    const candidates = raProviders(cur.cfg);
+    const up = candidates.filter((n) => this.effective(cur, cur.cfg.providers[n]!) !== 'down');
+    const def = cur.cfg.default;
+    const active = Object.hasOwn(cur.cfg.providers, def) ? up.filter((n) => n === def) : up.filter((n) => groups.find((g) => g.name === def)?.active.includes(n));
+    const preferred = active.length ? active : up.length ? up : candidates;
+    const text = radvdConfig(cur.cfg, preferred);
+    if (this.radvd && text === this.radvd.text) return;
+    this.log({ event: 'ra', preferred, deprecated: candidates.filter((n) => !preferred.includes(n)) });
+    if (this.radvd) this.radvd.update(text);
+    else this.radvd = startRadvd(cur.cfg.ra.radvd, this.o.target.stateDir.dir, text, (e) => this.log(e));
+  }
+
+  /** The facts with everything the daemon knows about the providers: health, quality, quotas, failback holds. */
+  private factsFor(cur: Loaded, healthy: string[]): SystemFacts {
+    return {
+      ...this.facts!,
+      healthy,
+      degraded: Object.values(cur.cfg.providers)
+        .filter((p) => this.effective(cur, p) === 'degraded')
+        .map((p) => p.name),
+      exhausted: this.exhaustedNow,
+      held: this.failback.held(cur.cfg, Date.now()),
+    };
+  }
+
   private groupsOf(cur: Loaded, healthy: string[]): { name: string; active: string[] }[] {
-    return Object.entries(cur.cfg.groups ?? {}).map(([name, g]) => ({
-      name,
-      active: g.tiers.map((t) => t.filter((m) => healthy.includes(m.name)).map((m) => m.name)).find((t) => t.length > 0) ?? [],
-    }));
+    const view = viewOf(cur.cfg, this.facts ? this.factsFor(cur, healthy) : { links: [], mainRoutes: [], healthy });
+    return Object.keys(cur.cfg.groups ?? {}).map((name) => ({ name, active: activeMembers(cur.cfg, name, view).map((m) => m.name) }));
+  }
+
+  /**
+   * `failback_flush`: the members a group gave up although they are still up (a better one came
+   * back) lose their connections, so those reconnect by the preferred one — unless another group
+   * or a policy still uses them (a connection's mark says its uplink, not who chose it).
+   */
+  private async failbackFlush(cur: Loaded, groups: { name: string; active: string[] }[]): Promise<void> {
+    const before = this.activeGroups;
+    this.activeGroups = Object.fromEntries(groups.map((g) => [g.name, g.active]));
+    const inUse = new Set([...groups.flatMap((g) => g.active), ...[cur.cfg.default, ...cur.cfg.policies.map((p) => p.via)].filter((n) => Object.hasOwn(cur.cfg.providers, n))]);
+    for (const g of groups) {
+      if (!cur.cfg.groups[g.name]?.failback_flush || !before[g.name]) continue;
+      const givenUp = before[g.name]!.filter((n) => !g.active.includes(n) && !inUse.has(n) && this.effective(cur, cur.cfg.providers[n]!) !== 'down');
+      for (const n of givenUp) {
+        try {
+          const deleted = await this.o.target.kernel.conntrackDelete(cur.cfg.providers[n]!.mark, cur.cfg.mark_mask);
+          this.log({ event: 'conntrack', provider: n, deleted, why: `failback of group ${g.name} to ${g.active.join(', ')}` });
+        } catch (e) {
+          this.log({ event: 'error', during: `deleting ${n}'s connections on failback`, error: e instanceof Error ? e.message : String(e) });
+        }
+      }
+    }
   }
 
   // ---------------------------------------------------------------- probes
@@ -505,6 +644,7 @@ export class Daemon {
               connections: await k.conntrackCount(p.mark, cur.cfg.mark_mask).catch(() => null),
               packets: c?.packets ?? null,
               bytes: c?.bytes ?? null,
+              usage: p.metered && this.meter?.usage[p.name] ? { ...this.meter.usage[p.name]!, limit: p.quota?.limit ?? null, exhausted: this.exhaustedNow.includes(p.name) } : null,
             };
           }),
         )
@@ -521,7 +661,10 @@ export class Daemon {
       kernel: this.view,
       providers,
       // what the kernel's program does (null when it is not multihome's latest: a repair is under way)
-      groups: this.view?.groups ?? (cur ? this.groupsOf(cur, this.healthy(cur)).map((g) => ({ ...g, active: [] })) : []),
+      groups: (this.view?.groups ?? (cur ? this.groupsOf(cur, this.healthy(cur)).map((g) => ({ ...g, active: [] })) : [])).map((g) => {
+        const held = cur ? this.failback.held(cur.cfg, Date.now())[g.name] : undefined;
+        return held ? { ...g, held } : g;
+      }),
       copy: this.copy?.status() ?? null,
       events: [...this.history],
     };

@@ -21,6 +21,8 @@ export interface ProviderStatus extends HealthSnapshot {
   /** packets and bytes of the provider's connections seen in PREROUTING since the table was loaded */
   packets: number | null;
   bytes: number | null;
+  /** metered: the bytes counted this quota period (kept across restarts), and the quota */
+  usage: { period: string; bytes: number; limit: number | null; exhausted: boolean } | null;
 }
 
 /** present: in the kernel as multihome wants it; missing: wanted, but not there; left out: not wanted now (why) */
@@ -52,7 +54,7 @@ export interface DaemonStatus {
   lastRepair: { at: string; what: string; after: string } | null;
   kernel: KernelView | null;
   providers: ProviderStatus[];
-  groups: { name: string; active: string[] }[];
+  groups: { name: string; active: string[]; held?: string[] }[];
   /** the provider tables that copy main, when any does */
   copy: CopyStatus | null;
   /** recent events (state changes, applies, repairs, hook runs), newest last */

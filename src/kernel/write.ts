@@ -40,10 +40,42 @@ export async function ipBatch(family: Family, ops: IpOp[], opts: ExecOptions = {
   throw new IpBatchError(nsArgv(argv, opts.netns), r.code, r.stderr.trim(), m ? ops[Number(m[1]) - 1] : undefined);
 }
 
-/** Create or replace the whole table in one transaction. */
+/**
+ * Create or replace the whole table in one transaction. The sticky memory (dynamic `sticky_*` sets)
+ * of the table being replaced is carried into the new one when the new one has a set of that
+ * name, each entry with the time it had left: a failover or reload must not make every client
+ * forget its uplink.
+ */
 export async function nftLoad(script: string, opts: ExecOptions = {}): Promise<void> {
   const prelude = `table ${NFT_FAMILY} ${NFT_TABLE}\ndelete table ${NFT_FAMILY} ${NFT_TABLE}\n`;
-  await runOk(['nft', '-f', '-'], { ...opts, input: prelude + script });
+  const carry = /\bset sticky_/.test(script) ? await stickyElements(script, opts) : '';
+  await runOk(['nft', '-f', '-'], { ...opts, input: prelude + script + carry });
+}
+
+/** `add element` lines for the live table's sticky entries whose sets the new script declares too. */
+async function stickyElements(script: string, opts: ExecOptions): Promise<string> {
+  const r = await run(['nft', '-j', 'list', 'table', NFT_FAMILY, NFT_TABLE], opts);
+  if (r.code !== 0) return '';
+  const lines: string[] = [];
+  for (const it of (JSON.parse(r.stdout) as { nftables: Record<string, unknown>[] }).nftables) {
+    const set = it.set as { name?: unknown; elem?: unknown; timeout?: unknown } | undefined;
+    if (!set || typeof set.name !== 'string' || !/^sticky_[A-Za-z0-9_-]+$/.test(set.name) || !Array.isArray(set.elem)) continue;
+    if (!new RegExp(`\\bset ${set.name} \\{`).test(script)) continue;
+    const elems: string[] = [];
+    for (const e of set.elem as unknown[]) {
+      const el = (e as { elem?: { val?: unknown; expires?: unknown } }).elem;
+      const val = el?.val;
+      const parts = typeof val === 'string' ? [val] : Array.isArray((val as { concat?: unknown } | undefined)?.concat) ? ((val as { concat: unknown[] }).concat) : [];
+      // only addresses go back in (nft prints them canonically); anything else is left to expire
+      if (parts.length === 0 || !parts.every((x) => typeof x === 'string' && /^[0-9a-fA-F:.]+$/.test(x))) continue;
+      const expires = typeof el?.expires === 'number' && el.expires > 0 ? el.expires : null;
+      if (expires === null) continue;
+      const timeout = typeof set.timeout === 'number' && set.timeout >= expires ? ` timeout ${set.timeout}s` : '';
+      elems.push(`${(parts as string[]).join(' . ')}${timeout} expires ${expires}s`);
+    }
+    if (elems.length) lines.push(`add element ${NFT_FAMILY} ${NFT_TABLE} ${set.name} { ${elems.join(', ')} }`);
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
 /**

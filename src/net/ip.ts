@@ -192,6 +192,14 @@ export function prefixContains(p: Prefix, a: Address): boolean {
   return p.family === a.family && (a.value & maskOf(p.family, p.length)) === p.value;
 }
 
+/** NPTv6 as nft does it: the address with `p`'s network bits in place of its own, host bits kept. */
+export function withPrefix(a: Address, p: Prefix): Address {
+  const mask = maskOf(p.family, p.length);
+  const all = maskOf(a.family, a.family === 4 ? 32 : 128);
+  const value = p.value | (a.value & ~mask & all);
+  return a.family === 4 ? { family: 4, value, v4: Number(value) } : { family: 6, value };
+}
+
 /** The network that an interface address "A/len" is on. */
 export function networkOf(a: Address, length: number): Prefix {
   return { family: a.family, value: a.value & maskOf(a.family, length), length };

@@ -2,7 +2,8 @@
 // priority order over the packet program (src/state/program.ts), setting the
 // mark and the connection mark, and choosing NAT. Reference §3 (netfilter
 // order, CONNMARK arithmetic). Pure.
-import { parseAddress, parsePrefix, prefixContains, type Address, type Family } from '../net/ip.js';
+import { formatAddress, parseAddress, parsePrefix, prefixContains, withPrefix, type Address, type Family } from '../net/ip.js';
+import { JHASH_SEED, jhashBucket } from '../net/jhash.js';
 import type { Action, AddrType, Chain, CtState, Hook, Match, Negatable, Program, ProgramRule } from '../state/program.js';
 import type { TraceStep } from './types.js';
 
@@ -90,6 +91,8 @@ export function matches(m: Match, p: NfPacket, addrType: (a: Address) => AddrTyp
   if (m.ctmark && ((((p.ctmark & m.ctmark.mask) >>> 0) === (m.ctmark.value >>> 0)) === Boolean(m.ctmark.not))) return false;
   if (m.ctstate && !neg(m.ctstate, (s) => s === p.ctstate)) return false;
   if (m.daddrType && !neg(m.daddrType, (t) => t === addrType(p.dst))) return false;
+  // a dynamic set (sticky memory) fills with traffic: nothing in a dump says what it holds now
+  if (m.inSet) return false;
   return true;
 }
 
@@ -164,7 +167,18 @@ export function runHook(program: Program | undefined, hook: Hook, pkt: NfPacket,
       case 'save-mark':
         cur.ctmark = ((cur.ctmark & ~a.ctmask) ^ (cur.mark & a.nfmask)) >>> 0;
         return 'continue';
+      case 'remember':
+        t?.push({ stage: 'netfilter', text: `${chainName}: remembered in @${a.set} (the next connections of ${a.keys.length === 2 ? 'this source and destination' : 'this source'} take the same member until the timeout)` });
+        return 'continue';
       case 'balance': {
+        if (a.map && a.by !== 'random') {
+          // jhash of the addresses picks the bucket, exactly as the kernel does (net/jhash.ts)
+          const addrs = a.by === 'source-destination' ? [cur.src, cur.dst] : [cur.src];
+          const b = jhashBucket(addrs, a.map.length, JHASH_SEED);
+          const chain = a.map[b]!;
+          t?.push({ stage: 'netfilter', text: `${chainName}: ${a.by === 'source' ? 'source' : 'source and destination'} hash to bucket ${b} of ${a.map.length}: ${chain}` });
+          return act({ kind: 'jump', chain }, r, chainName, depth);
+        }
         // The kernel picks per connection (numgen) or per source (jhash); the simulator follows the
         // first member and says which others the connection could take, with their shares.
         const total = a.entries.reduce((n, e) => n + e.weight, 0);
@@ -173,6 +187,16 @@ export function runHook(program: Program | undefined, hook: Hook, pkt: NfPacket,
           text: `${chainName}: balanced ${a.by === 'random' ? 'per connection' : 'per source address'} over ${a.entries.map((e) => `${e.chain} ${e.weight}/${total}`).join(', ')}; following ${a.entries[0]!.chain}`,
         });
         return act({ kind: 'jump', chain: a.entries[0]!.chain }, r, chainName, depth);
+      }
+      case 'prefix-nat': {
+        const p = cachedPrefix(a.to);
+        if (!p.ok || p.prefix.family !== cur.family) return 'continue';
+        const before = a.dir === 'snat' ? cur.src : cur.dst;
+        const after = withPrefix(before, p.prefix);
+        res.nat = { kind: a.dir, to: formatAddress(after), by: label(r) };
+        if (a.dir === 'dnat') cur.dst = after;
+        t?.push({ stage: 'netfilter', text: `${chainName}: NPTv6 ${a.dir === 'snat' ? 'source' : 'destination'} ${formatAddress(before)} → ${formatAddress(after)} (prefix ${a.to}, ${label(r)})` });
+        return 'accept';
       }
       case 'snat':
       case 'masquerade':
@@ -200,7 +224,12 @@ export function runHook(program: Program | undefined, hook: Hook, pkt: NfPacket,
         if (matches(r.match, cur, opts.addrType)) t?.push({ stage: 'netfilter', text: `${c.name}: not evaluated (${r.unsupported}): ${label(r)}` });
         continue;
       }
-      if (!matches(r.match, cur, opts.addrType)) continue;
+      if (!matches(r.match, cur, opts.addrType)) {
+        if (r.match.inSet && matches({ ...r.match, inSet: undefined }, cur, opts.addrType)) {
+          t?.push({ stage: 'netfilter', text: `${c.name}: sticky memory @${r.match.inSet.set} is not known here; assuming this ${r.match.inSet.keys.length === 2 ? 'source and destination are' : 'source is'} not remembered (${label(r)})` });
+        }
+        continue;
+      }
       if (depth === 0) topRule = r;
       for (const a of r.actions) {
         const f = act(a, r, c.name, depth);

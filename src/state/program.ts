@@ -49,6 +49,19 @@ export interface Match {
   ctmark?: MaskedValue;
   ctstate?: Negatable<CtState>;
   daddrType?: Negatable<AddrType>;
+  /** the packet's address (or addresses, concatenated) is in a named set: `ip saddr @s`, `ip saddr . ip daddr @s` */
+  inSet?: { keys: AddrKey[]; set: string };
+}
+
+/** Which addresses a set holds or a hash takes, in order. */
+export type AddrKey = 'saddr' | 'daddr';
+
+/** A named dynamic set (multihome's sticky memory), filled by `remember`; entries expire after `timeout` ms (0: none by default). */
+export interface NftSet {
+  name: string;
+  family: Family;
+  keys: AddrKey[];
+  timeout: number;
 }
 
 export type Action =
@@ -68,10 +81,17 @@ export type Action =
   | { kind: 'vmap'; key: 'ctmark' | 'mark' | 'iif' | 'oif'; mask?: number; entries: { key: string | number; verdict: 'jump' | 'goto'; chain: string }[] }
   /**
    * Balance new connections over chains by weight: at random (each connection then keeps its
-   * choice through the connection mark), or by a hash of the source address (each source keeps one).
+   * choice through the connection mark), or by a hash of the source address (or source and
+   * destination: each keeps one). A hash picks one of `map.length` buckets and `map` names each
+   * bucket's chain (multihome's minimal-move bucket maps); without `map`, each entry takes a
+   * range of the hash as wide as its weight.
    */
-  | { kind: 'balance'; by: 'random' | 'source'; entries: { weight: number; chain: string }[] }
+  | { kind: 'balance'; by: 'random' | 'source' | 'source-destination'; entries: { weight: number; chain: string }[]; map?: string[] }
+  /** `update @set { ip saddr }`: add the packet's addresses to a dynamic set, or restart their timeout */
+  | { kind: 'remember'; set: string; keys: AddrKey[] }
   | { kind: 'snat'; to: string }
+  /** NPTv6 (RFC 6296 as nft does it): the source (snat) or destination (dnat) gets prefix `to`, keeping its host bits */
+  | { kind: 'prefix-nat'; dir: 'snat' | 'dnat'; to: string }
   | { kind: 'masquerade' }
   | { kind: 'dnat'; to: string; port?: number }
   /** counters, logs, comments: no effect on routing */
@@ -104,6 +124,8 @@ export interface Chain {
 
 export interface Program {
   chains: Chain[];
+  /** named sets (multihome's sticky memory); absent: none */
+  sets?: NftSet[];
 }
 
 export const emptyProgram = (): Program => ({ chains: [] });

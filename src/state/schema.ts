@@ -103,6 +103,7 @@ const MatchSchema = z.object({
   ctmark: masked.optional(),
   ctstate: negatable(z.enum(['new', 'established', 'related', 'invalid', 'untracked'])).optional(),
   daddrType: negatable(z.enum(['local', 'broadcast', 'multicast', 'unicast'])).optional(),
+  inSet: z.object({ keys: z.array(z.enum(['saddr', 'daddr'])).min(1).max(2), set: text() }).optional(),
 });
 
 const ActionSchema = z.discriminatedUnion('kind', [
@@ -121,8 +122,15 @@ const ActionSchema = z.discriminatedUnion('kind', [
     mask: u32.optional(),
     entries: z.array(z.object({ key: z.union([z.string().max(64), u32]), verdict: z.enum(['jump', 'goto']), chain: chainName })).max(1_000_000),
   }),
-  z.object({ kind: z.literal('balance'), by: z.enum(['random', 'source']), entries: z.array(z.object({ weight: z.number().int().min(1).max(1_000_000), chain: chainName })).max(10_000) }),
+  z.object({
+    kind: z.literal('balance'),
+    by: z.enum(['random', 'source', 'source-destination']),
+    entries: z.array(z.object({ weight: z.number().int().min(1).max(1_000_000), chain: chainName })).max(10_000),
+    map: z.array(chainName).min(1).max(65_536).optional(),
+  }),
+  z.object({ kind: z.literal('remember'), set: text(), keys: z.array(z.enum(['saddr', 'daddr'])).min(1).max(2) }),
   z.object({ kind: z.literal('snat'), to: addr }),
+  z.object({ kind: z.literal('prefix-nat'), dir: z.enum(['snat', 'dnat']), to: prefix }),
   z.object({ kind: z.literal('masquerade') }),
   z.object({ kind: z.literal('dnat'), to: addr, port: z.number().int().min(0).max(65535).optional() }),
   z.object({ kind: z.literal('noop'), what: text() }),
@@ -142,6 +150,7 @@ const ProgramSchema = z.object({
       }),
     )
     .max(100_000),
+  sets: z.array(z.object({ name: text(), family, keys: z.array(z.enum(['saddr', 'daddr'])).min(1).max(2), timeout: z.number().int().min(0).max(0x7fffffff) })).max(100_000).optional(),
 });
 
 export const StateSchema = z.object({

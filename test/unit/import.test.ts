@@ -575,13 +575,16 @@ function ownChains(p: Program): Chain[] {
         const { origin: _o, ...rest } = r;
         return {
           ...rest,
+          ...(rest.match.inSet ? { match: { ...rest.match, inSet: { ...rest.match.inSet, set: strip(rest.match.inSet.set) } } } : {}),
           actions: r.actions.map((a) =>
             sortEntries(
               a.kind === 'jump' || a.kind === 'goto'
                 ? { ...a, chain: strip(a.chain) }
                 : a.kind === 'vmap' || a.kind === 'balance'
-                  ? ({ ...a, entries: a.entries.map((e) => ({ ...e, chain: strip(e.chain) })) } as Action)
-                  : a,
+                  ? ({ ...a, entries: a.entries.map((e) => ({ ...e, chain: strip(e.chain) })), ...(a.kind === 'balance' && a.map ? { map: a.map.map(strip) } : {}) } as Action)
+                  : a.kind === 'remember'
+                    ? { ...a, set: strip(a.set) }
+                    : a,
             ),
           ),
         };

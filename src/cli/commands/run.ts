@@ -1,4 +1,4 @@
-// `multihome run` (the daemon), `multihome status`, `multihome reload`.
+// `multihome run` (the daemon), `multihome status`, `multihome reload`, `multihome failback`.
 import type { Command } from 'commander';
 import { down } from '../../apply/session.js';
 import { lock } from '../../apply/statedir.js';
@@ -31,7 +31,11 @@ export function registerRun(program: Command): void {
         let server: Awaited<ReturnType<typeof serveControl>>;
         try {
           await daemon.start();
-          server = await serveControl(target.stateDir, async (req) => (req.cmd === 'status' ? { ok: true, status: await daemon.status() } : await daemon.reload()), log);
+          server = await serveControl(
+            target.stateDir,
+            async (req) => (req.cmd === 'status' ? { ok: true, status: await daemon.status() } : req.cmd === 'failback' ? await daemon.failbackNow(req.group) : await daemon.reload()),
+            log,
+          );
         } catch (e) {
           await daemon.stop();
           unlock();
@@ -87,6 +91,21 @@ export function registerRun(program: Command): void {
     );
 }
 
+export function registerFailback(program: Command): void {
+  program
+    .command('failback [group]')
+    .description('return a group (or every group) to its preferred members now: ends a failback hold, and is how `failback: manual` groups go back')
+    .option('--json', 'print JSON for scripts')
+    .action((group: string | undefined, o: { json?: boolean }, cmd: Command) =>
+      guarded(o.json, async () => {
+        const r = await askDaemon<{ ok: boolean; error?: string; released?: string[] }>(targetOf(cmd).stateDir, { cmd: 'failback', ...(group ? { group } : {}) });
+        if (o.json) printJson(r);
+        else process.stdout.write(r.ok ? `Failing back${r.released?.length ? ` (${r.released.join(', ')} held)` : ''}.\n` : `${r.error}\n`);
+        return r.ok ? EXIT.ok : EXIT.user;
+      }),
+    );
+}
+
 function renderStatus(s: DaemonStatus): string {
   const ago = (ms: number | null) => (ms === null ? '-' : `${Math.max(0, Math.round((Date.now() - ms) / 1000))}s ago`);
   const size = (b: number | null) => (b === null ? '-' : b < 1e4 ? `${b}B` : b < 1e7 ? `${Math.round(b / 1e3)}kB` : `${Math.round(b / 1e6)}MB`);
@@ -95,7 +114,7 @@ function renderStatus(s: DaemonStatus): string {
   else if (s.lastError) lines.push(`last error ${s.lastError.at}: ${s.lastError.error}`);
   if (s.repairs) lines.push(`repaired ${s.repairs} time${s.repairs === 1 ? '' : 's'}; last ${s.lastRepair?.at ?? ''}: ${s.lastRepair?.what ?? ''} (after: ${s.lastRepair?.after ?? ''})`);
   if (s.kernel && s.kernel.nft !== 'as applied') lines.push(`kernel: the nft table is ${s.kernel.nft} (read ${s.kernel.at})`);
-  lines.push('', 'provider   state        since      latency  loss   last probe  conns  bytes    routes          probe');
+  lines.push('', 'provider   state        since      latency  loss   jitter  last probe  conns  bytes    routes          probe');
   for (const p of s.providers) {
     const state = p.link ? 'down (link)' : p.state + (p.suppressed ? '*' : '');
     const routes = Object.entries(p.routes)
@@ -103,12 +122,20 @@ function renderStatus(s: DaemonStatus): string {
       .join(' ');
     const note = p.link ? ` (${p.link})` : p.lastError && p.state !== 'up' ? ` (${p.lastError})` : '';
     lines.push(
-      `${p.name.padEnd(10)} ${state.padEnd(12)} ${ago(p.since).padEnd(10)} ${(p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)}ms`).padEnd(8)} ${(p.loss === null ? '-' : `${Math.round(p.loss * 100)}%`).padEnd(6)} ${ago(p.lastProbe).padEnd(11)} ${String(p.connections ?? '-').padEnd(6)} ${size(p.bytes).padEnd(8)} ${(routes || '-').padEnd(15)} ${p.probe ?? 'none'}${note}`,
+      `${p.name.padEnd(10)} ${state.padEnd(12)} ${ago(p.since).padEnd(10)} ${(p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)}ms`).padEnd(8)} ${(p.loss === null ? '-' : `${Math.round(p.loss * 100)}%`).padEnd(6)} ${(p.jitterMs === null ? '-' : `${p.jitterMs.toFixed(1)}ms`).padEnd(7)} ${ago(p.lastProbe).padEnd(11)} ${String(p.connections ?? '-').padEnd(6)} ${size(p.bytes).padEnd(8)} ${(routes || '-').padEnd(15)} ${p.probe ?? 'none'}${note}`,
     );
+  }
+  const metered = s.providers.filter((p) => p.usage);
+  if (metered.length) {
+    lines.push('', 'metered    period      used      quota');
+    for (const p of metered) lines.push(`${p.name.padEnd(10)} ${p.usage!.period.padEnd(11)} ${size(p.usage!.bytes).padEnd(9)} ${p.usage!.limit === null ? '-' : `${size(p.usage!.limit)}${p.usage!.exhausted ? ' USED UP' : ''}`}`);
   }
   if (s.groups.length) {
     lines.push('', 'group      active (as the kernel holds it)');
-    for (const g of s.groups) lines.push(`${g.name.padEnd(10)} ${g.active.join(', ') || (s.kernel?.groups ? '(none: last resort)' : '(unknown: the kernel does not hold the last applied program)')}`);
+    for (const g of s.groups) {
+      const held = g.held?.length ? `  (held back: ${g.held.join(', ')}; \`multihome failback ${g.name}\` returns now)` : '';
+      lines.push(`${g.name.padEnd(10)} ${g.active.join(', ') || (s.kernel?.groups ? '(none: last resort)' : '(unknown: the kernel does not hold the last applied program)')}${held}`);
+    }
   }
   return lines.join('\n') + '\n';
 }

@@ -5,7 +5,7 @@
 // use them. Tables of the arp, bridge and netdev families are kept as chains
 // without a hook, their rules marked unsupported.
 import type { Family } from '../../net/ip.js';
-import { PRIORITY, type Chain, type Hook, type Program } from '../program.js';
+import { PRIORITY, type Chain, type Hook, type NftSet, type Program } from '../program.js';
 import { ImportError, lineOf, sourceOf, type Place } from './errors.js';
 import { JsonScanError, scanJson } from './json-stream.js';
 import { nftRule } from './nft-rule.js';
@@ -44,6 +44,8 @@ export function parseNftJson(text: string, opts: Place = {}): Program {
   const chains: Chain[] = [];
   const byName = new Map<string, Chain>();
   const sets = new Map<string, SetElements>(); // per "family/table"
+  const dynamic = new Map<string, Set<string>>(); // dynamic sets per "family/table"
+  const programSets: NftSet[] = [];
   const items: { it: unknown; index: number }[] = [];
   for (const d of docs) {
     const list = nftItems(d.value);
@@ -64,6 +66,20 @@ export function parseNftJson(text: string, opts: Place = {}): Program {
     const o = (k ? (it as J)[k] : undefined) as J | undefined;
     if (k === 'set' || k === 'map') {
       setsOf(tableKey(o!)).set(String(o!.name), Array.isArray(o!.elem) ? (o!.elem as unknown[]) : []);
+      // a set of addresses with a timeout is memory the rules fill (`update @s`), not a fixed list
+      const flags = Array.isArray(o!.flags) ? (o!.flags as unknown[]) : [];
+      const types = Array.isArray(o!.type) ? (o!.type as unknown[]) : [o!.type];
+      if (k === 'set' && (flags.includes('timeout') || flags.includes('dynamic')) && types.every((t) => t === types[0]) && (types[0] === 'ipv4_addr' || types[0] === 'ipv6_addr') && types.length <= 2) {
+        let d = dynamic.get(tableKey(o!));
+        if (!d) dynamic.set(tableKey(o!), (d = new Set()));
+        d.add(String(o!.name));
+        programSets.push({
+          name: `${tableKey(o!)}/${String(o!.name)}`,
+          family: types[0] === 'ipv4_addr' ? 4 : 6,
+          keys: types.length === 2 ? ['saddr', 'daddr'] : ['saddr'],
+          timeout: typeof o!.timeout === 'number' ? o!.timeout * 1000 : 0,
+        });
+      }
     } else if (k === 'chain') {
       if (typeof o!.name !== 'string' || typeof o!.table !== 'string' || typeof o!.family !== 'string') throw fail(index, it, 'a chain without family, table or name');
       const name = `${tableKey(o!)}/${o!.name}`;
@@ -91,7 +107,7 @@ export function parseNftJson(text: string, opts: Place = {}): Program {
     const chain = byName.get(`${table}/${String(r.chain)}`);
     if (!chain) throw fail(index, it, `a rule of chain ${table}/${String(r.chain)}, which the dump does not list`);
     if (!Array.isArray(r.expr)) throw fail(index, it, 'a rule without "expr"');
-    const rule = nftRule(r.expr, { tableFamily: String(r.family), chainName: (n) => `${table}/${n}`, sets: setsOf(table) });
+    const rule = nftRule(r.expr, { tableFamily: String(r.family), chainName: (n) => `${table}/${n}`, sets: setsOf(table), dynamicSets: dynamic.get(table) ?? new Set() });
     if (!FAMILIES[String(r.family)]) rule.unsupported = [`table family ${String(r.family)} is not modelled`, rule.unsupported].filter(Boolean).join('; ');
     chain.rules.push({
       ...rule,
@@ -99,5 +115,5 @@ export function parseNftJson(text: string, opts: Place = {}): Program {
       origin: `${chain.name} handle ${String(r.handle)}`,
     });
   }
-  return { chains };
+  return programSets.length > 0 ? { chains, sets: programSets } : { chains };
 }

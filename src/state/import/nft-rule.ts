@@ -2,7 +2,9 @@
 // become Match fields, statements become Actions; what the program cannot
 // hold is named in `unsupported` and the rest is still kept.
 import type { Family } from '../../net/ip.js';
-import type { Action, AddrType, CtState, Match, Negatable, PortSpan, ProgramRule } from '../program.js';
+import { JHASH_SEED } from '../../net/jhash.js';
+import { formatPrefix, parsePrefix } from '../../net/ip.js';
+import type { Action, AddrKey, AddrType, CtState, Match, Negatable, PortSpan, ProgramRule } from '../program.js';
 import { addresses, describe, kindOf, linear, members, ports, protocols, strings, u, Unsupported, unwrapElem, type SetElements } from './nft-values.js';
 
 type J = Record<string, unknown>;
@@ -10,10 +12,12 @@ type J = Record<string, unknown>;
 export interface NftRuleContext {
   /** the table's family: ip, ip6, inet, arp, bridge, netdev */
   tableFamily: string;
-  /** the program's name for a chain of this table */
+  /** the program's name for a chain (or set) of this table */
   chainName: (name: string) => string;
   /** named sets and maps of this table */
   sets: SetElements;
+  /** the table's dynamic sets (with timeouts): their contents change with traffic, so a match is a lookup, not a list */
+  dynamicSets?: Set<string>;
 }
 
 const ALL = 0xffffffff;
@@ -21,6 +25,12 @@ const CT_STATES = new Set<CtState>(['new', 'established', 'related', 'invalid', 
 const ADDR_TYPES = new Set<AddrType>(['local', 'broadcast', 'multicast', 'unicast']);
 const PORT_PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, udplite: 136, dccp: 33 };
 const NOOPS = new Set(['counter', 'log', 'comment']);
+
+/** A prefix as the program writes it (canonical), or null. */
+const readPrefixText = (t: string): string | null => {
+  const r = parsePrefix(t);
+  return r.ok ? formatPrefix(r.prefix) : null;
+};
 
 export function nftRule(expr: unknown[], ctx: NftRuleContext): ProgramRule {
   const match: Match = {};
@@ -43,8 +53,26 @@ export function nftRule(expr: unknown[], ctx: NftRuleContext): ProgramRule {
     else throw new Unsupported('conflicting protocol matches');
   };
 
+  /** `ip saddr` or `ip saddr . ip daddr` (payloads of one family): the keys, with the family set. */
+  function addrKeys(e: unknown): AddrKey[] {
+    const parts = kindOf(e) === 'concat' ? ((e as J).concat as unknown[]) : [e];
+    const keys: AddrKey[] = [];
+    for (const x of parts) {
+      const pl = kindOf(x) === 'payload' ? ((x as J).payload as J) : undefined;
+      if (!pl || (pl.protocol !== 'ip' && pl.protocol !== 'ip6') || (pl.field !== 'saddr' && pl.field !== 'daddr')) throw new Unsupported(`addresses ${describe(e)}`);
+      setFamily(pl.protocol === 'ip' ? 4 : 6);
+      keys.push(pl.field);
+    }
+    return keys;
+  }
+
   function onMatch(m: J): void {
     const op = typeof m.op === 'string' ? m.op : '==';
+    if (typeof m.right === 'string' && m.right.startsWith('@') && ctx.dynamicSets?.has(m.right.slice(1))) {
+      if (op !== '==') throw new Unsupported(`a dynamic set match with ${op}`);
+      put('inSet', { keys: addrKeys(m.left), set: ctx.chainName(m.right.slice(1)) });
+      return;
+    }
     const not = op === '!=';
     if (!['==', '!=', 'in', '<', '<=', '>', '>='].includes(op)) throw new Unsupported(`match operator ${op}`);
     const cmp = op === '<' || op === '<=' || op === '>' || op === '>=';
@@ -188,12 +216,13 @@ export function nftRule(expr: unknown[], ctx: NftRuleContext): ProgramRule {
   function onBalance(v: J, k: 'numgen' | 'jhash'): void {
     const gen = (v.key as J)[k] as J;
     if (k === 'numgen' && gen.mode !== 'random') throw new Unsupported(`numgen ${String(gen.mode)}`);
+    let by: 'random' | 'source' | 'source-destination' = 'random';
     if (k === 'jhash') {
-      const e = gen.expr as J | undefined;
-      const pl = e && (e.payload as J | undefined);
-      if (!pl || pl.field !== 'saddr' || (pl.protocol !== 'ip' && pl.protocol !== 'ip6')) throw new Unsupported(`jhash of ${describe(gen.expr)}`);
       // `ip saddr` implies the family (nft drops a `meta nfproto` written before it)
-      setFamily(pl.protocol === 'ip' ? 4 : 6);
+      const keys = addrKeys(gen.expr);
+      if (keys.join() === 'saddr') by = 'source';
+      else if (keys.join() === 'saddr,daddr') by = 'source-destination';
+      else throw new Unsupported(`jhash of ${describe(gen.expr)}`);
     }
     const mod = Number(gen.mod);
     const entries: { weight: number; chain: string; from: number }[] = [];
@@ -207,7 +236,15 @@ export function nftRule(expr: unknown[], ctx: NftRuleContext): ProgramRule {
     }
     entries.sort((a, b) => a.from - b.from);
     if (entries.reduce((n, e) => n + e.weight, 0) !== mod) throw new Unsupported(`${k} mod ${mod} with ranges that do not cover it`);
-    actions.push({ kind: 'balance', by: k === 'numgen' ? 'random' : 'source', entries: entries.map(({ weight, chain }) => ({ weight, chain })) });
+    if (k === 'jhash' && Number(gen.seed ?? 0) === JHASH_SEED) {
+      // multihome's own seed: the simulator can hash exactly, so keep each bucket's chain
+      const map: string[] = entries.flatMap((e) => Array.from({ length: e.weight }, () => e.chain));
+      const order = [...new Set(map)].map((chain) => ({ chain, weight: map.filter((c) => c === chain).length }));
+      actions.push({ kind: 'balance', by, entries: order, map });
+      return;
+    }
+    if (by === 'source-destination') throw new Unsupported('jhash of source and destination with a foreign seed');
+    actions.push({ kind: 'balance', by, entries: entries.map(({ weight, chain }) => ({ weight, chain })) });
   }
 
   function onVmap(v: J): void {
@@ -252,6 +289,14 @@ export function nftRule(expr: unknown[], ctx: NftRuleContext): ProgramRule {
     if (body.family === 'ip6') setFamily(6);
     const addr = body.addr;
     let to: string;
+    const pre = kindOf(addr) === 'prefix' ? ((addr as J).prefix as J) : undefined;
+    if (pre && (body.type_flags === 'prefix' || (Array.isArray(body.type_flags) && body.type_flags.includes('prefix')))) {
+      // `snat ip6 prefix to P` (NPTv6): host bits kept
+      const p = readPrefixText(`${String(pre.addr)}/${String(pre.len)}`);
+      if (!p) throw new Unsupported(`${kind} prefix ${describe(addr)}`);
+      actions.push({ kind: 'prefix-nat', dir: kind, to: p });
+      return;
+    }
     if (typeof addr === 'string') to = addr;
     else if (kindOf(addr) === 'range') {
       const [a, b] = (addr as J).range as unknown[];
@@ -304,6 +349,14 @@ export function nftRule(expr: unknown[], ctx: NftRuleContext): ProgramRule {
           actions.push({ kind: 'masquerade' });
           changed = true;
           break;
+        case 'set': {
+          // `update @s { ip saddr }` / `add @s { … }`: sticky memory
+          const b = body as J;
+          if ((b.op !== 'update' && b.op !== 'add') || typeof b.set !== 'string' || !b.set.startsWith('@')) throw new Unsupported(`set statement ${describe(b)}`);
+          const elem = kindOf(b.elem) === 'elem' ? ((b.elem as J).elem as J).val : b.elem;
+          actions.push({ kind: 'remember', set: ctx.chainName(b.set.slice(1)), keys: addrKeys(elem) });
+          break;
+        }
         case 'xt': {
           const x = body as J;
           throw new Unsupported(`iptables-nft ${String(x.type)} ${String(x.name)} (nft -j does not show its options: import iptables-save for this table)`);

@@ -1,0 +1,60 @@
+// Bytes carried by metered providers, per quota period: the daemon samples the
+// providers' nft counters (every packet of their connections, both directions)
+// and adds what grew since the last sample. The counters start again from zero
+// whenever the nft table is replaced (a failover, a reload), so a counter below
+// its last sample counts from zero. The daemon samples right before every
+// apply, so at most the traffic of the moment between sample and replace goes
+// uncounted. Pure: the daemon reads the counters and keeps the file.
+import type { ResolvedConfig } from '../config/assign.js';
+import type { QuotaPeriod } from '../config/schema.js';
+import type { UsageRecord } from '../apply/statedir.js';
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** The period a time falls in, in the router's local time: "2026-12", "2026-12-03", "2026-W49" (ISO week). */
+export function periodKey(period: QuotaPeriod, at: Date): string {
+  const y = at.getFullYear();
+  if (period === 'month') return `${y}-${pad(at.getMonth() + 1)}`;
+  if (period === 'day') return `${y}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+  // ISO 8601 week: the week with the year's first Thursday is week 1
+  const d = new Date(Date.UTC(y, at.getMonth(), at.getDate()));
+  const day = d.getUTCDay() || 7;
+  d.setUTCDate(d.getUTCDate() + 4 - day);
+  const first = new Date(Date.UTC(d.getUTCFullYear(), 0, 1));
+  const week = Math.ceil(((d.getTime() - first.getTime()) / 86_400_000 + 1) / 7);
+  return `${d.getUTCFullYear()}-W${pad(week)}`;
+}
+
+export interface Meter {
+  usage: UsageRecord;
+  /** the counter values of the last sample */
+  last: Record<string, number>;
+}
+
+/** Add what each metered provider's counter grew by since the last sample; a new period starts from zero. */
+export function sampleUsage(cfg: ResolvedConfig, m: Meter, counters: Record<string, { bytes: number }>, at: Date): Meter {
+  const usage: UsageRecord = {};
+  const last: Record<string, number> = {};
+  for (const p of Object.values(cfg.providers)) {
+    if (!p.metered) continue;
+    const period = periodKey(p.quota?.period ?? 'month', at);
+    const prev = m.usage[p.name];
+    const base = prev && prev.period === period ? prev.bytes : 0;
+    const now = counters[p.name]?.bytes;
+    const before = m.last[p.name];
+    let grew = 0;
+    if (now !== undefined) {
+      grew = before === undefined ? 0 : now >= before ? now - before : now; // below the last sample: the table was replaced
+      last[p.name] = now;
+    }
+    usage[p.name] = { period, bytes: base + grew };
+  }
+  return { usage, last };
+}
+
+/** Metered providers whose quota is used up in the current period. */
+export function exhausted(cfg: ResolvedConfig, usage: UsageRecord, at: Date): string[] {
+  return Object.values(cfg.providers)
+    .filter((p) => p.quota && usage[p.name]?.period === periodKey(p.quota.period, at) && usage[p.name]!.bytes >= p.quota.limit)
+    .map((p) => p.name);
+}
