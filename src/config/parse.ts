@@ -81,6 +81,15 @@ function zodToPathIssues(issues: z.core.$ZodIssue[], raw: unknown): PathIssue[] 
       }
       continue;
     }
+    if (i.code === 'invalid_union' && Array.isArray((i as { errors?: unknown }).errors)) {
+      // `x` or `{ … }` (a group's short and long form): report the form the value has, in detail
+      const branches = (i as unknown as { errors: z.core.$ZodIssue[][] }).errors;
+      const fitting = branches.filter((b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0));
+      if (fitting.length === 1) {
+        out.push(...zodToPathIssues(fitting[0]!.map((x) => ({ ...x, path: [...i.path, ...x.path] })), raw));
+        continue;
+      }
+    }
     const hint = i.code === 'custom' ? (i.params as { hint?: string } | undefined)?.hint : undefined;
     let message = i.message;
     if (i.code === 'invalid_type' && valueAt(raw, path) === undefined) {

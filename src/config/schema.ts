@@ -139,15 +139,15 @@ export const snatFor = (p: { snat?: SnatPerFamily }, family: Family): SnatTarget
 /** The longest duration a config may give: a day (timers of more than 2^31 ms do not work in Node). */
 const MAX_DURATION = 86_400_000;
 
-/** A duration: "200ms", "1s", "1.5s", or a number of milliseconds; above 0, at most a day. */
+/** A duration: "200ms", "1s", "1.5s", "10m", "1h", or a number of milliseconds; above 0, at most a day. */
 const duration = (what: string) =>
   z.union([z.number(), z.string()], { error: `expected ${what} as a duration such as 200ms or 1s` }).transform((v, ctx): number => {
     let ms: number;
     if (typeof v === 'number') ms = v;
     else {
-      const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$/.exec(v);
-      if (!m) return fail(ctx, `"${v}" is not a duration`, 'write it like 200ms or 1s');
-      ms = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+      const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(v);
+      if (!m) return fail(ctx, `"${v}" is not a duration`, 'write it like 200ms, 1s, 10m or 1h');
+      ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
     }
     if (!Number.isFinite(ms) || ms <= 0) return fail(ctx, `${what} must be above 0`);
     if (ms > MAX_DURATION) return fail(ctx, `${what} must be at most a day (86400s)`);

@@ -44,9 +44,11 @@ export function sampleUsage(cfg: ResolvedConfig, m: Meter, counters: Record<stri
     const before = m.last[p.name];
     let grew = 0;
     if (now !== undefined) {
-      grew = before === undefined ? 0 : now >= before ? now - before : now; // below the last sample: the table was replaced
+      // never sampled: a baseline (a daemon before this one counted up to here); below the last
+      // sample: the table was replaced and counts from zero
+      grew = before === undefined ? 0 : now >= before ? now - before : now;
       last[p.name] = now;
-    }
+    } else last[p.name] = 0; // no table (yet): the next one counts from zero
     usage[p.name] = { period, bytes: base + grew };
   }
   return { usage, last };

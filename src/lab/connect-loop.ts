@@ -20,13 +20,16 @@ function tcp() {
   s.setEncoding('utf8'); s.on('data', (d) => { data += d; if (data.includes('\\n')) { log(t, data.split('\\n')[0]); clearTimeout(timer); s.destroy(); } });
   s.on('error', () => clearTimeout(timer));
 }
+// each attempt from a port of its own: a reused port would be the same conntrack entry (an old connection)
+let lport = 20000 + Math.floor(Math.random() * 20000);
 function udp() {
   const t = Date.now();
+  lport = lport >= 59999 ? 20000 : lport + 1;
   const s = require('node:dgram').createSocket(${JSON.stringify(host)}.includes(':') ? 'udp6' : 'udp4');
   const timer = setTimeout(() => s.close(), ${timeoutMs});
   s.on('message', (m) => { log(t, m.toString('utf8').split('\\n')[0]); clearTimeout(timer); s.close(); });
   s.on('error', () => { clearTimeout(timer); try { s.close(); } catch {} });
-  s.send('probe\\n', ${port}, ${JSON.stringify(host)});
+  s.bind(lport, () => s.send('probe\\n', ${port}, ${JSON.stringify(host)}));
 }
 setInterval(${proto}, ${everyMs});
 console.log('ready');`;

@@ -8,56 +8,13 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Daemon } from '../../src/daemon/daemon.js';
 import type { HookRunner } from '../../src/daemon/hooks.js';
-import type { ProbeReport, startProber } from '../../src/daemon/probers.js';
 import type { startRouteCopy } from '../../src/daemon/route-copy.js';
 import type { LinkState } from '../../src/state/types.js';
 import { repoPath } from '../helpers/paths.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';
 import { fakeTarget, SEED_DAEMON_CONFIG as CONFIG, SEED_LINKS, tmpStateDir } from '../helpers/seed-fake.js';
+import { fakeProbers, groupTarget, routesOf, startDaemon } from '../helpers/fake-daemon.js';
 
-
-/** Probers the test drives: `round(name, ok)` reports one probe round of that provider. */
-function fakeProbers() {
-  const live = new Map<string, (r: Omit<ProbeReport, 'provider' | 'target'>) => void>();
-  let t = Date.now();
-  const start: typeof startProber = (p, _h, _f, _e, report) => {
-    live.set(p.name, (r) => report({ provider: p.name, target: '203.0.113.10', ...r }));
-    return {
-      stop: () => {
-        live.delete(p.name);
-        return Promise.resolve();
-      },
-    };
-  };
-  return {
-    start,
-    started: () => [...live.keys()].sort(),
-    /** n probe rounds 200 ms apart, answered (1 ms) or timed out (600 ms) */
-    rounds(name: string, ok: boolean, n: number) {
-      for (let i = 0; i < n; i++) {
-        t = Math.max(t + 200, Date.now());
-        live.get(name)?.(ok ? { sentAt: t, at: t + 1, ok: true, rttMs: 1 } : { sentAt: t, at: t + 600, ok: false, error: 'timeout' });
-      }
-    },
-  };
-}
-
-async function startDaemon(config = CONFIG, kernel = new FakeKernel(SEED_LINKS), o: { runHook?: HookRunner } = {}) {
-  const dir = tmpStateDir();
-  const file = path.join(dir, 'multihome.yaml');
-  fs.writeFileSync(file, config);
-  const t = fakeTarget(kernel, path.join(dir, 'state'));
-  const probes = fakeProbers();
-  const events: Record<string, unknown>[] = [];
-  const d = new Daemon({ target: t, readConfig: () => ({ text: fs.readFileSync(file, 'utf8'), file }), log: (e) => events.push(e), startProber: probes.start, ...o, checkEvery: 3_600_000 });
-  await d.start();
-  await d.idle();
-  const kinds = () => events.map((e) => `${String(e.event)}${e.provider ? ` ${String(e.provider)}` : ''}`);
-  return { d, k: kernel, t, file, probes, events, kinds };
-}
-
-const routesOf = (k: FakeKernel) => k.state.routes.map((r) => `${r.table}/${r.dst} via ${r.gateway ?? '-'}`).sort();
-const groupTarget = (k: FakeKernel) => /chain group_web \{\n\t\t([^\n]*)/.exec(k.nftText ?? '')?.[1];
 
 test('start: applies with every provider up, reports what the kernel holds', async () => {
   const { d, k, kinds } = await startDaemon();
