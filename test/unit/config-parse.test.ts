@@ -150,7 +150,7 @@ test('unknown key in match with "did you mean"', () => {
 
 test('unknown key with nothing close lists the known keys', () => {
   expectIssues('bad-unknown-key-no-guess.yaml', [
-    { line: 2, col: 50, message: 'unknown key "colour"', hint: 'known keys here: interface, gateway, snat, table, mark, routes, health, metered, quota' },
+    { line: 2, col: 50, message: 'unknown key "colour"', hint: 'known keys here: interface, gateway, snat, table, mark, routes, health, delegated, metered, quota' },
   ]);
 });
 
