@@ -52,7 +52,7 @@ test('seed: apply, verify, idempotent, No changes, down restores everything; for
 
     const plan1 = await cli(['plan', '-c', SEED], { netns: ns, stateDir: state });
     assert.equal(plan1.code, 0, plan1.stderr);
-    assert.match(plan1.stdout, /Plan: 15 to add, 3 to change, 0 to remove\./);
+    assert.match(plan1.stdout, /Plan: 17 to add, 3 to change, 0 to remove\./);
     assert.deepEqual(await rawSnapshot(ns), before, 'plan changes nothing');
 
     const apply1 = await cli(['apply', '-c', SEED], { netns: ns, stateDir: state });

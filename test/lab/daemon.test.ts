@@ -29,7 +29,7 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
     const isp2 = counted.providers.find((p) => p.name === 'isp2')!;
     assert.ok((isp2.packets ?? 0) > 0 && (isp2.bytes ?? 0) > 0, `isp2's traffic is counted: ${JSON.stringify(isp2)}`);
     assert.equal(typeof isp2.connections, 'number', 'and its connections');
-    assert.match((await cli(['status'])).stdout, /provider +state +since +latency +loss +last probe +conns +bytes/);
+    assert.match((await cli(['status'])).stdout, /provider +state +since +latency +loss +jitter +last probe +conns +bytes/);
 
     // Cut isp2's upstream; the router's eth4 stays up.
     await runOk(['ip', 'link', 'set', 'dev', 'up', 'down'], { netns: nsOf(inst, 'isp2') });
