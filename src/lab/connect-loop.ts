@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnInNetns, type BackgroundProcess } from '../kernel/netns.js';
+import { arrivalLog, type ArrivalLog } from './arrival-log.js';
 
 const CLIENT = (file: string, proto: 'tcp' | 'udp', host: string, port: number, everyMs: number, timeoutMs: number) => `
 const fs = require('node:fs'); const out = fs.openSync(${JSON.stringify(file)}, 'a');
@@ -34,13 +35,7 @@ function udp() {
 setInterval(${proto}, ${everyMs});
 console.log('ready');`;
 
-export interface ConnectLoop {
-  /** send time of the first answered attempt seen from `source` sent at or after `since`, or null */
-  firstFrom(source: string, since: number): number | null;
-  /** the sources seen for attempts sent at or after `since` (in order) */
-  sourcesSince(since: number): string[];
-  /** resolves with firstFrom once there is one, or null after `timeoutMs` */
-  waitFor(source: string, since: number, timeoutMs: number): Promise<number | null>;
+export interface ConnectLoop extends ArrivalLog {
   stop(): Promise<void>;
 }
 
@@ -59,29 +54,5 @@ export async function startConnectLoop(ns: string, o: { proto: 'tcp' | 'udp'; ho
     await stop();
     throw e;
   }
-  const lines = (): [number, string][] =>
-    fs
-      .readFileSync(log, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l): [number, string] => {
-        const [t, src] = l.split(' ');
-        return [Number(t), src ?? ''];
-      })
-      .sort((a, b) => a[0] - b[0]);
-  const firstFrom = (source: string, since: number) => lines().find(([t, s]) => s === source && t >= since)?.[0] ?? null;
-  return {
-    firstFrom,
-    sourcesSince: (since) => lines().filter(([t]) => t >= since).map(([, s]) => s),
-    async waitFor(source, since, timeoutMs) {
-      const t0 = Date.now();
-      while (Date.now() - t0 < timeoutMs) {
-        const t = firstFrom(source, since);
-        if (t !== null) return t;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return firstFrom(source, since);
-    },
-    stop,
-  };
+  return { ...arrivalLog(log), stop };
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnInNetns, type BackgroundProcess } from '../kernel/netns.js';
+import { arrivalLog, type ArrivalLog } from './arrival-log.js';
 import { nsOf } from './build.js';
 import type { LabInstance } from './instances.js';
 
@@ -18,13 +19,7 @@ const SENDER = (host: string, port: number, everyMs: number) => `const s = requi
 setInterval(() => s.send(String(n++), ${port}, ${JSON.stringify(host)}), ${everyMs});
 console.log('ready');`;
 
-export interface UdpFlow {
-  /** time of the first arrival from `source` at or after `since` (ms since the epoch), or null */
-  firstFrom(source: string, since: number): number | null;
-  /** the sources of the arrivals at or after `since` */
-  sourcesSince(since: number): string[];
-  /** resolves with the first arrival from `source` at or after `since`, or null after `timeoutMs` */
-  waitFor(source: string, since: number, timeoutMs: number): Promise<number | null>;
+export interface UdpFlow extends ArrivalLog {
   stop(): Promise<void>;
 }
 
@@ -38,16 +33,6 @@ export async function startUdpFlow(inst: LabInstance, o: { from?: string; to?: s
     await Promise.all(procs.map((p) => p.stop(500)));
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  const lines = (): [number, string][] =>
-    fs
-      .readFileSync(log, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => {
-        const [t, src] = l.split(' ');
-        return [Number(t), src ?? ''];
-      });
-  const firstFrom = (source: string, since: number) => lines().find(([t, s]) => s === source && t >= since)?.[0] ?? null;
   try {
     const receiver = spawnInNetns(nsOf(inst, o.to ?? 'inet'), [process.execPath, '-e', RECEIVER(log, port)]);
     procs.push(receiver);
@@ -59,17 +44,5 @@ export async function startUdpFlow(inst: LabInstance, o: { from?: string; to?: s
     await stop();
     throw e;
   }
-  return {
-    firstFrom,
-    sourcesSince: (since) => [...new Set(lines().filter(([t]) => t >= since).map(([, s]) => s))],
-    async waitFor(source, since, timeoutMs) {
-      const t0 = Date.now();
-      for (;;) {
-        const t = firstFrom(source, since);
-        if (t !== null || Date.now() - t0 > timeoutMs) return t;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
-    stop,
-  };
+  return { ...arrivalLog(log), stop };
 }
