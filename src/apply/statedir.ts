@@ -319,5 +319,5 @@ const UsageSchema = z.record(
   z.strictObject({ period: z.string().regex(/^\d{4}-(\d{2}(-\d{2})?|W\d{2})$/), bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
 );
 export type UsageRecord = z.output<typeof UsageSchema>;
-export const readUsage = (d: StateDir): UsageRecord => readRecord(d, 'usage.json', UsageSchema) ?? {};
-export const writeUsage = (d: StateDir, u: UsageRecord) => writeRecord(d, 'usage.json', u);
+export const readUsage = (d: StateDir, name: string): UsageRecord => readRecord(d, name, UsageSchema) ?? {};
+export const writeUsage = (d: StateDir, name: string, u: UsageRecord) => writeRecord(d, name, u);

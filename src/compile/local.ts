@@ -18,20 +18,19 @@
 import type { ResolvedConfig } from '../config/assign.js';
 import { policyFamilies, providerFamilies } from '../config/semantic.js';
 import type { Config, PolicyConfig } from '../config/schema.js';
-
-import { familyBits, formatAddress, formatPrefix, minimalPrefixes, type Family } from '../net/ip.js';
-import { PROTOCOLS } from '../net/ports.js';
+import type { Family } from '../net/ip.js';
 import { TABLE_IDS, type RuleState } from '../state/types.js';
 import type { SystemFacts } from './facts.js';
 import { primaryOf, type HealthView } from './groups.js';
 import { routeBlocker } from './links.js';
+import { prefixesOf, protoNumber } from './program.js';
 
 type Selector = Pick<RuleState, 'to' | 'ipproto' | 'sport' | 'dport'>;
 
 /** One rule per combination of destination prefix, protocol and port range (an ip rule holds one of each). */
 function selectors(pol: PolicyConfig, family: Family): Selector[] {
   const m = pol.match;
-  const to = m.to ? minimalPrefixes(m.to.filter((p) => p.family === family)).map((p) => (p.length === familyBits(family) ? formatAddress(p) : formatPrefix(p))) : [undefined];
+  const to = prefixesOf(m.to, family) ?? [undefined];
   const protos = m.protocol ?? (m.sport || m.dport ? ['tcp', 'udp'] : [undefined]);
   const out: Selector[] = [];
   for (const t of to) {
@@ -40,7 +39,7 @@ function selectors(pol: PolicyConfig, family: Family): Selector[] {
         for (const dp of m.dport ?? [undefined]) {
           const sel: Selector = {};
           if (t !== undefined) sel.to = t;
-          if (pr !== undefined) sel.ipproto = Object.hasOwn(PROTOCOLS, pr) ? PROTOCOLS[pr]! : Number(pr);
+          if (pr !== undefined) sel.ipproto = protoNumber(pr);
           if (sp) sel.sport = { from: sp.from, to: sp.to };
           if (dp) sel.dport = { from: dp.from, to: dp.to };
           out.push(sel);

@@ -24,9 +24,10 @@ const targetChain = (cfg: ResolvedConfig, name: string): string =>
   Object.hasOwn(cfg.providers, name) ? providerChain(cfg.providers[name]!) : groupChain(name);
 export const FINGERPRINT_CHAIN = 'fingerprint';
 
-const protoNumber = (name: string): number => (Object.hasOwn(PROTOCOLS, name) ? PROTOCOLS[name]! : Number(name));
+export const protoNumber = (name: string): number => (Object.hasOwn(PROTOCOLS, name) ? PROTOCOLS[name]! : Number(name));
 
-function prefixesOf(list: Prefix[] | undefined, family: Family): string[] | undefined {
+/** A policy's prefixes of one family, minimal and as nft and ip print them; undefined when it lists none. */
+export function prefixesOf(list: Prefix[] | undefined, family: Family): string[] | undefined {
   if (!list) return undefined;
   // A host is written as a bare address, as nft and ip print it.
   return minimalPrefixes(list.filter((p) => p.family === family)).map((p) => (p.length === familyBits(family) ? formatAddress(p) : formatPrefix(p)));

@@ -339,10 +339,12 @@ export class Daemon {
   /** Metered providers' bytes: add what the counters grew by; keep the file (at most every 60 s, or when forced). */
   private async sampleUsage(cur: Loaded, save = false): Promise<void> {
     if (!Object.values(cur.cfg.providers).some((p) => p.metered)) return;
-    const dir = { dir: cur.cfg.usage_file.slice(0, cur.cfg.usage_file.lastIndexOf('/')) || '/' };
+    const file = cur.cfg.usage_file;
+    const dir = { dir: file.slice(0, file.lastIndexOf('/')) || '/' };
+    const name = file.slice(file.lastIndexOf('/') + 1);
     try {
       if (!this.meter || this.meterFile !== cur.cfg.usage_file) {
-        this.meter = { usage: readUsage(dir), last: {} };
+        this.meter = { usage: readUsage(dir, name), last: {} };
         this.meterFile = cur.cfg.usage_file;
       }
       const at = new Date();
@@ -356,7 +358,7 @@ export class Daemon {
         this.request('a quota was used up');
       }
       if (save || at.getTime() - this.usageSavedAt >= 60_000) {
-        writeUsage(dir, this.meter.usage);
+        writeUsage(dir, name, this.meter.usage);
         this.usageSavedAt = at.getTime();
       }
     } catch (e) {
