@@ -233,8 +233,10 @@ export function compileProgram(cfg: ResolvedConfig, view: HealthView = allHealth
       (p): Chain => ({
         name: providerChain(p),
         rules: [
-          // every packet of the provider's connections passes here (new ones and restored ones): bytes for `status`
-          { match: {}, actions: [{ kind: 'noop', what: 'counter' }] },
+          // every packet of the provider's connections passes here (new ones and restored ones): bytes for
+          // `status` and the metrics, by direction — arriving from the uplink (in) or not (out)
+          { match: { iif: { values: [p.interface] } }, actions: [{ kind: 'noop', what: 'counter' }], comment: 'in' },
+          { match: { iif: { values: [p.interface], not: true } }, actions: [{ kind: 'noop', what: 'counter' }], comment: 'out' },
           { match: {}, actions: [{ kind: 'mark', and: keep, xor: p.mark >>> 0 }] },
           { match: {}, actions: [{ kind: 'ctmark', and: keep, xor: p.mark >>> 0 }] },
           { match: {}, actions: [{ kind: 'accept' }] },

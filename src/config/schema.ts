@@ -384,6 +384,28 @@ export const ConfigSchema = z.strictObject({
     .string({ error: 'expected the path of a file' })
     .refine((p) => p.startsWith('/') && !p.endsWith('/'), { error: 'usage_file is an absolute path of a file' })
     .default('/var/lib/multihome/usage.json'),
+  /** the daemon's read-only HTTP endpoint: /metrics, /api/status, /api/events, the status page */
+  web: z
+    .strictObject(
+      {
+        /** host:port, an IPv6 host in brackets: 127.0.0.1:9780, [::1]:9780 */
+        listen: z.string({ error: 'expected host:port such as 127.0.0.1:9780' }).transform((v, ctx): { host: string; port: number } => {
+          const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(v.trim());
+          const host = m ? (m[1] ?? m[2]!) : '';
+          const port = m ? Number(m[3]) : 0;
+          if (!m || (host !== 'localhost' && !parseAddress(host)) || port < 1 || port > 65535) return fail(ctx, `"${v}" is not host:port`, 'e.g. 127.0.0.1:9780 or [::1]:9780');
+          return { host, port };
+        }),
+        /** serving on an address other than loopback must be asked for, and then needs a token */
+        allow_remote: z.boolean({ error: 'expected true or false' }).default(false),
+        /** a file holding the bearer token every request but /metrics must carry */
+        token_file: z.string().refine((p) => p.startsWith('/'), { error: 'token_file is an absolute path' }).optional(),
+        /** /metrics needs the token too */
+        protect_metrics: z.boolean({ error: 'expected true or false' }).default(false),
+      },
+      { error: 'expected { listen: "127.0.0.1:9780" }' },
+    )
+    .optional(),
   /** router advertisements on the LAN (radvd), for providers whose delegated prefixes the LAN uses unNATed */
   ra: z
     .strictObject(
@@ -420,4 +442,5 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   copy: Object.keys(CopySchema.shape),
   copyExclude: ['prefixes', 'devices', 'protocols'],
   ra: ['interface', 'radvd'],
+  web: ['listen', 'allow_remote', 'token_file', 'protect_metrics'],
 };

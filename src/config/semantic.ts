@@ -157,6 +157,13 @@ export function semanticIssues(cfg: Config, names: string[] = Object.keys(cfg.pr
     });
   }
 
+  if (cfg.web) {
+    const h = cfg.web.listen.host;
+    const loopback = h === 'localhost' || /^127\./.test(h) || h === '::1';
+    if (!loopback && !cfg.web.allow_remote) issues.push({ path: ['web', 'listen'], message: `${h} is not a loopback address: the status page and API would be open to the network`, hint: 'listen on 127.0.0.1 or [::1], or set allow_remote: true and token_file' });
+    if (!loopback && cfg.web.allow_remote && !cfg.web.token_file) issues.push({ path: ['web'], atKey: true, message: 'allow_remote needs token_file: every request but /metrics must carry its token', hint: 'token_file: /etc/multihome/web.token (root\'s, not readable by others)' });
+    if (cfg.web.protect_metrics && !cfg.web.token_file) issues.push({ path: ['web', 'protect_metrics'], message: 'protect_metrics needs token_file', hint: 'add token_file' });
+  }
   if (cfg.ra) {
     const routed = Object.values(cfg.providers).some((p) => p.snat?.[6] === false && (p.delegated ?? []).some((d) => d.family === 6));
     if (!routed) issues.push({ path: ['ra'], atKey: true, message: 'ra advertises the delegated prefixes of routed (not NATed) IPv6 uplinks, and no provider has one', hint: 'give a provider delegated: PREFIX and snat: { ipv6: false }, or remove ra' });

@@ -34,17 +34,22 @@ import { observe, snapshot, tick, type HealthMachine, type HealthSnapshot } from
 import type { EventBatch } from '../kernel/event-codec.js';
 import type { EventWatch } from '../kernel/events.js';
 import { IpBatchError } from '../kernel/write.js';
+import { providerCounters, type ProviderCounter } from '../kernel/read.js';
 import type { Family } from '../net/ip.js';
 import { routeText, ruleText } from '../state/format.js';
 import type { LinkState, State } from '../state/types.js';
 import type { Plan } from '../apply/plan.js';
 import { FailbackControl } from './failback.js';
+import { History, HISTORY_EVERY_MS } from './history.js';
+import { Metrics, type MetricsSnapshot } from './metrics.js';
+import { readToken, startWeb } from './web.js';
+import type { Server } from 'node:http';
 import { runHooks, type HookRunner } from './hooks.js';
 import { loadConfig, type Loaded } from './load.js';
 import { probeSource, startProber, type ProbeReport, type Prober } from './probers.js';
 import { copyTablesOf, startRouteCopy, type RouteCopyHandle } from './route-copy.js';
 import { stableJson } from '../util/json.js';
-import { exhausted, sampleUsage, type Meter } from './usage.js';
+import { exhausted, sampleTotals, sampleUsage, type Meter, type Totals } from './usage.js';
 import { kernelView, UNPROBED, type DaemonStatus, type KernelView, type ProviderStatus } from './status.js';
 
 export type { DaemonStatus, ProviderStatus } from './status.js';
@@ -110,7 +115,7 @@ export class Daemon {
   private repairs = 0;
   private lastRepair: DaemonStatus['lastRepair'] = null;
   private view: KernelView | null = null;
-  private readonly history: Record<string, unknown>[] = [];
+  private readonly eventLog: Record<string, unknown>[] = [];
 
   // failback control, and the byte counts of metered providers
   private readonly failback = new FailbackControl();
@@ -122,14 +127,24 @@ export class Daemon {
   private usageSavedAt = 0;
   private usageSampledAt = 0;
   private exhaustedNow: string[] = [];
+  /** every provider's traffic since the start, by direction (never goes backwards) */
+  private totals: Totals = { total: {}, last: {} };
   private radvd: Radvd | null = null;
+
+  // what an admin watches: metrics, the last hour, the HTTP endpoint
+  private readonly metrics = new Metrics();
+  private readonly lastHour = new History();
+  private historyAt = 0;
+  /** conntrack entries per provider, refreshed with the history (a scrape must not spawn processes) */
+  private connections: Record<string, number | null> = {};
+  private web: { server: Server; key: string } | null = null;
 
   constructor(private readonly o: DaemonOptions) {}
 
   private log(event: Record<string, unknown>): void {
     const e = { ts: new Date().toISOString(), ...event };
-    this.history.push(e);
-    if (this.history.length > EVENT_HISTORY) this.history.shift();
+    this.eventLog.push(e);
+    if (this.eventLog.length > EVENT_HISTORY) this.eventLog.shift();
     this.o.log(event);
   }
 
@@ -180,7 +195,9 @@ export class Daemon {
     await this.chain.catch(() => undefined);
     this.radvd?.stop();
     this.radvd = null;
-    if (this.cur) await this.sampleUsage(this.cur, true);
+    this.web?.server.close();
+    this.web = null;
+    if (this.cur) await this.sampleCounters(this.cur, true);
   }
 
   /** `multihome failback [GROUP]`: return to the members a manual (or held) failback keeps waiting. */
@@ -215,6 +232,7 @@ export class Daemon {
       if (before) before.effective = this.effective(next, p); // a reload: no transition for what stayed
     }
     const ok = await this.reconcile([why]);
+    await this.updateWeb(next);
     this.restartProbers(next);
     if (this.ticker) clearInterval(this.ticker);
     const intervals = [...next.machines.keys()].map((n) => next.cfg.providers[n]!.health!.interval);
@@ -281,13 +299,18 @@ export class Daemon {
     const m = cur.machines.get(rep.provider);
     if (!m) return;
     if (!rep.ok && rep.error) run.lastError = rep.error;
+    if (rep.ok && rep.rttMs !== undefined) this.metrics.observeRtt(rep.provider, rep.rttMs);
     this.step(cur, rep.provider, observe(m, rep));
   }
 
   private onTick(): void {
     const cur = this.cur;
     if (!cur || this.stopped) return;
-    if (Date.now() - this.usageSampledAt >= 5000) void this.serial(() => this.sampleUsage(cur));
+    if (Date.now() - this.usageSampledAt >= 5000) void this.serial(() => this.sampleCounters(cur));
+    if (Date.now() - this.historyAt >= HISTORY_EVERY_MS) {
+      this.historyAt = Date.now();
+      void this.serial(() => this.recordHistory(cur));
+    }
     for (const [name, m] of cur.machines) this.step(cur, name, tick(m, Date.now()));
   }
 
@@ -316,11 +339,66 @@ export class Daemon {
       const reason = link ? `link: ${link}` : (probeReason ?? 'link is back');
       this.log({ event: 'provider', provider: p.name, from, to: now, reason });
       this.failback.transition(cur.cfg, p.name, from, now, Date.now());
+      this.metrics.transition(p.name);
       this.armFailbackTimer(cur);
       void runHooks(cur.cfg, { provider: p.name, from, to: now, reason }, (e) => this.log(e), this.o.runHook);
       if (now === 'down') this.flush.add(p.name);
       this.request(`${p.name} ${from} → ${now}`);
     }
+  }
+
+  /** Start, move or stop the HTTP endpoint as the config's `web:` says (a bad one is logged, the daemon goes on). */
+  private async updateWeb(cur: Loaded): Promise<void> {
+    const w = cur.cfg.web;
+    const key = w ? JSON.stringify(w) : '';
+    if (this.web && this.web.key === key) return;
+    if (this.web) await new Promise((r) => this.web!.server.close(() => r(undefined)));
+    this.web = null;
+    if (!w || this.stopped) return;
+    try {
+      const token = w.token_file ? readToken(w.token_file) : null;
+      const server = await startWeb(
+        { host: w.listen.host, port: w.listen.port, token, protectMetrics: w.protect_metrics },
+        { metrics: () => this.renderMetrics(), status: () => this.status(), events: () => [...this.eventLog], history: () => this.lastHour.snapshot() },
+        (e) => this.log(e),
+      );
+      this.web = { server, key };
+    } catch (e) {
+      this.log({ event: 'error', during: 'starting the web endpoint', error: e instanceof UserError && e.hint ? `${e.message}: ${e.hint}` : e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  /** A point of the last hour: each provider's health and totals, and its connections (cached for the metrics). */
+  private async recordHistory(cur: Loaded): Promise<void> {
+    const k = this.o.target.kernel;
+    for (const p of Object.values(cur.cfg.providers)) this.connections[p.name] = await k.conntrackCount(p.mark, cur.cfg.mark_mask).catch(() => null);
+    this.lastHour.add(
+      Date.now(),
+      Object.values(cur.cfg.providers).map((p) => {
+        const m = cur.machines.get(p.name);
+        const s = m ? snapshot(m) : null;
+        const t = this.totals.total[p.name];
+        return { name: p.name, up: this.effective(cur, p) !== 'down', rttMs: s?.latencyMs ?? null, loss: s?.loss ?? null, jitterMs: s?.jitterMs ?? null, inBytes: t?.in.bytes ?? 0, outBytes: t?.out.bytes ?? 0 };
+      }),
+    );
+  }
+
+  /** /metrics: gauges from the state now, totals from the last sample. */
+  private renderMetrics(): Promise<string> {
+    const cur = this.cur;
+    const snap: MetricsSnapshot = { providers: [], totals: this.totals.total, groups: [], copy: null };
+    if (cur) {
+      for (const p of Object.values(cur.cfg.providers)) {
+        const m = cur.machines.get(p.name);
+        const s = m ? snapshot(m) : null;
+        snap.providers.push({ name: p.name, state: this.effective(cur, p), latencyMs: s?.latencyMs ?? null, loss: s?.loss ?? null, jitterMs: s?.jitterMs ?? null, connections: this.connections[p.name] ?? null });
+      }
+      const active = this.view?.groups ?? [];
+      snap.groups = Object.entries(cur.cfg.groups).map(([name, g]) => ({ name, active: active.find((x) => x.name === name)?.active ?? [], members: g.tiers.flat().map((m) => m.name) }));
+      const c = this.copy?.status();
+      if (c) snap.copy = { lagMs: c.lastLagMs, routes: c.mainRoutes[4] + c.mainRoutes[6] };
+    }
+    return this.metrics.render(snap);
   }
 
   /** A reconcile when the next failback hold ends. */
@@ -336,8 +414,24 @@ export class Daemon {
     }, Math.max(0, next - Date.now()) + 5);
   }
 
-  /** Metered providers' bytes: add what the counters grew by; keep the file (at most every 60 s, or when forced). */
-  private async sampleUsage(cur: Loaded, save = false): Promise<void> {
+  /**
+   * The providers' counters: every provider's totals by direction (monotonic, for the metrics), and
+   * metered providers' bytes per quota period (kept in usage_file at most every 60 s, or when forced).
+   * Sampled every 5 s, and from the table an apply replaced as the apply read it just before (a
+   * replaced table's counters start from zero), so no traffic goes uncounted and a failover waits
+   * for no extra read.
+   */
+  private async sampleCounters(cur: Loaded, save = false, given?: Record<string, ProviderCounter>): Promise<void> {
+    let counters: Record<string, ProviderCounter>;
+    try {
+      counters = given ?? (await this.o.target.kernel.counters());
+    } catch (e) {
+      this.log({ event: 'error', during: 'reading the counters', error: e instanceof Error ? e.message : String(e) });
+      return;
+    }
+    const at = new Date();
+    this.usageSampledAt = at.getTime();
+    this.totals = sampleTotals(this.totals, counters);
     if (!Object.values(cur.cfg.providers).some((p) => p.metered)) return;
     const file = cur.cfg.usage_file;
     const dir = { dir: file.slice(0, file.lastIndexOf('/')) || '/' };
@@ -347,9 +441,7 @@ export class Daemon {
         this.meter = { usage: readUsage(dir, name), last: {} };
         this.meterFile = cur.cfg.usage_file;
       }
-      const at = new Date();
-      this.meter = sampleUsage(cur.cfg, this.meter, await this.o.target.kernel.counters(), at);
-      this.usageSampledAt = at.getTime();
+      this.meter = sampleUsage(cur.cfg, this.meter, counters, at);
       const ex = exhausted(cur.cfg, this.meter.usage, at);
       if (ex.join() !== this.exhaustedNow.join()) {
         for (const n of ex.filter((x) => !this.exhaustedNow.includes(x))) this.log({ event: 'quota', provider: n, used: this.meter.usage[n]?.bytes, limit: cur.cfg.providers[n]!.quota!.limit });
@@ -413,14 +505,19 @@ export class Daemon {
         this.updateEffective(cur);
         this.restartProbers(cur);
       }
-      await this.sampleUsage(cur); // before the nft table (and its counters) may be replaced
       const { res, desired, excluded, healthy } = await this.applyIsolated(cur);
+      // the table the apply replaced, as it read it right before: its counters' last values
+      if (res.changed && res.plan.nft.action !== 'none' && res.before.nftJson) {
+        const before = JSON.parse(res.before.nftJson) as { nftables?: Record<string, unknown>[] };
+        if (Array.isArray(before.nftables)) await this.sampleCounters(cur, false, providerCounters(before.nftables));
+      }
       const key = desiredKey(desired);
       if (res.changed) {
         const what = summary(res.plan);
         // the same desired state as last applied, yet something to do: someone changed it
         if (key === this.appliedKey) {
           this.repairs++;
+          this.metrics.repaired();
           this.lastRepair = { at: new Date().toISOString(), what, after: why };
           this.log({ event: 'repair', repaired: what, after: why });
         } else this.log({ event: 'applied', why, healthy, changes: what });
@@ -433,6 +530,7 @@ export class Daemon {
       await this.failbackFlush(cur, groups);
       this.updateRa(cur, groups);
       this.lastApply = { at: new Date().toISOString(), ok: true, why };
+      this.metrics.applied(true);
       this.failures = 0;
       return true;
     } catch (e) {
@@ -440,6 +538,7 @@ export class Daemon {
       this.failures++;
       const at = new Date().toISOString();
       this.lastApply = { at, ok: false, why, error };
+      this.metrics.applied(false);
       this.lastError = { at, error };
       const wait = Math.min(MAX_BACKOFF, 1000 * 2 ** Math.min(this.failures - 1, 5));
       this.log({ event: 'error', during: why, error, retryInMs: wait });
@@ -626,7 +725,9 @@ export class Daemon {
   async status(): Promise<DaemonStatus> {
     const cur = this.cur;
     const k = this.o.target.kernel;
-    const counters = cur ? await k.counters().catch(() => ({}) as Record<string, { packets: number; bytes: number }>) : {};
+    const counters = cur ? await k.counters().catch(() => ({}) as Record<string, ProviderCounter>) : {};
+    // every read of the counters is a sample too (totals, quotas)
+    if (cur && Object.keys(counters).length > 0) await this.serial(() => this.sampleCounters(cur, false, counters));
     const providers: ProviderStatus[] = cur
       ? await Promise.all(
           Object.values(cur.cfg.providers).map(async (p) => {
@@ -665,10 +766,11 @@ export class Daemon {
       // what the kernel's program does (null when it is not multihome's latest: a repair is under way)
       groups: (this.view?.groups ?? (cur ? this.groupsOf(cur, this.healthy(cur)).map((g) => ({ ...g, active: [] })) : [])).map((g) => {
         const held = cur ? this.failback.held(cur.cfg, Date.now())[g.name] : undefined;
-        return held ? { ...g, held } : g;
+        const tiers = cur?.cfg.groups[g.name]?.tiers;
+        return { ...g, ...(held ? { held } : {}), ...(tiers ? { tiers } : {}) };
       }),
       copy: this.copy?.status() ?? null,
-      events: [...this.history],
+      events: [...this.eventLog],
     };
   }
 }

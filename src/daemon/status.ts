@@ -54,7 +54,7 @@ export interface DaemonStatus {
   lastRepair: { at: string; what: string; after: string } | null;
   kernel: KernelView | null;
   providers: ProviderStatus[];
-  groups: { name: string; active: string[]; held?: string[] }[];
+  groups: { name: string; active: string[]; held?: string[]; tiers?: { name: string; weight: number }[][] }[];
   /** the provider tables that copy main, when any does */
   copy: CopyStatus | null;
   /** recent events (state changes, applies, repairs, hook runs), newest last */

@@ -2,9 +2,10 @@
 // providers' nft counters (every packet of their connections, both directions)
 // and adds what grew since the last sample. The counters start again from zero
 // whenever the nft table is replaced (a failover, a reload), so a counter below
-// its last sample counts from zero. The daemon samples right before every
-// apply, so at most the traffic of the moment between sample and replace goes
-// uncounted. Pure: the daemon reads the counters and keeps the file.
+// its last sample counts from zero. The daemon also samples the table an apply
+// replaces, from the apply's own read of it just before, so at most the traffic
+// of the moment between that read and the replace goes uncounted. Pure: the
+// daemon reads the counters and keeps the file.
 import type { ResolvedConfig } from '../config/assign.js';
 import type { QuotaPeriod } from '../config/schema.js';
 import type { UsageRecord } from '../apply/statedir.js';
@@ -25,6 +26,40 @@ export function periodKey(period: QuotaPeriod, at: Date): string {
   return `${d.getUTCFullYear()}-W${pad(week)}`;
 }
 
+/**
+ * What a counter grew by since its last sample: never sampled, nothing (a baseline: a daemon before
+ * this one counted up to here); below the last sample, all of it (the table was replaced and counts
+ * from zero); absent, nothing.
+ */
+export function counterGrowth(before: number | undefined, now: number | undefined): number {
+  if (now === undefined || before === undefined) return 0;
+  return now >= before ? now - before : now;
+}
+
+type Dir = { packets: number; bytes: number };
+/** Every provider's traffic since the daemon started, by direction: never goes backwards (the metrics' `_total`s). */
+export interface Totals {
+  total: Record<string, { in: Dir; out: Dir }>;
+  last: Record<string, { in: Dir; out: Dir }>;
+}
+
+export function sampleTotals(t: Totals, counters: Record<string, { in?: Dir; out?: Dir }>): Totals {
+  const total: Totals['total'] = {};
+  const last: Totals['last'] = {};
+  for (const name of new Set([...Object.keys(t.total), ...Object.keys(counters)])) {
+    const prev = t.total[name] ?? { in: { packets: 0, bytes: 0 }, out: { packets: 0, bytes: 0 } };
+    const before = t.last[name];
+    const c = counters[name];
+    const add = (d: 'in' | 'out'): Dir => ({
+      packets: prev[d].packets + counterGrowth(before?.[d].packets ?? (c ? 0 : undefined), c?.[d]?.packets),
+      bytes: prev[d].bytes + counterGrowth(before?.[d].bytes ?? (c ? 0 : undefined), c?.[d]?.bytes),
+    });
+    total[name] = { in: add('in'), out: add('out') };
+    last[name] = { in: c?.in ?? { packets: 0, bytes: 0 }, out: c?.out ?? { packets: 0, bytes: 0 } };
+  }
+  return { total, last };
+}
+
 export interface Meter {
   usage: UsageRecord;
   /** the counter values of the last sample */
@@ -42,13 +77,8 @@ export function sampleUsage(cfg: ResolvedConfig, m: Meter, counters: Record<stri
     const base = prev && prev.period === period ? prev.bytes : 0;
     const now = counters[p.name]?.bytes;
     const before = m.last[p.name];
-    let grew = 0;
-    if (now !== undefined) {
-      // never sampled: a baseline (a daemon before this one counted up to here); below the last
-      // sample: the table was replaced and counts from zero
-      grew = before === undefined ? 0 : now >= before ? now - before : now;
-      last[p.name] = now;
-    } else last[p.name] = 0; // no table (yet): the next one counts from zero
+    const grew = counterGrowth(before, now);
+    last[p.name] = now ?? 0; // no table (yet): the next one counts from zero
     usage[p.name] = { period, bytes: base + grew };
   }
   return { usage, last };

@@ -12,7 +12,7 @@ import type { EventBatch } from './event-codec.js';
 import { watchKernel, type EventWatch, type WatchOptions } from './events.js';
 import type { ExecOptions } from './exec.js';
 import { readForeignProgram } from './read-full.js';
-import { flushCopies, readLinks, readProviderCounters, readState, readSysctls, type RouteScope, type Snapshot } from './read.js';
+import { flushCopies, readLinks, readProviderCounters, readState, readSysctls, type ProviderCounter, type RouteScope, type Snapshot } from './read.js';
 import { ipBatch, nftDelete, nftLoad, nftRestoreJson, sysctlWrite } from './write.js';
 
 export interface KernelPort {
@@ -31,7 +31,7 @@ export interface KernelPort {
   conntrackDelete(mark: number, mask: number): Promise<number>;
   conntrackCount(mark: number, mask: number): Promise<number>;
   /** packets and bytes of each provider chain's counter (`to_NAME`) */
-  counters(): Promise<Record<string, { packets: number; bytes: number }>>;
+  counters(): Promise<Record<string, ProviderCounter>>;
   /** every other tool's netfilter rules (nft ruleset without multihome's table, iptables) as a program */
   foreignProgram(): Promise<Program>;
   /** follow kernel changes (links, addresses, rules, the routes of `o.tables`, nftables); the daemon's input */

@@ -103,21 +103,35 @@ export function nftDigest(items: J[]): { digest: string; chains: number; rules: 
   return { digest, chains: chains.length, rules: rules.length, fingerprint };
 }
 
-/** Packets and bytes counted in each provider chain (`to_NAME`) of the live table. */
-export function providerCounters(items: J[]): Record<string, { packets: number; bytes: number }> {
-  const out: Record<string, { packets: number; bytes: number }> = {};
+/** A provider's traffic: in (arrived from its uplink), out (the rest), and both together. */
+export interface ProviderCounter {
+  packets: number;
+  bytes: number;
+  in?: { packets: number; bytes: number };
+  out?: { packets: number; bytes: number };
+}
+
+/** Packets and bytes counted in each provider chain (`to_NAME`) of the live table, by direction (the rule comments `in`, `out`). */
+export function providerCounters(items: J[]): Record<string, ProviderCounter> {
+  const out: Record<string, ProviderCounter> = {};
   for (const it of items) {
     const r = it.rule as J | undefined;
     if (!r || typeof r.chain !== 'string' || !r.chain.startsWith('to_')) continue;
     for (const e of (r.expr as J[] | undefined) ?? []) {
       const c = e.counter as { packets?: number; bytes?: number } | undefined;
-      if (c) out[r.chain.slice(3)] = { packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
+      if (!c) continue;
+      const name = r.chain.slice(3);
+      const v = { packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
+      const cur = (out[name] ??= { packets: 0, bytes: 0 });
+      cur.packets += v.packets;
+      cur.bytes += v.bytes;
+      if (r.comment === 'in' || r.comment === 'out') cur[r.comment] = v;
     }
   }
   return out;
 }
 
-export async function readProviderCounters(opts: ExecOptions = {}): Promise<Record<string, { packets: number; bytes: number }>> {
+export async function readProviderCounters(opts: ExecOptions = {}): Promise<Record<string, ProviderCounter>> {
   const r = await run(['nft', '-j', 'list', 'table', NFT_FAMILY, NFT_TABLE], opts);
   if (r.code !== 0) return {};
   return providerCounters((JSON.parse(r.stdout) as { nftables: J[] }).nftables);

@@ -40,7 +40,7 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
     assert.ok(switched < 2500, `switched after ${switched} ms`);
     const st = JSON.parse((await cli(['status', '--json'])).stdout) as { providers: { name: string; state: string }[]; groups: { name: string; active: string[] }[] };
     assert.deepEqual(st.providers.map((p) => [p.name, p.state]), [['isp1', 'up'], ['isp2', 'down']]);
-    assert.deepEqual(st.groups, [{ name: 'web', active: ['isp1'] }]);
+    assert.deepEqual(st.groups.map((g) => ({ name: g.name, active: g.active })), [{ name: 'web', active: ['isp1'] }]);
 
     // Restore: back to isp2 after 5 good rounds.
     await runOk(['ip', 'link', 'set', 'dev', 'up', 'up'], { netns: nsOf(inst, 'isp2') });

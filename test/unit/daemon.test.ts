@@ -27,7 +27,7 @@ test('start: applies with every provider up, reports what the kernel holds', asy
       ['isp2', 'up', null, { ipv4: 'present' }],
     ]);
     assert.equal(s.kernel?.nft, 'as applied');
-    assert.deepEqual(s.groups, [{ name: 'web', active: ['isp2'] }]);
+    assert.deepEqual(s.groups, [{ name: 'web', active: ['isp2'], tiers: [[{ name: 'isp2', weight: 1 }], [{ name: 'isp1', weight: 1 }]] }]);
     assert.deepEqual(kinds(), ['applied', 'running']);
   } finally {
     await d.stop();
