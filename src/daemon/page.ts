@@ -45,17 +45,18 @@ function chart(key, title, names, data, fmt) {
     const box = document.createElement('div');
     box.id = 'chart-' + key;
     el.appendChild(box);
-    const plot = new uPlot({ title, width: 460, height: 200, series: [{}, ...names.map((n, i) => ({ label: n, stroke: COLORS[i % COLORS.length], value: (u, v) => fmt(v) }))], axes: [{}, { values: (u, vs) => vs.map(fmt) }] }, data, box);
+    const plot = new uPlot({ title, width: 460, height: 200, series: [{}, ...names.map((n, i) => ({ label: n, stroke: COLORS[i % COLORS.length], value: (u, v) => fmt(v) }))], axes: [{}, { size: 60 }] }, data, box);
     charts[key] = { plot, sig };
   } else charts[key].plot.setData(data);
 }
 function renderHistory(points, names) {
   const xs = points.map((p) => p.t / 1000);
   const series = (f) => names.map((n) => points.map((p) => { const v = p.providers[n]; return v ? f(v) : null; }));
-  chart('rtt', 'RTT (ms)', names, [xs, ...series((v) => v.rttMs)], (v) => v == null ? '-' : v.toFixed(1));
-  chart('loss', 'loss (%)', names, [xs, ...series((v) => v.loss == null ? null : v.loss * 100)], (v) => v == null ? '-' : v.toFixed(0));
-  chart('jitter', 'jitter (ms)', names, [xs, ...series((v) => v.jitterMs)], (v) => v == null ? '-' : v.toFixed(1));
-  chart('throughput', 'throughput in+out (b/s)', names, [xs, ...series((v) => v.inBps == null ? null : v.inBps + (v.outBps || 0))], (v) => v == null ? '-' : rate(v));
+  const num = (d) => (v) => v == null ? '-' : v.toFixed(d);
+  chart('rtt', 'RTT (ms)', names, [xs, ...series((v) => v.rttMs)], num(2));
+  chart('loss', 'loss (%)', names, [xs, ...series((v) => v.loss == null ? null : v.loss * 100)], num(0));
+  chart('jitter', 'jitter (ms)', names, [xs, ...series((v) => v.jitterMs)], num(2));
+  chart('throughput', 'throughput, in + out (kb/s)', names, [xs, ...series((v) => v.inBps == null ? null : (v.inBps + (v.outBps || 0)) / 1000)], num(1));
 }
 const eventText = (e) => Object.entries(e).filter(([k]) => k !== 'ts' && k !== 'event').map(([k, v]) => k + '=' + (typeof v === 'string' ? v : JSON.stringify(v))).join(' ');
 async function refresh() {
