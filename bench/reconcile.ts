@@ -108,7 +108,7 @@ async function main() {
   const state = path.join(dir, 'state');
   fs.writeFileSync(cfg, CONFIG);
   await startEchoServer(inst, 'inet');
-  const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg], { stderrTo: path.join(dir, 'daemon.log') });
+  const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg, '--log-format', 'json'], { stderrTo: path.join(dir, 'daemon.log') });
   try {
     if (!(await until(10_000, async () => (await run([process.execPath, MAIN, '--state-dir', state, 'status', '--json'], { netns: router })).code === 0, 100))) throw new Error('the daemon did not start');
     const linkDown: number[] = [];

@@ -76,7 +76,7 @@ try {
   const seedRate = 2000 / seedS;
 
   // 2 + 3. the daemon with main × 2 tables: bursts of 10,000 changes, its peak memory
-  const daemon = spawnInNetns(ns, [process.execPath, MAIN, '--state-dir', path.join(lab.dir, 'state'), 'run', '-c', lab.config]);
+  const daemon = spawnInNetns(ns, [process.execPath, MAIN, '--state-dir', path.join(lab.dir, 'state'), 'run', '-c', lab.config, '--log-format', 'json']);
   const lags: number[] = [];
   const singleLags: number[] = [];
   let peakMb = 0;

@@ -4,13 +4,13 @@
 # iputils-ping for ICMP health probes, radvd (router advertisements for
 # prefix-per-uplink IPv6), dnsmasq (a resolver on the lab router), prometheus (for
 # promtool, which checks the daemon's /metrics) and chromium (the status page's test,
-# driven by playwright-core), and the npm dependencies, then build.
+# driven by playwright-core), socat (systemd's notify socket), and the npm dependencies, then build.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in ip:iproute2 nft:nftables iptables:iptables conntrack:conntrack sysctl:procps ping:iputils-ping radvd:radvd dnsmasq:dnsmasq-base promtool:prometheus chromium:chromium; do
+for pair in ip:iproute2 nft:nftables iptables:iptables conntrack:conntrack sysctl:procps ping:iputils-ping radvd:radvd dnsmasq:dnsmasq-base promtool:prometheus chromium:chromium socat:socat; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

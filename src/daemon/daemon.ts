@@ -68,6 +68,10 @@ export interface DaemonOptions {
   startRouteCopy?: typeof startRouteCopy;
   /** ms between full checks even without events (default 30 s) */
   checkEvery?: number;
+  /** systemd's notify protocol (READY=1, RELOADING=1, STOPPING=1, WATCHDOG=1, STATUS=…); absent: not under systemd */
+  notify?: (state: string) => void;
+  /** systemd's watchdog interval (WatchdogSec): fed at half of it while the loop is healthy */
+  watchdogMs?: number;
 }
 
 /** Longest wait before retrying a failed reconcile. */
@@ -96,6 +100,10 @@ export class Daemon {
   private copy: RouteCopyHandle | null = null;
   private stopped = false;
   private readonly startedAt = new Date().toISOString();
+  private watchdog: NodeJS.Timeout | null = null;
+  /** when the tick last ran (the event loop is alive) and when the running reconcile began (null: none) */
+  private tickAt = Date.now();
+  private reconcileSince: number | null = null;
 
   // the reconcile loop: one at a time, in order
   private chain: Promise<unknown> = Promise.resolve();
@@ -155,6 +163,8 @@ export class Daemon {
     await this.serial(() => this.switchTo(loaded, 'start'));
     this.checker = setInterval(() => this.request('periodic check'), this.o.checkEvery ?? 30_000);
     this.log({ event: 'running', config: file, providers: Object.keys(loaded.cfg.providers) });
+    this.o.notify?.(`READY=1\nSTATUS=${this.statusLine()}`);
+    if (this.o.watchdogMs) this.watchdog = setInterval(() => this.feedWatchdog(), Math.max(50, this.o.watchdogMs / 2));
   }
 
   /** Re-read the config; an invalid one is reported and the running one kept. */
@@ -168,7 +178,18 @@ export class Daemon {
       this.log({ event: 'reload-refused', error });
       return { ok: false, error };
     }
+    this.o.notify?.('RELOADING=1');
     return this.serial(async () => {
+      try {
+        return await this.reloadTo(next);
+      } finally {
+        this.o.notify?.(`READY=1\nSTATUS=${this.statusLine()}`);
+      }
+    });
+  }
+
+  private async reloadTo(next: Loaded): Promise<{ ok: boolean; error?: string }> {
+    {
       const old = this.cur;
       const ok = await this.switchTo(next, 'reload');
       if (ok) {
@@ -179,11 +200,13 @@ export class Daemon {
       this.log({ event: 'reload-refused', error });
       if (old) await this.switchTo(old, 'reload refused: back to the running config');
       return { ok: false, error: `applying the new config failed (the running one stays): ${error}` };
-    });
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.o.notify?.('STOPPING=1');
+    if (this.watchdog) clearInterval(this.watchdog);
     for (const t of [this.ticker, this.checker]) if (t) clearInterval(t);
     if (this.retry) clearTimeout(this.retry);
     if (this.failbackTimer) clearTimeout(this.failbackTimer);
@@ -304,6 +327,7 @@ export class Daemon {
   }
 
   private onTick(): void {
+    this.tickAt = Date.now();
     const cur = this.cur;
     if (!cur || this.stopped) return;
     if (Date.now() - this.usageSampledAt >= 5000) void this.serial(() => this.sampleCounters(cur));
@@ -495,6 +519,36 @@ export class Daemon {
 
   /** One convergence: facts (if asked), compile, apply with per-provider isolation, read back. Never throws. */
   private async reconcile(reasons: string[]): Promise<boolean> {
+    this.reconcileSince = Date.now();
+    try {
+      return await this.reconcileOnce(reasons);
+    } finally {
+      this.reconcileSince = null;
+    }
+  }
+
+  /**
+   * Healthy for the watchdog: the tick ran lately (the event loop is not blocked) and no reconcile
+   * has been running for longer than the watchdog interval (it is not stuck, say on a hung `nft`).
+   */
+  loopHealthy(now = Date.now()): boolean {
+    const limit = this.o.watchdogMs ?? 30_000;
+    return !this.stopped && now - this.tickAt < Math.max(limit, 2000) && (this.reconcileSince === null || now - this.reconcileSince < limit);
+  }
+
+  private feedWatchdog(): void {
+    if (this.loopHealthy()) this.o.notify?.('WATCHDOG=1');
+    else this.log({ event: 'warning', warning: 'the loop is stuck: not feeding the systemd watchdog' });
+  }
+
+  private statusLine(): string {
+    const cur = this.cur;
+    if (!cur) return 'starting';
+    const down = Object.values(cur.cfg.providers).filter((p) => this.effective(cur, p) === 'down').map((p) => p.name);
+    return `${Object.keys(cur.cfg.providers).length} providers, ${down.length ? `down: ${down.join(', ')}` : 'all up'}; ${this.repairs} repairs`;
+  }
+
+  private async reconcileOnce(reasons: string[]): Promise<boolean> {
     const cur = this.cur;
     if (!cur) return false;
     const why = [...new Set(reasons)].join('; ');

@@ -45,7 +45,7 @@ export async function startDaemon(router: string, config: string | ((dir: string
   const log = path.join(dir, 'daemon.log');
   const cli = (args: string[]) => run([process.execPath, MAIN, '--state-dir', state, ...args], { netns: router });
   // stderr (the JSON log) to a file, so a test can read the events
-  const start = () => spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg], { stderrTo: log });
+  const start = () => spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg, '--log-format', 'json'], { stderrTo: log });
   const daemon = start();
   await until('the daemon answers', 10_000, async () => (await cli(['status', '--json'])).code === 0);
   const status = async () => {

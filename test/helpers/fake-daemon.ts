@@ -34,7 +34,7 @@ export function fakeProbers() {
   };
 }
 
-export async function startDaemon(config = CONFIG, kernel = new FakeKernel(SEED_LINKS), o: { runHook?: HookRunner } = {}) {
+export async function startDaemon(config = CONFIG, kernel = new FakeKernel(SEED_LINKS), o: { runHook?: HookRunner; notify?: (state: string) => void; watchdogMs?: number } = {}) {
   const dir = tmpStateDir();
   const file = path.join(dir, 'multihome.yaml');
   fs.writeFileSync(file, config);

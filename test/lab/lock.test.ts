@@ -19,7 +19,7 @@ const SEED = repoPath('examples', 'seed.yaml');
 
 async function race(router: string, state: string, n: number, dir: string): Promise<{ running: BackgroundProcess[]; refused: number }> {
   const logs = Array.from({ length: n }, (_, i) => path.join(dir, `d${Date.now()}-${i}.log`));
-  const procs = logs.map((log) => spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', SEED], { stderrTo: log }));
+  const procs = logs.map((log) => spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', SEED, '--log-format', 'json'], { stderrTo: log }));
   const codes = new Map<BackgroundProcess, number>();
   for (const p of procs) void p.exited.then((c) => codes.set(p, c));
   // the losers exit at once; the winner applies and answers status

@@ -27,7 +27,7 @@ async function withCopyLab(t: TestContext, extra: string, fn: (lab: CopyLab) => 
 
 const state = (lab: CopyLab) => path.join(lab.dir, 'state');
 const cli = (lab: CopyLab, args: string[]) => run([process.execPath, MAIN, '--state-dir', state(lab), ...args], { netns: lab.router });
-const startDaemon = (lab: CopyLab): BackgroundProcess => spawnInNetns(lab.router, [process.execPath, MAIN, '--state-dir', state(lab), 'run', '-c', lab.config]);
+const startDaemon = (lab: CopyLab): BackgroundProcess => spawnInNetns(lab.router, [process.execPath, MAIN, '--state-dir', state(lab), 'run', '-c', lab.config, '--log-format', 'json']);
 
 interface CopyStatus {
   foreign: { table: number; route: string; protocol: number }[];

@@ -7,10 +7,20 @@ import { Daemon, type DaemonStatus } from '../../daemon/daemon.js';
 import { EXIT, UserError } from '../../errors/index.js';
 import { DEFAULT_CONFIG, readConfigFile, targetOf } from '../context.js';
 import { printJson } from '../output.js';
+import { sdNotify } from '../../kernel/sd-notify.js';
+import { defaultFormat, formatEvent, type LogFormat, type LogLevel } from '../../daemon/log-format.js';
 import { guarded } from './config-commands.js';
 
-/** One JSON line per event on stderr: journald keeps it, `jq` reads it. */
-const log = (event: Record<string, unknown>) => process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), ...event }) + '\n');
+/** The daemon's events on stderr, as --log-format and --log-level say (daemon/log-format.ts). */
+function logger(o: { logFormat?: string; logLevel: string }): (event: Record<string, unknown>) => void {
+  const format = (o.logFormat ?? defaultFormat(process.env, process.stderr.isTTY === true)) as LogFormat;
+  if (!['json', 'text', 'journal'].includes(format)) throw new UserError(`--log-format ${format}: expected text, json or journal`);
+  if (!['error', 'warning', 'info', 'debug'].includes(o.logLevel)) throw new UserError(`--log-level ${o.logLevel}: expected error, warning, info or debug`);
+  return (event) => {
+    const line = formatEvent(event, format, o.logLevel as LogLevel);
+    if (line) process.stderr.write(line);
+  };
+}
 
 export function registerRun(program: Command): void {
   program
@@ -18,8 +28,11 @@ export function registerRun(program: Command): void {
     .description('the daemon: apply, probe every uplink through itself, follow link, address and rule changes, fail over, repair what others delete; SIGHUP or `multihome reload` re-reads the config')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('--on-stop <what>', 'on SIGTERM: keep the routing as it is, or remove it (as `down`)', 'keep')
-    .action((o: { config: string; onStop: string }, cmd: Command) =>
+    .option('--log-format <format>', 'text, json or journal (default: journal under systemd, text on a terminal, json otherwise)')
+    .option('--log-level <level>', 'error, warning, info or debug', 'info')
+    .action((o: { config: string; onStop: string; logFormat?: string; logLevel: string }, cmd: Command) =>
       guarded(false, async () => {
+        const log = logger(o);
         const target = targetOf(cmd);
         // Probes open their sockets in this process: it must live in the router's namespace itself.
         if ((cmd.optsWithGlobals() as { netns?: string }).netns) {
@@ -27,7 +40,17 @@ export function registerRun(program: Command): void {
         }
         if (o.onStop !== 'keep' && o.onStop !== 'remove') throw new UserError(`--on-stop ${o.onStop}: expected keep or remove`);
         const unlock = lock(target.stateDir);
-        const daemon = new Daemon({ target, log, readConfig: () => ({ text: readConfigFile(o.config), file: o.config }) });
+        // under systemd (Type=notify): READY after the first apply, the watchdog fed while the loop is healthy
+        const usec = Number(process.env.WATCHDOG_USEC ?? 0);
+        const watchdogPid = Number(process.env.WATCHDOG_PID ?? process.pid);
+        const notify = process.env.NOTIFY_SOCKET ? (state: string) => void sdNotify(state) : undefined;
+        const daemon = new Daemon({
+          target,
+          log,
+          readConfig: () => ({ text: readConfigFile(o.config), file: o.config }),
+          ...(notify ? { notify } : {}),
+          ...(notify && usec > 0 && watchdogPid === process.pid ? { watchdogMs: usec / 1000 } : {}),
+        });
         let server: Awaited<ReturnType<typeof serveControl>>;
         try {
           await daemon.start();
