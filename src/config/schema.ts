@@ -406,6 +406,17 @@ export const ConfigSchema = z.strictObject({
       { error: 'expected { listen: "127.0.0.1:9780" }' },
     )
     .optional(),
+  /** a webhook: every event (info and above) POSTed as JSON */
+  notify: z
+    .strictObject(
+      {
+        url: z.string({ error: 'expected an http:// or https:// URL' }).refine((u) => /^https?:\/\/[^\s]+$/.test(u) && URL.canParse(u), { error: 'expected an http:// or https:// URL' }),
+        timeout: duration('notify.timeout').default(5000),
+        retries: z.number().int().min(0).max(10).default(3),
+      },
+      { error: 'expected { url: https://… }' },
+    )
+    .optional(),
   /** router advertisements on the LAN (radvd), for providers whose delegated prefixes the LAN uses unNATed */
   ra: z
     .strictObject(
@@ -443,4 +454,5 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   copyExclude: ['prefixes', 'devices', 'protocols'],
   ra: ['interface', 'radvd'],
   web: ['listen', 'allow_remote', 'token_file', 'protect_metrics'],
+  notify: ['url', 'timeout', 'retries'],
 };

@@ -43,6 +43,7 @@ import { FailbackControl } from './failback.js';
 import { History, HISTORY_EVERY_MS } from './history.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { readToken, startWeb } from './web.js';
+import { Webhook } from './webhook.js';
 import type { Server } from 'node:http';
 import { runHooks, type HookRunner } from './hooks.js';
 import { loadConfig, type Loaded } from './load.js';
@@ -146,6 +147,8 @@ export class Daemon {
   /** conntrack entries per provider, refreshed with the history (a scrape must not spawn processes) */
   private connections: Record<string, number | null> = {};
   private web: { server: Server; key: string } | null = null;
+  private webhook: Webhook | null = null;
+  private webhookKey = '';
 
   constructor(private readonly o: DaemonOptions) {}
 
@@ -154,6 +157,7 @@ export class Daemon {
     this.eventLog.push(e);
     if (this.eventLog.length > EVENT_HISTORY) this.eventLog.shift();
     this.o.log(event);
+    this.webhook?.send(e);
   }
 
   /** Load the config (an invalid one throws a UserError), read the system, start listening, apply, start probing. */
@@ -220,6 +224,9 @@ export class Daemon {
     this.radvd = null;
     this.web?.server.close();
     this.web = null;
+    // the last events still go out, for a moment
+    if (this.webhook) await Promise.race([this.webhook.idle(), new Promise((r) => setTimeout(r, 2000))]);
+    this.webhook?.stop();
     if (this.cur) await this.sampleCounters(this.cur, true);
   }
 
@@ -254,6 +261,7 @@ export class Daemon {
       const before = this.runs.get(p.name);
       if (before) before.effective = this.effective(next, p); // a reload: no transition for what stayed
     }
+    this.updateWebhook(next);
     const ok = await this.reconcile([why]);
     await this.updateWeb(next);
     this.restartProbers(next);
@@ -369,6 +377,16 @@ export class Daemon {
       if (now === 'down') this.flush.add(p.name);
       this.request(`${p.name} ${from} → ${now}`);
     }
+  }
+
+  /** The webhook of `notify:` (a new one when its settings change). */
+  private updateWebhook(cur: Loaded): void {
+    const n = cur.cfg.notify;
+    const key = n ? JSON.stringify(n) : '';
+    if (key === this.webhookKey) return;
+    this.webhook?.stop();
+    this.webhookKey = key;
+    this.webhook = n ? new Webhook({ url: n.url, timeoutMs: n.timeout, retries: n.retries }, (e) => this.log(e)) : null;
   }
 
   /** Start, move or stop the HTTP endpoint as the config's `web:` says (a bad one is logged, the daemon goes on). */
