@@ -11,8 +11,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run, runOk } from '../src/kernel/exec.js';
-import { addNetns, delNetns, netnsPids, spawnInNetns, vethBetween } from '../src/kernel/netns.js';
+import { run } from '../src/kernel/exec.js';
+import { netnsPids, spawnInNetns } from '../src/kernel/netns.js';
+import { buildUplinks, cpuSeconds } from './uplinks-lab.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,40 +23,13 @@ const N = arg('providers', 8);
 const SECONDS = arg('seconds', 30);
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const FLOOR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'ping-floor.js');
-const id = Math.random().toString(16).slice(2, 8);
-const R = `mh-cpu-${id}-r`;
-const isp = (i: number) => `mh-cpu-${id}-p${i}`;
-const HZ = 100; // USER_HZ: /proc/PID/stat counts CPU time in clock ticks
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / HZ;
-  } catch {
-    return 0;
-  }
-}
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-cpu-'));
-  const made: string[] = [];
+  const lab = await buildUplinks(N, 'cpu');
+  const R = lab.router;
+  const providers = lab.providersYaml;
   try {
-    await addNetns(R);
-    made.push(R);
-    await runOk(['ip', 'link', 'set', 'lo', 'up'], { netns: R });
-    const providers: string[] = [];
-    for (let i = 1; i <= N; i++) {
-      await addNetns(isp(i));
-      made.push(isp(i));
-      await vethBetween(R, `up${i}`, isp(i), 'eth0');
-      await runOk(['ip', 'addr', 'add', `10.${i}.0.2/24`, 'dev', `up${i}`], { netns: R });
-      await runOk(['ip', 'link', 'set', `up${i}`, 'up'], { netns: R });
-      await runOk(['ip', 'addr', 'add', `10.${i}.0.1/24`, 'dev', 'eth0'], { netns: isp(i) });
-      await runOk(['ip', 'link', 'set', 'eth0', 'up'], { netns: isp(i) });
-      providers.push(`  isp${i}: { interface: up${i}, gateway: 10.${i}.0.1, health: { probe: icmp, targets: [10.${i}.0.1] } }`);
-    }
     const cfg = path.join(dir, 'multihome.yaml');
     fs.writeFileSync(cfg, `providers:\n${providers.join('\n')}\ngroups:\n  all: [${Array.from({ length: N }, (_, i) => `isp${i + 1}`).join(', ')}]\ndefault: all\n`);
     const pi = process.argv.indexOf('--profile');
@@ -113,7 +87,7 @@ async function main() {
       await daemon.stop();
     }
   } finally {
-    for (const ns of made.reverse()) await delNetns(ns);
+    await lab.remove();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

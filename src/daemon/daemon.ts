@@ -146,6 +146,7 @@ export class Daemon {
   private historyAt = 0;
   /** conntrack entries per provider, refreshed with the history (a scrape must not spawn processes) */
   private connections: Record<string, number | null> = {};
+  private connectionsAt = 0;
   private web: { server: Server; key: string } | null = null;
   private webhook: Webhook | null = null;
   private webhookKey = '';
@@ -262,6 +263,7 @@ export class Daemon {
       if (before) before.effective = this.effective(next, p); // a reload: no transition for what stayed
     }
     this.updateWebhook(next);
+    this.metrics.providers(Object.keys(next.cfg.providers));
     const ok = await this.reconcile([why]);
     await this.updateWeb(next);
     this.restartProbers(next);
@@ -338,8 +340,11 @@ export class Daemon {
     this.tickAt = Date.now();
     const cur = this.cur;
     if (!cur || this.stopped) return;
-    if (Date.now() - this.usageSampledAt >= 5000) void this.serial(() => this.sampleCounters(cur));
-    if (Date.now() - this.historyAt >= HISTORY_EVERY_MS) {
+    // periodic samples only where something shows them between applies: metrics and the page (web),
+    // quotas (metered); `status` samples for itself, and every apply samples the table it replaces
+    const watched = cur.cfg.web !== undefined;
+    if ((watched || Object.values(cur.cfg.providers).some((p) => p.metered)) && Date.now() - this.usageSampledAt >= 5000) void this.serial(() => this.sampleCounters(cur));
+    if (watched && Date.now() - this.historyAt >= HISTORY_EVERY_MS) {
       this.historyAt = Date.now();
       void this.serial(() => this.recordHistory(cur));
     }
@@ -401,7 +406,7 @@ export class Daemon {
       const token = w.token_file ? readToken(w.token_file) : null;
       const server = await startWeb(
         { host: w.listen.host, port: w.listen.port, token, protectMetrics: w.protect_metrics },
-        { metrics: () => this.renderMetrics(), status: () => this.status(), events: () => [...this.eventLog], history: () => this.lastHour.snapshot() },
+        { metrics: () => this.renderMetrics(), status: async () => ({ ok: true, ...(await this.status({ cached: true })) }), events: () => [...this.eventLog], history: () => this.lastHour.snapshot() },
         (e) => this.log(e),
       );
       this.web = { server, key };
@@ -413,7 +418,11 @@ export class Daemon {
   /** A point of the last hour: each provider's health and totals, and its connections (cached for the metrics). */
   private async recordHistory(cur: Loaded): Promise<void> {
     const k = this.o.target.kernel;
-    for (const p of Object.values(cur.cfg.providers)) this.connections[p.name] = await k.conntrackCount(p.mark, cur.cfg.mark_mask).catch(() => null);
+    // connections: a conntrack listing per provider, so every 30 s only
+    if (Date.now() - this.connectionsAt >= 30_000) {
+      this.connectionsAt = Date.now();
+      for (const p of Object.values(cur.cfg.providers)) this.connections[p.name] = await k.conntrackCount(p.mark, cur.cfg.mark_mask).catch(() => null);
+    }
     this.lastHour.add(
       Date.now(),
       Object.values(cur.cfg.providers).map((p) => {
@@ -794,10 +803,14 @@ export class Daemon {
 
   // ---------------------------------------------------------------- status
 
-  async status(): Promise<DaemonStatus> {
+  /**
+   * What `status` shows. `cached`: from what the daemon last read (the connections and totals of its
+   * periodic samples) without running anything — for the web endpoint, polled by pages.
+   */
+  async status(o: { cached?: boolean } = {}): Promise<DaemonStatus> {
     const cur = this.cur;
     const k = this.o.target.kernel;
-    const counters = cur ? await k.counters().catch(() => ({}) as Record<string, ProviderCounter>) : {};
+    const counters = cur && !o.cached ? await k.counters().catch(() => ({}) as Record<string, ProviderCounter>) : {};
     // every read of the counters is a sample too (totals, quotas)
     if (cur && Object.keys(counters).length > 0) await this.serial(() => this.sampleCounters(cur, false, counters));
     const providers: ProviderStatus[] = cur
@@ -816,9 +829,10 @@ export class Daemon {
               lastError: this.runs.get(p.name)?.lastError ?? null,
               link,
               routes: this.view?.routes[p.name] ?? {},
-              connections: await k.conntrackCount(p.mark, cur.cfg.mark_mask).catch(() => null),
-              packets: c?.packets ?? null,
-              bytes: c?.bytes ?? null,
+              connections: o.cached ? (this.connections[p.name] ?? null) : await k.conntrackCount(p.mark, cur.cfg.mark_mask).catch(() => null),
+              // since the daemon started, both directions: totals that a table replace does not reset
+              packets: this.totals.total[p.name] ? this.totals.total[p.name]!.in.packets + this.totals.total[p.name]!.out.packets : (c?.packets ?? null),
+              bytes: this.totals.total[p.name] ? this.totals.total[p.name]!.in.bytes + this.totals.total[p.name]!.out.bytes : (c?.bytes ?? null),
               usage: p.metered && this.meter?.usage[p.name] ? { ...this.meter.usage[p.name]!, limit: p.quota?.limit ?? null, exhausted: this.exhaustedNow.includes(p.name) } : null,
             };
           }),

@@ -57,6 +57,11 @@ export class Metrics {
     this.rttHist.observe({ provider }, ms / 1000);
   }
 
+  /** Every provider's series exist from the start (a counter that appears only at its first increment would hide the first one). */
+  providers(names: string[]): void {
+    for (const provider of names) this.transitions.inc({ provider }, 0);
+  }
+
   transition(provider: string): void {
     this.transitions.inc({ provider });
   }
@@ -82,17 +87,25 @@ export class Metrics {
     }
   }
 
+  /** the providers and groups the gauges hold series for: cleared only when these change (a reload) */
+  private shape = '';
+
   async render(s: MetricsSnapshot): Promise<string> {
-    for (const g of [this.up, this.state, this.rtt, this.loss, this.jitter, this.connections, this.active]) g.reset();
+    const shape = JSON.stringify([s.providers.map((p) => p.name), s.groups.map((g) => [g.name, g.members])]);
+    if (shape !== this.shape) {
+      for (const g of [this.up, this.state, this.rtt, this.loss, this.jitter, this.connections, this.active]) g.reset();
+      this.shape = shape;
+    }
     for (const p of s.providers) {
       const provider = p.name;
       this.up.set({ provider }, p.state === 'down' ? 0 : 1);
       for (const st of STATES) this.state.set({ provider, state: st }, p.state === st ? 1 : 0);
-      if (p.latencyMs !== null) this.rtt.set({ provider }, p.latencyMs / 1000);
-      if (p.loss !== null) this.loss.set({ provider }, p.loss);
-      if (p.jitterMs !== null) this.jitter.set({ provider }, p.jitterMs / 1000);
-      if (p.connections !== null) this.connections.set({ provider }, p.connections);
-      this.transitions.inc({ provider }, 0);
+      // a value that is unknown now (no answers in the window) is no series, not a stale one
+      const put = (g: Gauge, v: number | null) => (v === null ? g.remove({ provider }) : g.set({ provider }, v));
+      put(this.rtt, p.latencyMs === null ? null : p.latencyMs / 1000);
+      put(this.loss, p.loss);
+      put(this.jitter, p.jitterMs === null ? null : p.jitterMs / 1000);
+      put(this.connections, p.connections);
       const t = s.totals[provider] ?? { in: { packets: 0, bytes: 0 }, out: { packets: 0, bytes: 0 } };
       for (const direction of ['in', 'out'] as const) {
         this.raise(this.bytes, { provider, direction }, t[direction].bytes);

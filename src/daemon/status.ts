@@ -18,7 +18,7 @@ export interface ProviderStatus extends HealthSnapshot {
   routes: { ipv4?: RouteView; ipv6?: RouteView };
   /** conntrack entries carrying the provider's mark now */
   connections: number | null;
-  /** packets and bytes of the provider's connections seen in PREROUTING since the table was loaded */
+  /** packets and bytes of the provider's connections (both directions) since the daemon started: failovers and reloads do not reset them */
   packets: number | null;
   bytes: number | null;
   /** metered: the bytes counted this quota period (kept across restarts), and the quota */
