@@ -52,7 +52,7 @@ test('the router\'s uplink set down: the flow and new connections leave by isp1 
       const isp2 = s.providers.find((p) => p.name === 'isp2')!;
       assert.equal(isp2.state, 'down');
       assert.equal(isp2.link, 'eth4 is administratively down');
-      assert.deepEqual(s.groups, [{ name: 'web', active: ['isp1'] }]);
+      assert.deepEqual(s.groups.map((g) => ({ name: g.name, active: g.active })), [{ name: 'web', active: ['isp1'] }]);
       assert.ok(d.events().some((e) => e.event === 'provider' && e.provider === 'isp2' && e.to === 'down' && /^link: /.test(String(e.reason))));
 
       await runOk(['ip', 'link', 'set', 'dev', 'eth4', 'up'], { netns: router });
