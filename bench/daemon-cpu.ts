@@ -14,11 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../src/kernel/exec.js';
 import { netnsPids, spawnInNetns } from '../src/kernel/netns.js';
 import { buildUplinks, cpuSeconds } from './uplinks-lab.js';
+import { arg, machine } from './stats.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const N = arg('providers', 8);
 const SECONDS = arg('seconds', 30);
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -78,7 +75,7 @@ async function main() {
         pingProcesses: pings.length,
         floorPercentOfACore: Number(floorPct.toFixed(2)),
         daemonOverFloor: Number((daemonPct / floorPct).toFixed(2)),
-        machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim() },
+        machine: machine(),
       };
       console.log(`${N} providers, ${N * 5} probes/s: daemon ${out.daemonCpuPercentOfACore}% of a core; with its ${pings.length} ping processes ${out.withPingProcessesPercentOfACore}% (${out.up}/${N} up)`);
       console.log(`floor (bare Node reading the same ${N} pings, same run): ${out.floorPercentOfACore}% → daemon/floor ${out.daemonOverFloor}×`);

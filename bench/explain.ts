@@ -22,11 +22,8 @@ import { overlayDesired } from '../src/sim/overlay.js';
 import type { Packet } from '../src/sim/types.js';
 import type { RouteState, State } from '../src/state/types.js';
 import { generate, prng } from './bgp-table.js';
+import { arg, machine } from './stats.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const ROUTES = arg('routes', 1_000_000);
 const QUERIES = arg('queries', 100_000);
 const SEED = arg('seed', 1);
@@ -146,7 +143,7 @@ async function main() {
       ratio: Number((sRate / kRate).toFixed(1)),
       simTableBuildSec: Number(buildSec.toFixed(2)),
       sameDevice: `${agree}/${QUERIES}`,
-      machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim() },
+      machine: machine(),
     };
     console.log(`kernel (ip -batch route get): ${Math.round(kRate).toLocaleString()} decisions/s (better of two runs)`);
     console.log(`simulator (explain):          ${Math.round(sRate).toLocaleString()} decisions/s steady (${Math.round(QUERIES / firstPassSec).toLocaleString()}/s first pass; tables built once in ${buildSec.toFixed(2)} s)`);

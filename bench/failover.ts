@@ -13,14 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, runOk } from '../src/kernel/exec.js';
-import { summary } from './stats.js';
+import { summary, arg, machine } from './stats.js';
 import { spawnInNetns } from '../src/kernel/netns.js';
 import { labDown, labUp, nsOf, SEED_TOPOLOGY, startUdpFlow, type LabInstance, type UdpFlow } from '../src/lab/index.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const TRIALS = arg('trials', 20);
 const MWAN3_TRIALS = arg('mwan3-trials', 3);
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -100,7 +96,7 @@ async function main() {
       multihomeDefaults: a,
       mwan3Defaults: b,
       ratioP50: a && b ? Number((b.p50 / a.p50).toFixed(1)) : null,
-      machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim() },
+      machine: machine(),
     };
     console.log(`multihome defaults: p50 ${a?.p50} ms, p95 ${a?.p95} ms over ${a?.trials} trials`);
     if (b) console.log(`mwan3 defaults:     p50 ${b.p50} ms, p95 ${b.p95} ms over ${b.trials} trials (ratio p50 ${out.ratioP50}×)`);

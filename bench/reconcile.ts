@@ -16,14 +16,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, runOk } from '../src/kernel/exec.js';
-import { pct, summary } from './stats.js';
+import { pct, summary, arg, machine } from './stats.js';
 import { spawnInNetns } from '../src/kernel/netns.js';
 import { labDown, labUp, nsOf, SEED_TOPOLOGY, startEchoServer, startUdpFlow, probe, type LabInstance } from '../src/lab/index.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const TRIALS = arg('trials', 20);
 const PROBE_TRIALS = arg('probe-trials', 5);
 const DRIFT_TRIALS = arg('drift-trials', 20);
@@ -163,7 +159,7 @@ async function main() {
       driftToRepaired: c,
       driftByKind: Object.fromEntries(Object.entries(byKind).map(([k, xs]) => [k, { p50: pct(xs, 50), max: Math.max(...xs) }])),
       repairsLogged: repairs,
-      machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim() },
+      machine: machine(),
     };
     console.log(`link down → flow on the other uplink: p50 ${a.p50} ms, p95 ${a.p95} ms (${a.trials} trials)`);
     if (b) console.log(`upstream cut, probes only:            p50 ${b.p50} ms, p95 ${b.p95} ms (${b.trials} trials); link events ${out.ratioP50}× faster at p50`);

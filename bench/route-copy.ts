@@ -12,19 +12,14 @@
 //   3. the daemon's peak memory (VmHWM) holding main × 2 tables.
 //
 //   node dist/bench/route-copy.js [--routes 1000000] [--bursts 20] [--singles 20]
-import { pct } from './stats.js';
+import { pct, arg, machine } from './stats.js';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, runOk } from '../src/kernel/exec.js';
 import { spawnInNetns } from '../src/kernel/netns.js';
 import { copyDifferences, copyLabUp, countRoutes, routeBatch } from '../src/lab/copy-lab.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const N = arg('routes', 1_000_000);
 const BURSTS = arg('bursts', 20);
 const SINGLES = arg('singles', 20);
@@ -155,7 +150,7 @@ try {
     singleLagMs: { trials: singleLags.length, p50: Number(pct(singleLags, 50).toFixed(1)), p95: Number(pct(singleLags, 95).toFixed(1)), max: Number(Math.max(...singleLags).toFixed(1)) },
     lagMs: { trials: lags.length, p50: Number(pct(lags, 50).toFixed(1)), p95: Number(pct(lags, 95).toFixed(1)), max: Number(Math.max(...lags).toFixed(1)) },
     daemonPeakRssMb: Number(peakMb.toFixed(0)),
-    machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim(), kernel: os.release() },
+    machine: machine(),
   };
   console.log(`copy ${N} × 2: multihome ${out.multihomeSeconds} s, ip -batch ${out.ipBatchSeconds} s → ratio ${out.ratio}; seed loop ${out.seedLoopRoutesPerSecond} routes/s (${out.seedLoopHoursFor2xN} h for ${2 * N})`);
   console.log(`lag after a 10,000-change burst: p50 ${out.lagMs.p50} ms, p95 ${out.lagMs.p95} ms; after a single change: p50 ${out.singleLagMs.p50} ms, p95 ${out.singleLagMs.p95} ms; daemon peak RSS ${out.daemonPeakRssMb} MB`);

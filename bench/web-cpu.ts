@@ -14,11 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../src/kernel/exec.js';
 import { spawnInNetns, type BackgroundProcess } from '../src/kernel/netns.js';
 import { buildUplinks, cpuSeconds } from './uplinks-lab.js';
+import { arg, machine } from './stats.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const N = arg('providers', 8);
 const SECONDS = arg('seconds', 30);
 const ROUNDS = arg('rounds', 2);
@@ -85,7 +82,7 @@ async function main() {
         scraperAddsPercent: Number((median(results.metrics!) - median(results.idle!)).toFixed(3)),
         pageAddsPercent: Number((median(results.page!) - median(results.idle!)).toFixed(3)),
         windows: results,
-        machine: { nproc: os.cpus().length, node: process.version, cpu: os.cpus()[0]?.model.trim() },
+        machine: machine(),
       };
       console.log(`${N} providers: daemon ${out.idleMedianPercentOfACore}% of a core idle, ${out.withScraperMedianPercentOfACore}% with /metrics scraped 1/s (+${out.scraperAddsPercent}), ${out.withPageMedianPercentOfACore}% with the page polling (+${out.pageAddsPercent})`);
       console.log(`JSON ${JSON.stringify(out)}`);
