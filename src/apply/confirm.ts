@@ -2,7 +2,9 @@
 // from before unless `multihome confirm` comes first (as `netplan try` or a
 // router's `commit confirmed`), so a change made over SSH cannot lock its
 // author out.
+import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors/index.js';
+import { spawnDetached } from '../kernel/exec.js';
 import type { Snapshot } from '../kernel/read.js';
 import type { Ownership } from './ownership.js';
 import type { NftRecord } from './plan.js';
@@ -26,6 +28,12 @@ export function refuseIfPending(target: Target): void {
     const left = Math.ceil((p.deadline - Date.now()) / 1000);
     throw new UserError(`a change is waiting for confirmation (${left}s left)`, [], 'run `multihome confirm` to keep it, or wait for it to be reverted');
   }
+}
+
+/** The confirm timer is this same program, detached, so it survives the SSH session that started it. */
+export function startConfirmTimer(target: Target): number {
+  const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  return spawnDetached([process.execPath, main, ...(target.exec.netns ? ['--netns', target.exec.netns] : []), '--state-dir', target.stateDir.dir, '_confirm-timer']);
 }
 
 export function armRevert(target: Target, seconds: number, before: PendingBefore, startTimer: (deadline: number) => number): number {

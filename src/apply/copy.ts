@@ -3,7 +3,7 @@
 // the target's namespace (netlink sockets belong to the namespace of the process that opens them).
 import { fileURLToPath } from 'node:url';
 import type { ResolvedConfig } from '../config/assign.js';
-import { copyTablesOf } from '../daemon/route-copy.js';
+import { copyTablesOf } from './route-copy.js';
 import { CommandError, run } from '../kernel/exec.js';
 import type { CopyStatus } from '../routecopy/engine.js';
 import type { Target } from './transaction.js';

@@ -11,7 +11,7 @@ import type { ResolvedConfig } from '../config/assign.js';
 import { DEFAULTS, DEFAULT_COPY_PROTOCOL, MAX_RULE_PRIORITY } from '../config/schema.js';
 import { RESERVED_TABLES } from '../config/semantic.js';
 import { PRIORITY_SPAN } from '../compile/rules.js';
-import { RT_PROTOCOLS } from '../state/from-ip-json.js';
+import { RT_PROTOCOLS } from '../ids.js';
 import type { RouteState, RuleState, State } from '../state/types.js';
 
 /** One range multihome owned: its tag, its rule priorities and its tables. */

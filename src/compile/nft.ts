@@ -8,13 +8,9 @@ import type { HealthView } from './groups.js';
 import { compileProgram, fingerprintChain } from './program.js';
 import { renderChains } from './render-nft.js';
 
-export { FINGERPRINT_CHAIN, providerChain } from './program.js';
+import { NFT_FAMILY, NFT_TABLE } from '../ids.js';
 
-export const NFT_FAMILY = 'inet';
-export const NFT_TABLE = 'multihome';
-
-/** Chains of multihome's own table, as the nft importer names them ("inet/multihome/prerouting"). */
-export const isOwnChain = (name: string): boolean => name.startsWith(`${NFT_FAMILY}/${NFT_TABLE}/`);
+export { providerChain } from './program.js';
 
 /** The table body without its comment and fingerprint chain; the fingerprint is taken of this text. */
 export function nftBody(cfg: ResolvedConfig, view?: HealthView): string {

@@ -14,6 +14,7 @@ import { PROTOCOLS } from '../net/ports.js';
 import { PRIORITY, type Action, type AddrKey, type Chain, type Match, type NftSet, type Program, type ProgramRule } from '../state/program.js';
 import { bucketMap } from './buckets.js';
 import { activeMembers, allHealthy, type HealthView } from './groups.js';
+import { FINGERPRINT_CHAIN } from '../ids.js';
 
 export const providerChain = (p: ResolvedProvider): string => `to_${p.name}`;
 export const groupChain = (name: string): string => `group_${name}`;
@@ -22,7 +23,6 @@ export const UNREACHABLE_CHAIN = 'to_unreachable';
 /** The chain a policy or the default jumps to: a provider's, or a group's. */
 const targetChain = (cfg: ResolvedConfig, name: string): string =>
   Object.hasOwn(cfg.providers, name) ? providerChain(cfg.providers[name]!) : groupChain(name);
-export const FINGERPRINT_CHAIN = 'fingerprint';
 
 export const protoNumber = (name: string): number => (Object.hasOwn(PROTOCOLS, name) ? PROTOCOLS[name]! : Number(name));
 

@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { parseAddress, parsePrefix, type Address, type Family, type Prefix } from '../net/ip.js';
 import { parsePortRange, normalisePortRanges, PROTOCOLS, type PortRange } from '../net/ports.js';
 import { closest } from '../util/suggest.js';
-import { RT_PROTOCOLS } from '../state/from-ip-json.js';
+import { RT_PROTOCOLS } from '../ids.js';
 
 /** An issue raised inside a field parser; `hint` says what to write instead. */
 function fail(ctx: z.core.$RefinementCtx, message: string, hint?: string): never {

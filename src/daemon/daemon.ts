@@ -48,7 +48,7 @@ import type { Server } from 'node:http';
 import { runHooks, type HookRunner } from './hooks.js';
 import { loadConfig, type Loaded } from './load.js';
 import { probeSource, startProber, type ProbeReport, type Prober } from './probers.js';
-import { copyTablesOf, startRouteCopy, type RouteCopyHandle } from './route-copy.js';
+import { copyTablesOf, startRouteCopy, type RouteCopyHandle } from '../apply/route-copy.js';
 import { stableJson } from '../util/json.js';
 import { exhausted, sampleTotals, sampleUsage, type Meter, type Totals } from './usage.js';
 import { kernelView, UNPROBED, type DaemonStatus, type KernelView, type ProviderStatus } from './status.js';

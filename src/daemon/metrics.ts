@@ -3,6 +3,10 @@
 // and, at each scrape, gauges set from a snapshot of its state. Byte and packet
 // totals come from the daemon's monotonic totals (usage.ts): they never go
 // backwards, across failovers (the nft table is replaced) and reloads.
+// A scrape renders again only the families whose values changed since the last
+// one (a family's text is cached until one of its series is set to a new value):
+// most of them (states, transitions, groups, totals between samples) do not
+// change from one scrape to the next, and the rendering is most of a scrape's CPU.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HealthState } from '../health/machine.js';
 
@@ -47,6 +51,10 @@ export class Metrics {
   private readonly copyRoutes = new Gauge({ name: 'multihome_route_copy_routes', help: 'Routes of main copied into each copy table (routes: copy).', registers: [this.registry] });
   /** what the byte/packet counters were last exported at (prom-client counters only go up by increments) */
   private readonly exported = new Map<string, number>();
+  /** each family's text as last rendered, dropped when one of its values changes */
+  private readonly text = new Map<object, string>();
+  /** the value each gauge series was last set to, by gauge and labels */
+  private readonly gaugeValues = new Map<Gauge, Map<string, number>>();
 
   constructor() {
     for (const r of ['ok', 'error']) this.applies.inc({ result: r }, 0);
@@ -55,23 +63,46 @@ export class Metrics {
 
   observeRtt(provider: string, ms: number): void {
     this.rttHist.observe({ provider }, ms / 1000);
+    this.text.delete(this.rttHist);
   }
 
   /** Every provider's series exist from the start (a counter that appears only at its first increment would hide the first one). */
   providers(names: string[]): void {
     for (const provider of names) this.transitions.inc({ provider }, 0);
+    this.text.delete(this.transitions);
   }
 
   transition(provider: string): void {
     this.transitions.inc({ provider });
+    this.text.delete(this.transitions);
   }
 
   applied(ok: boolean): void {
     this.applies.inc({ result: ok ? 'ok' : 'error' });
+    this.text.delete(this.applies);
   }
 
   repaired(): void {
     this.repairs.inc();
+    this.text.delete(this.repairs);
+  }
+
+  /** Set a gauge series (null: remove it); its family renders again only if this changed it. */
+  private put(g: Gauge, labels: Record<string, string>, v: number | null): void {
+    let values = this.gaugeValues.get(g);
+    if (!values) this.gaugeValues.set(g, (values = new Map()));
+    const key = JSON.stringify(labels);
+    const before = values.get(key);
+    if (v === null) {
+      if (before === undefined) return;
+      g.remove(labels);
+      values.delete(key);
+    } else {
+      if (before === v) return;
+      g.set(labels, v);
+      values.set(key, v);
+    }
+    this.text.delete(g);
   }
 
   /** Raise a counter to an absolute total (never lowers it). */
@@ -81,9 +112,11 @@ export class Metrics {
     if (total > before) {
       c.inc(labels, total - before);
       this.exported.set(key, total);
+      this.text.delete(c);
     } else if (!this.exported.has(key)) {
       c.inc(labels, 0);
       this.exported.set(key, 0);
+      this.text.delete(c);
     }
   }
 
@@ -93,30 +126,43 @@ export class Metrics {
   async render(s: MetricsSnapshot): Promise<string> {
     const shape = JSON.stringify([s.providers.map((p) => p.name), s.groups.map((g) => [g.name, g.members])]);
     if (shape !== this.shape) {
-      for (const g of [this.up, this.state, this.rtt, this.loss, this.jitter, this.connections, this.active]) g.reset();
+      for (const g of [this.up, this.state, this.rtt, this.loss, this.jitter, this.connections, this.active]) {
+        g.reset();
+        this.text.delete(g);
+      }
+      this.gaugeValues.clear();
       this.shape = shape;
     }
     for (const p of s.providers) {
       const provider = p.name;
-      this.up.set({ provider }, p.state === 'down' ? 0 : 1);
-      for (const st of STATES) this.state.set({ provider, state: st }, p.state === st ? 1 : 0);
+      this.put(this.up, { provider }, p.state === 'down' ? 0 : 1);
+      for (const state of STATES) this.put(this.state, { provider, state }, p.state === state ? 1 : 0);
       // a value that is unknown now (no answers in the window) is no series, not a stale one
-      const put = (g: Gauge, v: number | null) => (v === null ? g.remove({ provider }) : g.set({ provider }, v));
-      put(this.rtt, p.latencyMs === null ? null : p.latencyMs / 1000);
-      put(this.loss, p.loss);
-      put(this.jitter, p.jitterMs === null ? null : p.jitterMs / 1000);
-      put(this.connections, p.connections);
+      this.put(this.rtt, { provider }, p.latencyMs === null ? null : p.latencyMs / 1000);
+      this.put(this.loss, { provider }, p.loss);
+      this.put(this.jitter, { provider }, p.jitterMs === null ? null : p.jitterMs / 1000);
+      this.put(this.connections, { provider }, p.connections);
       const t = s.totals[provider] ?? { in: { packets: 0, bytes: 0 }, out: { packets: 0, bytes: 0 } };
       for (const direction of ['in', 'out'] as const) {
         this.raise(this.bytes, { provider, direction }, t[direction].bytes);
         this.raise(this.packets, { provider, direction }, t[direction].packets);
       }
     }
-    for (const g of s.groups) for (const m of g.members) this.active.set({ group: g.name, provider: m }, g.active.includes(m) ? 1 : 0);
+    for (const g of s.groups) for (const m of g.members) this.put(this.active, { group: g.name, provider: m }, g.active.includes(m) ? 1 : 0);
     if (s.copy) {
-      if (s.copy.lagMs !== null) this.copyLag.set(s.copy.lagMs / 1000);
-      this.copyRoutes.set(s.copy.routes);
+      if (s.copy.lagMs !== null) this.put(this.copyLag, {}, s.copy.lagMs / 1000);
+      this.put(this.copyRoutes, {}, s.copy.routes);
     }
-    return this.registry.metrics();
+    // the text format of Registry.metrics(): families in registration order, a blank line between them
+    const families: string[] = [];
+    for (const m of this.registry.getMetricsAsArray()) {
+      let t = this.text.get(m);
+      if (t === undefined) {
+        t = await this.registry.getSingleMetricAsString(m.name);
+        this.text.set(m, t);
+      }
+      families.push(t);
+    }
+    return `${families.join('\n\n')}\n`;
   }
 }

@@ -2,7 +2,7 @@
 // the routing sysctls, and netfilter's part (nft -j list ruleset, plus
 // iptables-save / ip6tables-save where iptables is installed, whose view of
 // iptables-nft chains is the complete one).
-import { isOwnChain } from '../compile/nft.js';
+import { isOwnChain } from '../ids.js';
 import { importDump } from '../state/import/index.js';
 import type { Program } from '../state/program.js';
 import type { State } from '../state/types.js';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { InternalError } from '../errors/index.js';
-import { FINGERPRINT_CHAIN, NFT_FAMILY, NFT_TABLE } from '../compile/nft.js';
+import { FINGERPRINT_CHAIN, NFT_FAMILY, NFT_TABLE } from '../ids.js';
 import type { Family } from '../net/ip.js';
 import { linkFromJson, routeFromJson, ruleFromJson } from '../state/from-ip-json.js';
 import type { LinkState, NftState, RouteState, RuleState, State } from '../state/types.js';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { NFT_FAMILY, NFT_TABLE } from '../compile/nft.js';
+import { NFT_FAMILY, NFT_TABLE } from '../ids.js';
 import { InternalError } from '../errors/index.js';
 import type { Family } from '../net/ip.js';
 import { routeArgs, ruleArgs } from '../state/format.js';

@@ -1,7 +1,7 @@
 // "What would this config do on this router?": the router's state with
 // multihome's part replaced by what a config compiles to. Pure.
 import { ownedRoutes, ownedRules, type Ownership } from '../apply/ownership.js';
-import { isOwnChain } from '../compile/nft.js';
+import { isOwnChain } from '../ids.js';
 import type { Program } from '../state/program.js';
 import type { State } from '../state/types.js';
 

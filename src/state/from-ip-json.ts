@@ -3,17 +3,12 @@
 // hands in the parsed JSON.
 import { canonicalAddress, canonicalRouteDst, formatRouteDst, parsePrefix, type Family } from '../net/ip.js';
 import { PROTOCOLS } from '../net/ports.js';
-import { TABLE_IDS, type AddressState, type LinkState, type Nexthop, type RouteState, type RouteType, type RuleState } from './types.js';
+import { RT_PROTOCOLS, TABLE_IDS } from '../ids.js';
+import { type AddressState, type LinkState, type Nexthop, type RouteState, type RouteType, type RuleState } from './types.js';
 
 type J = Record<string, unknown>;
 
 const ROUTE_TYPES: RouteType[] = ['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat'];
-/** rtnetlink protocol names as in iproute2's rt_protos. */
-export const RT_PROTOCOLS: Record<string, number> = {
-  unspec: 0, redirect: 1, kernel: 2, boot: 3, static: 4, gated: 8, ra: 9, mrt: 10, zebra: 11, bird: 12,
-  dnrouted: 13, xorp: 14, ntk: 15, dhcp: 16, keepalived: 18, babel: 42, openr: 99, bgp: 186, isis: 187,
-  ospf: 188, rip: 189, eigrp: 192,
-};
 const SCOPES: Record<string, number> = { global: 0, universe: 0, site: 200, link: 253, host: 254, nowhere: 255 };
 
 export class DumpError extends Error {}

@@ -5,7 +5,7 @@
 import type { Family } from '../net/ip.js';
 import type { Program } from './program.js';
 
-export const TABLE_IDS = { unspec: 0, default: 253, main: 254, local: 255 } as const;
+export { TABLE_IDS } from '../ids.js';
 
 export type RuleAction = 'lookup' | 'goto' | 'nop' | 'unreachable' | 'prohibit' | 'blackhole';
 
@@ -111,6 +111,18 @@ export interface LinkState {
   addresses: AddressState[];
 }
 
+/**
+ * Kernel state that no dump shows: known only to whoever probed for it (an
+ * `ip route get` can reveal it) or built the namespace; absent = unknown, and
+ * the simulator then says in its trace where it could change the answer.
+ */
+export interface HiddenState {
+  /** net->ipv4.fib_has_custom_rules: an IPv4 rule has been added or deleted since the namespace began (it never clears) */
+  customRules4?: boolean;
+  /** net->ipv4.fib_has_custom_local_routes: a route of type local has been added by hand (it never clears) */
+  customLocalRoutes4?: boolean;
+}
+
 export interface State {
   rules: RuleState[];
   routes: RouteState[];
@@ -121,6 +133,7 @@ export interface State {
   links: LinkState[];
   /** netfilter's part in routing: marks, connection marks, NAT (desired: multihome's own; read/imported: everything) */
   program?: Program;
+  hidden?: HiddenState;
 }
 
 export const emptyState = (): State => ({ rules: [], routes: [], nft: null, sysctls: {}, links: [] });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Daemon } from '../../src/daemon/daemon.js';
 import type { HookRunner } from '../../src/daemon/hooks.js';
-import type { startRouteCopy } from '../../src/daemon/route-copy.js';
+import type { startRouteCopy } from '../../src/apply/route-copy.js';
 import type { LinkState } from '../../src/state/types.js';
 import { repoPath } from '../helpers/paths.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';

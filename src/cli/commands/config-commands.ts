@@ -1,13 +1,12 @@
 // validate, plan, apply, down: the commands that take a config.
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { isEmpty } from '../../apply/plan.js';
 import { describePlan } from '../../apply/render.js';
 import { applyCommand, checkConfig, downCommand, ownershipOf, planPrepared, prepare } from '../../apply/session.js';
 import { EXIT, UserError } from '../../errors/index.js';
-import { spawnDetached } from '../../kernel/exec.js';
+import { startConfirmTimer } from '../../apply/confirm.js';
 import { DEFAULT_CONFIG, readConfigFile, targetOf } from '../context.js';
-import { copyTablesOf } from '../../daemon/route-copy.js';
+import { copyTablesOf } from '../../apply/route-copy.js';
 import { printJson, progress, reportError } from '../output.js';
 
 interface Opts {
@@ -72,7 +71,7 @@ export function registerConfigCommands(program: Command): void {
         const { result, copies, deadline } = await applyCommand(prep, target, {
           configFile: opts.config,
           ...(confirmSecs !== undefined ? { confirmSeconds: confirmSecs } : {}),
-          startTimer: () => startTimer(cmd),
+          startTimer: () => startConfirmTimer(target),
           onStep: (i, n, s) => bar.step(i, n, s.kind),
         }).finally(() => bar.done());
         const copied = copies?.lastResync ? copies.lastResync.added + copies.lastResync.replaced + copies.lastResync.deleted : 0;
@@ -107,11 +106,3 @@ export function registerConfigCommands(program: Command): void {
     );
 }
 
-
-/** The confirm timer is this same program, detached, so it survives the SSH session that started it. */
-function startTimer(cmd: Command): number {
-  const g = cmd.optsWithGlobals() as { netns?: string; stateDir?: string };
-  const target = targetOf(cmd);
-  const main = fileURLToPath(new URL('../main.js', import.meta.url));
-  return spawnDetached([process.execPath, main, ...(g.netns ? ['--netns', g.netns] : []), '--state-dir', target.stateDir.dir, '_confirm-timer']);
-}

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { SYNC_TIMEOUT_MS } from '../../apply/copy.js';
 import { checkConfig } from '../../apply/session.js';
-import { copyTablesOf, startRouteCopy } from '../../daemon/route-copy.js';
+import { copyTablesOf, startRouteCopy } from '../../apply/route-copy.js';
 import { run } from '../../kernel/exec.js';
 import { EXIT, UserError } from '../../errors/index.js';
 import { DEFAULT_CONFIG, readConfigFile } from '../context.js';

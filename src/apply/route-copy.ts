@@ -1,6 +1,6 @@
 // Wiring of the route copier (src/routecopy/) to the kernel: the netlink
 // sockets of src/kernel/rtnetlink.ts, link events for devices going down, the
-// exclusion of devices by name, and the periodic check. Used by the daemon
+// exclusion of devices by name, and the periodic check. In apply/ (not daemon/) because both use it: used by the daemon
 // (live) and by `multihome routes sync` (one resync, e.g. from `apply`).
 // Runs in this process's network namespace.
 import type { ResolvedConfig } from '../config/assign.js';
