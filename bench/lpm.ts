@@ -171,7 +171,7 @@ function buildLpm(path: string): Lpm4<Value> {
 
 /** The naive baseline: one Map per prefix length, probed from the longest present length down. */
 class NaiveLpm {
-  readonly maps: Map<number, Value[]>[] = Array.from({ length: 33 }, () => new Map());
+  readonly maps: Map<number, Value[]>[] = Array.from({ length: 33 }, () => new Map<number, Value[]>());
   lengths: number[] = [];
   masks: number[] = [];
   add(net: number, len: number, v: Value): void {
@@ -430,7 +430,7 @@ function main(): void {
 
   const dump = join(tmpdir(), `multihome-lpm-bench-${process.pid}.json`);
   const addrsPath = join(tmpdir(), `multihome-lpm-bench-${process.pid}.addrs`);
-  let t = performance.now();
+  const t = performance.now();
   const { nets, lens } = generate(ROUTES, SEED);
   const bytes = writeDump(dump, nets, lens, SEED);
   const addrs = lookupAddresses(LOOKUPS, nets, lens, SEED);

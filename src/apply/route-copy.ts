@@ -118,9 +118,9 @@ export async function startRouteCopy(cfg: ResolvedConfig, o: RouteCopyOptions): 
         .resync('periodic check')
         .catch((e: unknown) => o.log({ event: 'error', during: 'copy check', error: e instanceof Error ? e.message : String(e) }))
         .finally(() => {
-          if (timer) timer = setTimeout(check, cfg.copy.check);
+          if (timer) timer = setTimeout(() => void check(), cfg.copy.check);
         });
-    timer = setTimeout(check, cfg.copy.check);
+    timer = setTimeout(() => void check(), cfg.copy.check);
   }
   return {
     status: () => copier.status(),
@@ -130,7 +130,7 @@ export async function startRouteCopy(cfg: ResolvedConfig, o: RouteCopyOptions): 
       copier.stop();
       if (timer) clearTimeout(timer);
       timer = null;
-      (events as { close(): void } | null)?.close();
+      (events)?.close();
       writer.close();
     },
   };

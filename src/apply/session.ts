@@ -79,7 +79,7 @@ export function linkWarnings(cfg: ResolvedConfig, facts: SystemFacts): string[] 
 
 /** An apply that did not finish, as a plan warning. */
 export function journalWarning(j: Journal): string {
-  let alive = false;
+  let alive: boolean;
   try {
     process.kill(j.pid, 0);
     alive = j.pid !== process.pid;

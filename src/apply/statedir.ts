@@ -9,12 +9,12 @@
 // multihome itself could have written (its own tag, priorities and tables;
 // its own sysctls). Writes are atomic and durable: a temporary file, fsync,
 // rename, fsync of the directory — a crash leaves the old file or the new one.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { UserError } from '../errors/index.js';
+import { tryFlockExclusive } from '../kernel/flock.js';
 import { StateSchema, schemaProblems } from '../state/schema.js';
 import { OwnershipSchema, type Ownership } from './ownership.js';
 import type { PendingBefore } from './confirm.js';
@@ -264,8 +264,7 @@ export function clearAll(d: StateDir): void {
  * One multihome changing the kernel at a time. An exclusive flock(2) on `lock` (opened without
  * following links), held for as long as this process keeps the file open: taking it is atomic,
  * and it goes away with the process however it ends, so there is no stale lock to take over and
- * no race between two starting processes. Node has no flock, so util-linux's `flock -n FD` takes
- * it on the open file description this process shares with it. Returns the release function.
+ * no race between two starting processes (kernel/flock.ts). Returns the release function.
  */
 export function lock(d: StateDir): () => void {
   ensureStateDir(d);
@@ -281,9 +280,7 @@ export function lock(d: StateDir): () => void {
   }
   try {
     checkTrustedFd(fd, p, 4096);
-    const r = spawnSync('flock', ['--exclusive', '--nonblock', '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
-    if (r.error) throw new UserError(`cannot run flock to take the lock (${r.error.message})`, [], 'install util-linux');
-    if (r.status !== 0) {
+    if (!tryFlockExclusive(fd)) {
       const holder = fs.readFileSync(p, 'utf8').trim();
       throw new UserError(`another multihome${/^\d+$/.test(holder) ? ` (pid ${holder})` : ''} is changing this system`, [], 'wait for it to finish (a daemon holds the lock while it runs: use `multihome reload`, or stop it)');
     }

@@ -14,7 +14,7 @@ export interface GlobalOptions {
 }
 
 export function targetOf(cmd: Command): Target {
-  const g = cmd.optsWithGlobals() as GlobalOptions;
+  const g = cmd.optsWithGlobals<GlobalOptions>();
   if (g.netns !== undefined) checkNetns(g.netns);
   const ns = g.netns ?? currentNetnsName();
   const dir = g.stateDir ?? (ns ? path.join('/run/multihome/netns', ns) : '/run/multihome');

@@ -68,7 +68,7 @@ function valueAt(raw: unknown, path: (string | number)[]): unknown {
 function zodToPathIssues(issues: z.core.$ZodIssue[], raw: unknown): PathIssue[] {
   const out: PathIssue[] = [];
   for (const i of issues) {
-    const path = i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as (string | number)[];
+    const path = i.path.map((p): string | number => (typeof p === 'symbol' ? String(p) : p));
     if (i.code === 'unrecognized_keys') {
       for (const k of i.keys) {
         const guess = closest(k, knownKeysAt(path));
@@ -84,14 +84,14 @@ function zodToPathIssues(issues: z.core.$ZodIssue[], raw: unknown): PathIssue[] 
     if (i.code === 'invalid_union' && Array.isArray((i as { errors?: unknown }).errors)) {
       // `x` or `{ … }` (a group's short and long form): report the form the value has, in detail
       const branches = (i as unknown as { errors: z.core.$ZodIssue[][] }).errors;
-      const fitting = branches.filter((b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0));
+      const fitting = branches.filter((b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0].path.length === 0));
       if (fitting.length === 1) {
         out.push(...zodToPathIssues(fitting[0]!.map((x) => ({ ...x, path: [...i.path, ...x.path] })), raw));
         continue;
       }
     }
     const hint = i.code === 'custom' ? (i.params as { hint?: string } | undefined)?.hint : undefined;
-    let message = i.message;
+    const message = i.message;
     if (i.code === 'invalid_type' && valueAt(raw, path) === undefined) {
       // Point at the key of the object that lacks it ("isp1:"), not at the whole object.
       const key = String(path[path.length - 1]);

@@ -2,7 +2,7 @@
 // text into canonical values (prefixes, port ranges) and report what to write
 // instead; cross-field checks live in semantic.ts.
 import * as z from 'zod';
-import { parseAddress, parsePrefix, type Address, type Family, type Prefix } from '../net/ip.js';
+import { formatAddress, parseAddress, parsePrefix, type Address, type Family, type Prefix } from '../net/ip.js';
 import { parsePortRange, normalisePortRanges, PROTOCOLS, type PortRange } from '../net/ports.js';
 import { closest } from '../util/suggest.js';
 import { RT_PROTOCOLS } from '../ids.js';
@@ -10,7 +10,7 @@ import { RT_PROTOCOLS } from '../ids.js';
 /** An issue raised inside a field parser; `hint` says what to write instead. */
 function fail(ctx: z.core.$RefinementCtx, message: string, hint?: string): never {
   ctx.addIssue({ code: 'custom', message, params: hint ? { hint } : undefined });
-  return z.NEVER as never;
+  return z.NEVER;
 }
 
 /** `x` or `[x, …]`, always a list after parsing. A scalar is wrapped first, so the item's own error shows. */
@@ -84,7 +84,7 @@ const perFamily = (what: string, plural: string) =>
     const out: { 4?: Address; 6?: Address } = {};
     for (const a of list) {
       if (out[a.family]) return fail(ctx, `two IPv${a.family} ${plural}; give at most one per address family`);
-      out[a.family as Family] = a;
+      out[a.family] = a;
     }
     return out;
   });
@@ -111,7 +111,7 @@ function snatTarget(v: unknown, ctx: z.core.$RefinementCtx, family: Family): Sna
   }
   const a = typeof v === 'string' ? parseAddress(v) : null;
   if (!a) return fail(ctx, `ipv${family}: expected an address to SNAT to, "masquerade", or false (no NAT)`);
-  if (a.family !== family) return fail(ctx, `ipv${family}: ${v} is an IPv${a.family} address`);
+  if (a.family !== family) return fail(ctx, `ipv${family}: ${formatAddress(a)} is an IPv${a.family} address`);
   return a;
 }
 

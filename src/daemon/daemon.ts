@@ -797,7 +797,7 @@ export class Daemon {
   }
 
   private async stopProbers(): Promise<void> {
-    await Promise.all([...this.runs.values()].map((r) => r.prober?.stop()));
+    await Promise.all([...this.runs.values()].flatMap((r) => (r.prober ? [r.prober.stop()] : [])));
     for (const r of this.runs.values()) r.prober = null;
   }
 
@@ -810,7 +810,8 @@ export class Daemon {
   async status(o: { cached?: boolean } = {}): Promise<DaemonStatus> {
     const cur = this.cur;
     const k = this.o.target.kernel;
-    const counters = cur && !o.cached ? await k.counters().catch(() => ({}) as Record<string, ProviderCounter>) : {};
+    const none: Record<string, ProviderCounter> = {};
+    const counters = cur && !o.cached ? await k.counters().catch(() => none) : none;
     // every read of the counters is a sample too (totals, quotas)
     if (cur && Object.keys(counters).length > 0) await this.serial(() => this.sampleCounters(cur, false, counters));
     const providers: ProviderStatus[] = cur

@@ -90,7 +90,7 @@ export class Metrics {
   /** Set a gauge series (null: remove it); its family renders again only if this changed it. */
   private put(g: Gauge, labels: Record<string, string>, v: number | null): void {
     let values = this.gaugeValues.get(g);
-    if (!values) this.gaugeValues.set(g, (values = new Map()));
+    if (!values) this.gaugeValues.set(g, (values = new Map<string, number>()));
     const key = JSON.stringify(labels);
     const before = values.get(key);
     if (v === null) {

@@ -34,7 +34,7 @@ export function watchKernel(o: WatchOptions, onBatch: (b: EventBatch) => void, o
           while ((nl = pending.indexOf('\n')) >= 0) {
             const line = pending.slice(0, nl);
             pending = pending.slice(nl + 1);
-            let msg: (EventBatch & { ready?: boolean }) | null = null;
+            let msg: EventBatch & { ready?: boolean };
             try {
               msg = JSON.parse(line) as EventBatch & { ready?: boolean };
             } catch {

@@ -77,8 +77,8 @@ export function startPing(o: PingOptions): Pinger {
   // Lines split by hand: readline's machinery is most of the cost of a ping line, and the
   // daemon reads several of these a second per provider.
   let partial = '';
-  child.stdout!.setEncoding('latin1');
-  child.stdout!.on('data', (chunk: string) => {
+  child.stdout.setEncoding('latin1');
+  child.stdout.on('data', (chunk: string) => {
     let text = partial + chunk;
     let nl: number;
     while ((nl = text.indexOf('\n')) >= 0) {
@@ -113,7 +113,7 @@ export function startPing(o: PingOptions): Pinger {
       pending.set(seq, setTimeout(fire, Math.max(0, deadline - Date.now())));
     }
   }
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
 
   const exited = new Promise<{ code: number; stderr: string }>((resolve) => {
     child.on('error', (e) => resolve({ code: 127, stderr: e.message }));

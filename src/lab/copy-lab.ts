@@ -93,9 +93,10 @@ async function routeTexts(ns: string, family: 4 | 6, table: number | 'main', pro
     const dst = String(o.dst);
     if (dst === 'default' || (family === 6 && /^f[ef]/.test(dst))) continue;
     if (protocol === undefined && o.protocol === 77) continue;
-    const key = `${dst} ${String(o.metric ?? 0)}`;
-    const nh = Array.isArray(o.nexthops) ? JSON.stringify((o.nexthops as J[]).map((n) => [n.gateway, n.dev])) : `${String(o.gateway ?? '')} ${String(o.dev ?? '')}`;
-    out.set(key, `${String(o.type ?? 'unicast')} ${nh}`);
+    // ip -j prints these as numbers and strings: JSON keeps them apart and readable
+    const key = `${dst} ${JSON.stringify(o.metric ?? 0)}`;
+    const nh = JSON.stringify(Array.isArray(o.nexthops) ? (o.nexthops as J[]).map((n) => [n.gateway, n.dev]) : [o.gateway ?? '', o.dev ?? '']);
+    out.set(key, `${JSON.stringify(o.type ?? 'unicast')} ${nh}`);
   }
   return out;
 }

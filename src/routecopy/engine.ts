@@ -495,7 +495,7 @@ const keyOf = (r: DecodedRoute): RouteKey => ({ family: r.family, dst: Uint8Arra
 const gatewayCache = new WeakMap<ValuePool, Map<number, boolean>>();
 function valueHasGatewayCached(pool: ValuePool, id: number): boolean {
   let m = gatewayCache.get(pool);
-  if (!m) gatewayCache.set(pool, (m = new Map()));
+  if (!m) gatewayCache.set(pool, (m = new Map<number, boolean>()));
   let v = m.get(id);
   if (v === undefined) m.set(id, (v = valueHasGateway(pool.value(id))));
   return v;

@@ -44,7 +44,7 @@ export async function startDaemon(config = CONFIG, kernel = new FakeKernel(SEED_
   const d = new Daemon({ target: t, readConfig: () => ({ text: fs.readFileSync(file, 'utf8'), file }), log: (e) => events.push(e), startProber: probes.start, ...o, checkEvery: 3_600_000 });
   await d.start();
   await d.idle();
-  const kinds = () => events.map((e) => `${String(e.event)}${e.provider ? ` ${String(e.provider)}` : ''}`);
+  const kinds = () => events.map((e) => `${String(e.event)}${typeof e.provider === 'string' ? ` ${e.provider}` : ''}`);
   return { d, k: kernel, t, file, probes, events, kinds };
 }
 

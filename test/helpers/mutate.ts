@@ -75,8 +75,9 @@ const NASTY_JSON: readonly unknown[] = [null, true, false, 0, -1, 1.5, 2 ** 53, 
 export function mutateJson(r: Rng, v: unknown, depth = 0): unknown {
   if (depth > 0 && r() < 0.15) return pick(r, NASTY_JSON);
   if (Array.isArray(v)) {
-    if (v.length === 0 || r() < 0.1) return [...v, pick(r, NASTY_JSON)];
-    const out = [...v];
+    const arr = v as unknown[];
+    if (arr.length === 0 || r() < 0.1) return [...arr, pick(r, NASTY_JSON)];
+    const out = [...arr];
     const i = int(r, out.length);
     if (r() < 0.1) out.splice(i, 1);
     else if (r() < 0.05) out.push(...out.slice(0, 50)); // duplicates

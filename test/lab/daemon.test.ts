@@ -48,7 +48,7 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
     await runOk(['ip', 'route', 'replace', ...isp2Default], { netns: nsOf(inst, 'isp2') });
     await until('new connections return to isp2', 5000, async () => (await seenFrom(inst)) === '67.17.28.12');
 
-    await until('the hook heard of both changes', 2000, async () => (fs.existsSync(hookLog) ? fs.readFileSync(hookLog, 'utf8') : '').split('\n').length >= 3);
+    await until('the hook heard of both changes', 2000, () => (fs.existsSync(hookLog) ? fs.readFileSync(hookLog, 'utf8') : '').split('\n').length >= 3);
     assert.deepEqual(fs.readFileSync(hookLog, 'utf8').trim().split('\n'), ['isp2 eth4 up down', 'isp2 eth4 down up']);
 
     // A broken config on reload is refused; the daemon keeps running the old one.

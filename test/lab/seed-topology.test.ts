@@ -100,9 +100,7 @@ test('a failing apply still tears the lab down', async (t) => {
   await assert.rejects(
     runDemo({
       id,
-      applyInRouter: async () => {
-        throw new Error('apply failed on purpose');
-      },
+      applyInRouter: () => Promise.reject(new Error('apply failed on purpose')),
       log: quiet,
       handleSignals: false,
     }),

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runOk } from '../../src/kernel/exec.js';
 import { readFullState } from '../../src/kernel/read-full.js';
-import { addLanSources, nsOf, SEED_SERVER, SEED_TOPOLOGY, seenBySource, startEchoServer, type LabInstance } from '../../src/lab/index.js';
+import { addLanSources, nsOf, SEED_SERVER, seenBySource, startEchoServer, type LabInstance } from '../../src/lab/index.js';
 import { explain } from '../../src/sim/explain.js';
 import { startDaemon, until } from '../helpers/daemon.js';
 import { withSeedLab } from '../helpers/lab.js';

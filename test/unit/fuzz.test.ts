@@ -247,7 +247,7 @@ test(`fuzz: 3,000 mutated control-socket messages (seed ${SEED}): only exact req
     const after = await new Promise<number>((res) => server.getConnections((_e, n) => res(n)));
     assert.equal(after, 0, 'idle clients were dropped');
     for (const c of idle) c.destroy();
-    assert.equal(JSON.parse(await ask('{"cmd":"status"}\n')).ok, true, 'and the socket still answers');
+    assert.equal((JSON.parse(await ask('{"cmd":"status"}\n')) as { ok: boolean }).ok, true, 'and the socket still answers');
     assert.ok(IDLE_MS >= 1000);
   } finally {
     server.close();

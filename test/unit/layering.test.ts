@@ -33,6 +33,7 @@ const RULES: { from: RegExp; to: RegExp; why: string }[] = [
   { from: /^config\//, to: /^(state\/import\/|state\/from-ip-json\.ts$)/, why: 'config does not need the importers of kernel dumps' },
   { from: /^apply\//, to: /^(daemon|cli)\//, why: 'the daemon uses apply, not the other way round' },
   { from: /^ids\.ts$/, to: /^(?!node:)/, why: 'ids.ts is a leaf' },
+  { from: /^(?!kernel\/)/, to: /^node:child_process$/, why: 'only kernel/ runs programs' },
 ];
 
 test('src/ keeps its layers', () => {

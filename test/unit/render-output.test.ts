@@ -15,7 +15,7 @@ test('an empty plan still shows its warnings (foreign objects where multihome wo
   const desired: State = { ...emptyState(), routes: [route({})] };
   const current: State = { ...emptyState(), routes: [route({}), route({ dst: '10.0.0.0/8', protocol: 4 })] };
   const text = describePlan(plan(desired, current, own));
-  assert.match(text, /^No changes\.\n\nwarnings:\n  ! table 4: 10\.0\.0\.0\/8 via 192\.0\.2\.1 dev eth4 is not multihome's \(proto 4\)/);
+  assert.match(text, /^No changes\.\n\nwarnings:\n {2}! table 4: 10\.0\.0\.0\/8 via 192\.0\.2\.1 dev eth4 is not multihome's \(proto 4\)/);
 });
 
 test('ownership needs the tag AND the place: a tagged rule outside the range or a tagged route in another table is not touched', () => {
@@ -52,7 +52,7 @@ test('an IPv6 gateway change is one replace, not add + delete (the kernel refuse
 test('without root, a kernel refusal is a user error with a hint, not an internal one', () => {
   const writes: string[] = [];
   const orig = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => (writes.push(s), true)) as typeof process.stderr.write;
+  process.stderr.write = ((s: string) => (writes.push(s), true));
   try {
     const code = reportError(new CommandError(['nft', '-j', 'list', 'table', 'inet', 'multihome'], 1, 'Error: Operation not permitted'), false);
     assert.equal(code, EXIT.user);

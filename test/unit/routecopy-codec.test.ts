@@ -223,7 +223,7 @@ test('decodeRoute: multipath devices', () => {
   const both = decodeRoute(routeMsg({ dstLen: 8 }, [rta(RTA_DST, ip4('10.0.0.0')), rta(RTA_OIF, i32(7)), rta(RTA_MULTIPATH, Buffer.concat([rtnh(0, 0, 8), rtnh(0, 1, 9, [rta(RTA_GATEWAY, ip4('192.0.2.9'))])]))]), 0);
   assert.equal(both?.oif, 7);
   assert.deepEqual(both?.oifs, [7, 8, 9]);
-  assert.deepEqual(valueDevices(both!.value), [7, 8, 9]);
+  assert.deepEqual(valueDevices(both.value), [7, 8, 9]);
 });
 
 test('decodeRoute: the value is equal for equal routes whatever the table, protocol, cache info', () => {

@@ -18,7 +18,7 @@ interface Opts {
 const withConfig = (c: Command) => c.option('-c, --config <file>', 'config file', DEFAULT_CONFIG).option('--json', 'print JSON for scripts');
 
 /** Run a command body, turning every error into its message and exit code. */
-export async function guarded(json: boolean | undefined, body: () => Promise<number>): Promise<void> {
+export async function guarded(json: boolean | undefined, body: () => number | Promise<number>): Promise<void> {
   let code: number;
   try {
     code = await body();
@@ -31,7 +31,7 @@ export async function guarded(json: boolean | undefined, body: () => Promise<num
 export function registerConfigCommands(program: Command): void {
   withConfig(program.command('validate').description('check a config file; exit 1 with every error (file:line:col) if it is wrong')).action(
     (opts: Opts) =>
-      guarded(opts.json, async () => {
+      guarded(opts.json, () => {
         const r = checkConfig(readConfigFile(opts.config), opts.config);
         const providers = Object.values(r.config.providers).map((p) => ({ name: p.name, interface: p.interface, table: p.table, mark: p.mark, routes: p.routes }));
         if (opts.json) printJson({ ok: true, providers, policies: r.config.policies.length });

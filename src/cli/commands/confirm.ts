@@ -13,7 +13,7 @@ export function registerConfirm(program: Command): void {
     .description('keep the change made by `apply --confirm`')
     .option('--json', 'print JSON for scripts')
     .action((opts: { json?: boolean }, cmd: Command) =>
-      guarded(opts.json, async () => {
+      guarded(opts.json, () => {
         const kept = confirm(targetOf(cmd));
         if (opts.json) printJson({ ok: true, confirmed: kept });
         else process.stdout.write(kept ? 'Confirmed: the change stays.\n' : 'Nothing is waiting for confirmation.\n');

@@ -22,7 +22,7 @@ export function registerRoutes(program: Command): void {
     .option('--json', 'print JSON for scripts')
     .action((o: { config: string; json?: boolean }, cmd: Command) =>
       guarded(o.json, async () => {
-        const netns = (cmd.optsWithGlobals() as { netns?: string }).netns;
+        const netns = cmd.optsWithGlobals<{ netns?: string }>().netns;
         if (netns) {
           // netlink sockets open in the namespace of the process that opens them
           const main = fileURLToPath(new URL('../main.js', import.meta.url));

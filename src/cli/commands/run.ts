@@ -35,7 +35,7 @@ export function registerRun(program: Command): void {
         const log = logger(o);
         const target = targetOf(cmd);
         // Probes open their sockets in this process: it must live in the router's namespace itself.
-        if ((cmd.optsWithGlobals() as { netns?: string }).netns) {
+        if (cmd.optsWithGlobals<{ netns?: string }>().netns) {
           throw new UserError('the daemon runs inside the namespace it manages', [], 'start it as: ip netns exec NAME multihome run -c FILE');
         }
         if (o.onStop !== 'keep' && o.onStop !== 'remove') throw new UserError(`--on-stop ${o.onStop}: expected keep or remove`);
