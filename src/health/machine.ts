@@ -479,117 +479,136 @@ function penaltyAt(m: HealthMachine, now: number): number {
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 
+/** Why a transition happened, for its log line. */
+type Cause = { cause: TransitionCause; reason: string };
+
 /** Update `m` (a private copy) for time `now` and say whether its state changed. */
 function evaluate(m: Mutable, now: number): StepResult {
-  const { s, damping, holddown, minSamples } = m.cfg;
-  const windowStart = now - s.window;
+  const windowStart = now - m.cfg.s.window;
   if (m.samples.some((x) => x.at <= windowStart)) m.samples = m.samples.filter((x) => x.at > windowStart);
+  m.unanswered = unansweredRounds(m, now, windowStart);
+  const rawCause = hysteresis(m, now, windowStart);
+  const released = releaseDamping(m, now);
+  m.qualityBad = quality(m, windowStart);
 
-  // The rounds sent after the newest decided round, if it was bad, that have been missing the
-  // answers they need (any: every one; all: at least one) for `late` ms, up to the first that is not.
-  let unanswered = 0;
-  if (m.bad > 0) {
-    const late = lateFor(s, stats(m.samples, windowStart).latency);
-    for (let slot = m.lastRound + s.interval; ; slot += s.interval) {
-      const o = m.open.find((x) => Math.abs(x.sentAt - slot) < s.interval / 2);
-      const sentAt = o ? o.sentAt : slot;
-      const missing = !o || (s.policy === 'any' ? o.oks === 0 : o.oks < s.targets);
-      if (!missing || sentAt > now - late) break;
-      unanswered++;
-    }
-  }
-  m.unanswered = unanswered;
-
-  // What the probes say: hysteresis.
-  let rawCause: { cause: TransitionCause; reason: string } | null = null;
-  const recent = () => stats(m.samples, Math.max(windowStart, m.reachableSince));
-  if (m.reachable) {
-    const failed = m.bad + unanswered;
-    let down: { cause: TransitionCause; reason: string } | null = null;
-    if (failed >= s.down) {
-      const detail = unanswered ? ` (${m.bad} failed, ${unanswered} unanswered)` : '';
-      down = { cause: 'failures', reason: `${failed} consecutive failed probe rounds${detail}` };
-    } else if (s.loss?.down !== undefined) {
-      const q = recent();
-      if (q.n >= minSamples && q.loss !== null && q.loss >= s.loss.down) {
-        down = { cause: 'loss-down', reason: `loss ${pct(q.loss)} ≥ ${pct(s.loss.down)} over the last ${q.n} probes` };
-      }
-    }
-    if (down) {
-      rawCause = down;
-      let penalty = m.penalty;
-      let suppressed = m.suppressed;
-      if (damping) {
-        const value = penaltyAt(m, now) + damping.penalty;
-        penalty = { value, at: now };
-        if (value > damping.suppress) suppressed = true;
-      }
-      Object.assign(m, { reachable: false, reachableSince: now, good: 0, penalty, suppressed, lastFlap: now });
-    }
-  } else if (m.good >= s.up) {
-    rawCause = { cause: 'recovered', reason: `${m.good} consecutive good probe rounds` };
-    m.reachable = true;
-    m.reachableSince = now;
-  }
-
-  // Flap damping: release.
-  let released: string | null = null;
-  if (m.suppressed && damping) {
-    const p = penaltyAt(m, now);
-    const held = m.lastFlap === null ? Infinity : now - m.lastFlap;
-    if (p < damping.reuse || held >= holddown) {
-      released = p < damping.reuse ? `flap damping released (penalty ${Math.round(p)} < ${damping.reuse})` : `flap damping released (held ${held} ms since the last flap)`;
-      m.suppressed = false;
-    }
-  }
-
-  // Quality.
-  let qualityBad = m.qualityBad;
-  const latT = s.latency?.degraded;
-  const lossT = s.loss?.degraded;
-  const jitT = s.jitter?.degraded;
-  if (m.reachable && (latT !== undefined || lossT !== undefined || jitT !== undefined)) {
-    const q = recent();
-    if (q.n < minSamples) qualityBad = null;
-    else if (latT !== undefined && q.latency !== null && q.latency > latT) {
-      qualityBad = { cause: 'latency', text: `latency ${Math.round(q.latency)} ms > ${latT} ms` };
-    } else if (lossT !== undefined && q.loss !== null && q.loss > lossT) {
-      qualityBad = { cause: 'loss', text: `loss ${pct(q.loss)} > ${pct(lossT)}` };
-    } else if (jitT !== undefined && q.jitter !== null && q.jitter > jitT) {
-      qualityBad = { cause: 'jitter', text: `jitter ${Math.round(q.jitter)} ms > ${jitT} ms` };
-    } else if (qualityBad) {
-      const latOk = latT === undefined || q.latency === null || q.latency <= latT * QUALITY_RECOVERY;
-      const lossOk = lossT === undefined || q.loss === null || q.loss <= lossT * QUALITY_RECOVERY;
-      const jitOk = jitT === undefined || q.jitter === null || q.jitter <= jitT * QUALITY_RECOVERY;
-      if (latOk && lossOk && jitOk) qualityBad = null;
-    }
-  } else qualityBad = null;
-  m.qualityBad = qualityBad;
-
-  const target: HealthState = !m.reachable || m.suppressed ? 'down' : qualityBad ? 'degraded' : 'up';
+  const target: HealthState = !m.reachable || m.suppressed ? 'down' : m.qualityBad ? 'degraded' : 'up';
   if (target === m.state) return { machine: m };
-
-  let cause: TransitionCause;
-  let reason: string;
-  if (target === 'down') {
-    // only the probes take a provider down
-    cause = rawCause?.cause ?? 'failures';
-    reason = rawCause?.reason ?? 'down';
-    if (m.suppressed) reason += `; flap damping holds it down (penalty ${Math.round(penaltyAt(m, now))} > ${damping?.suppress})`;
-  } else if (m.state === 'down') {
-    cause = released ? 'damping-released' : 'recovered';
-    reason = released ?? rawCause?.reason ?? 'recovered';
-    if (qualityBad) reason += `; ${qualityBad.text}`;
-  } else if (target === 'degraded') {
-    cause = qualityBad!.cause;
-    reason = qualityBad!.text;
-  } else {
-    cause = 'quality-restored';
-    reason = 'latency, loss and jitter back under their thresholds';
-  }
+  const { cause, reason } = transitionCause(m, now, target, rawCause, released);
   const transition: Transition = { from: m.state, to: target, at: now, cause, reason };
   m.state = target;
   m.since = now;
   m.transitions += 1;
   return { machine: m, transition };
+}
+
+/** The window's probes since the provider last became usable: what the down and quality decisions look at. */
+const recent = (m: Mutable, windowStart: number) => stats(m.samples, Math.max(windowStart, m.reachableSince));
+
+/**
+ * The rounds sent after the newest decided round, if it was bad, that have been missing the
+ * answers they need (any: every one; all: at least one) for `late` ms, up to the first that is not.
+ */
+function unansweredRounds(m: Mutable, now: number, windowStart: number): number {
+  const { s } = m.cfg;
+  if (m.bad === 0) return 0;
+  let unanswered = 0;
+  const late = lateFor(s, stats(m.samples, windowStart).latency);
+  for (let slot = m.lastRound + s.interval; ; slot += s.interval) {
+    const o = m.open.find((x) => Math.abs(x.sentAt - slot) < s.interval / 2);
+    const sentAt = o ? o.sentAt : slot;
+    const missing = !o || (s.policy === 'any' ? o.oks === 0 : o.oks < s.targets);
+    if (!missing || sentAt > now - late) break;
+    unanswered++;
+  }
+  return unanswered;
+}
+
+/** What the probes say: hysteresis. Takes a usable provider down or brings a down one back, and says why. */
+function hysteresis(m: Mutable, now: number, windowStart: number): Cause | null {
+  if (m.reachable) {
+    const down = downCause(m, windowStart);
+    if (down) flap(m, now);
+    return down;
+  }
+  if (m.good < m.cfg.s.up) return null;
+  m.reachable = true;
+  m.reachableSince = now;
+  return { cause: 'recovered', reason: `${m.good} consecutive good probe rounds` };
+}
+
+/** Why a usable provider goes down now (`down` failed rounds, or loss ≥ loss.down); null when it does not. */
+function downCause(m: Mutable, windowStart: number): Cause | null {
+  const { s, minSamples } = m.cfg;
+  const failed = m.bad + m.unanswered;
+  if (failed >= s.down) {
+    const detail = m.unanswered ? ` (${m.bad} failed, ${m.unanswered} unanswered)` : '';
+    return { cause: 'failures', reason: `${failed} consecutive failed probe rounds${detail}` };
+  }
+  if (s.loss?.down !== undefined) {
+    const q = recent(m, windowStart);
+    if (q.n >= minSamples && q.loss !== null && q.loss >= s.loss.down) {
+      return { cause: 'loss-down', reason: `loss ${pct(q.loss)} ≥ ${pct(s.loss.down)} over the last ${q.n} probes` };
+    }
+  }
+  return null;
+}
+
+/** The probes took the provider down: a flap, which adds to the damping penalty (and may suppress it). */
+function flap(m: Mutable, now: number): void {
+  const { damping } = m.cfg;
+  let penalty = m.penalty;
+  let suppressed = m.suppressed;
+  if (damping) {
+    const value = penaltyAt(m, now) + damping.penalty;
+    penalty = { value, at: now };
+    if (value > damping.suppress) suppressed = true;
+  }
+  Object.assign(m, { reachable: false, reachableSince: now, good: 0, penalty, suppressed, lastFlap: now });
+}
+
+/** Flap damping: release, once the penalty has decayed below `reuse` or `holddown` has passed; says why, or null. */
+function releaseDamping(m: Mutable, now: number): string | null {
+  const { damping, holddown } = m.cfg;
+  if (!m.suppressed || !damping) return null;
+  const p = penaltyAt(m, now);
+  const held = m.lastFlap === null ? Infinity : now - m.lastFlap;
+  if (!(p < damping.reuse || held >= holddown)) return null;
+  m.suppressed = false;
+  return p < damping.reuse ? `flap damping released (penalty ${Math.round(p)} < ${damping.reuse})` : `flap damping released (held ${held} ms since the last flap)`;
+}
+
+/** Quality: what makes a usable provider degraded now (latency, loss, jitter over their thresholds, with recovery at QUALITY_RECOVERY of them), or null. */
+function quality(m: Mutable, windowStart: number): HealthMachine['qualityBad'] {
+  const { s, minSamples } = m.cfg;
+  const latT = s.latency?.degraded;
+  const lossT = s.loss?.degraded;
+  const jitT = s.jitter?.degraded;
+  if (!m.reachable || (latT === undefined && lossT === undefined && jitT === undefined)) return null;
+  const q = recent(m, windowStart);
+  if (q.n < minSamples) return null;
+  if (latT !== undefined && q.latency !== null && q.latency > latT) return { cause: 'latency', text: `latency ${Math.round(q.latency)} ms > ${latT} ms` };
+  if (lossT !== undefined && q.loss !== null && q.loss > lossT) return { cause: 'loss', text: `loss ${pct(q.loss)} > ${pct(lossT)}` };
+  if (jitT !== undefined && q.jitter !== null && q.jitter > jitT) return { cause: 'jitter', text: `jitter ${Math.round(q.jitter)} ms > ${jitT} ms` };
+  if (!m.qualityBad) return null;
+  const latOk = latT === undefined || q.latency === null || q.latency <= latT * QUALITY_RECOVERY;
+  const lossOk = lossT === undefined || q.loss === null || q.loss <= lossT * QUALITY_RECOVERY;
+  const jitOk = jitT === undefined || q.jitter === null || q.jitter <= jitT * QUALITY_RECOVERY;
+  return latOk && lossOk && jitOk ? null : m.qualityBad;
+}
+
+/** The cause and reason of the transition from m.state to `target`. */
+function transitionCause(m: Mutable, now: number, target: HealthState, rawCause: Cause | null, released: string | null): Cause {
+  if (target === 'down') {
+    // only the probes take a provider down
+    let reason = rawCause?.reason ?? 'down';
+    if (m.suppressed) reason += `; flap damping holds it down (penalty ${Math.round(penaltyAt(m, now))} > ${m.cfg.damping?.suppress})`;
+    return { cause: rawCause?.cause ?? 'failures', reason };
+  }
+  if (m.state === 'down') {
+    let reason = released ?? rawCause?.reason ?? 'recovered';
+    if (m.qualityBad) reason += `; ${m.qualityBad.text}`;
+    return { cause: released ? 'damping-released' : 'recovered', reason };
+  }
+  if (target === 'degraded') return { cause: m.qualityBad!.cause, reason: m.qualityBad!.text };
+  return { cause: 'quality-restored', reason: 'latency, loss and jitter back under their thresholds' };
 }

@@ -169,6 +169,129 @@ function sortV4(net: Uint32Array, len: Uint8Array, n: number): Uint32Array {
   return dst;
 }
 
+/** The arrays of a built Lpm4: views of one ArrayBuffer. */
+interface Tables4 {
+  /** top 24 bits → entry id (>= 0), -1 = no match, <= -2 = chunk (-2 - chunk) */
+  tbl24: Int32Array;
+  /** 256 slots per chunk: the last 8 bits → entry id or -1 */
+  chunks: Int32Array;
+  eNet: Uint32Array;
+  eLen: Uint8Array;
+  ePar: Int32Array;
+  /** values of entry i: vals[vStart[i]] … vals[vStart[i + 1] - 1]; null when every prefix has one value (vals[i]) */
+  vStart: Int32Array | null;
+}
+
+/**
+ * Distinct prefixes among the sorted staged ones, and the /24 blocks holding
+ * prefixes longer than /24 (the long prefixes of one block are contiguous in
+ * this order).
+ */
+function countV4(order: Uint32Array, sNet: Uint32Array, sLen: Uint8Array, n: number): { entries: number; chunks: number } {
+  let m = 0;
+  let nChunks = 0;
+  let slot = -1;
+  for (let i = 0; i < n; i++) {
+    const a = order[i]!;
+    if (i === 0 || sNet[a] !== sNet[order[i - 1]!] || sLen[a] !== sLen[order[i - 1]!]) m++;
+    if (sLen[a]! > 24 && sNet[a]! >>> 8 !== slot) {
+      slot = sNet[a]! >>> 8;
+      nChunks++;
+    }
+  }
+  return { entries: m, chunks: nChunks };
+}
+
+/** Every typed array of the index in one buffer: one allocation, one mapping. `dup`: some prefix has several values. */
+function allocTables4(m: number, nChunks: number, dup: boolean): Tables4 {
+  const words = (1 << 24) + (nChunks << 8) + 2 * m + (dup ? m + 1 : 0);
+  const buf = new ArrayBuffer(words * 4 + m);
+  let at = 0;
+  const view32 = (count: number): Int32Array => {
+    const v = new Int32Array(buf, at, count);
+    at += count * 4;
+    return v;
+  };
+  const tbl24 = view32(1 << 24).fill(-1);
+  const chunks = view32(nChunks << 8);
+  const eNet = new Uint32Array(buf, at, m);
+  at += m * 4;
+  const ePar = view32(m);
+  const vStart = dup ? view32(m + 1) : null;
+  const eLen = new Uint8Array(buf, at, m);
+  return { tbl24, chunks, eNet, eLen, ePar, vStart };
+}
+
+/**
+ * The entries: equal staged prefixes merged (their values kept in order in
+ * `vals`), each linked to its longest enclosing prefix.
+ */
+function linkEntries4<T>(order: Uint32Array, sNet: Uint32Array, sLen: Uint8Array, sVal: T[], n: number, t: Tables4, vals: T[]): void {
+  const { eNet, eLen, ePar, vStart } = t;
+  // Enclosing prefixes of the current one: a chain of distinct lengths, at most 33 deep.
+  const stack = new Int32Array(34);
+  let top = -1;
+  let e = -1;
+  for (let i = 0; i < n; i++) {
+    const idx = order[i]!;
+    const net = sNet[idx]!;
+    const len = sLen[idx]!;
+    if (e < 0 || net !== eNet[e] || len !== eLen[e]) {
+      e++;
+      eNet[e] = net;
+      eLen[e] = len;
+      if (vStart) vStart[e] = i;
+      // In (network, length) order every enclosing prefix comes earlier; pop those that do not enclose.
+      while (top >= 0) {
+        const p = stack[top]!;
+        if (((net ^ eNet[p]!) & ipv4Mask(eLen[p]!)) === 0) break;
+        top--;
+      }
+      ePar[e] = top >= 0 ? stack[top]! : -1;
+      stack[++top] = e;
+    }
+    vals[i] = sVal[idx]!;
+  }
+  if (vStart) vStart[e + 1] = n;
+}
+
+/**
+ * Top level: in (network, length) order, a nested prefix comes after the
+ * prefixes enclosing it, so overwriting leaves the longest in every slot.
+ */
+function fillTbl24(t: Tables4, m: number): void {
+  const { tbl24, eNet, eLen } = t;
+  for (let i = 0; i < m; i++) {
+    const len = eLen[i]!;
+    if (len > 24) continue;
+    const s = eNet[i]! >>> 8;
+    if (len === 24) tbl24[s] = i;
+    else tbl24.fill(i, s, s + (1 << (24 - len)));
+  }
+}
+
+/** Chunks, filled the same way from the top-level answer of their block. */
+function fillChunks(t: Tables4, m: number): void {
+  const { tbl24, chunks, eNet, eLen } = t;
+  let slot = -1;
+  let base = -256;
+  for (let i = 0; i < m && chunks.length > 0; i++) {
+    const len = eLen[i]!;
+    if (len <= 24) continue;
+    const net = eNet[i]!;
+    const s = net >>> 8;
+    if (s !== slot) {
+      base += 256;
+      chunks.fill(tbl24[s]!, base, base + 256);
+      tbl24[s] = -2 - (base >>> 8);
+      slot = s;
+    }
+    const lo = base + (net & 255);
+    if (len === 32) chunks[lo] = i;
+    else chunks.fill(i, lo, lo + (1 << (32 - len)));
+  }
+}
+
 /**
  * IPv4 longest-prefix-match index. Addresses and networks are uint32 numbers
  * (an int32 with the same bits is accepted: `(a << 24) | …` works as is).
@@ -247,102 +370,20 @@ export class Lpm4<T> {
     const n = this.staged;
     const sNet = this.stNet!;
     const sLen = this.stLen!;
-    const sVal = this.stVal!;
     const order = sortV4(sNet, sLen, n);
-
-    // Distinct prefixes, and the /24 blocks holding prefixes longer than /24
-    // (the long prefixes of one block are contiguous in this order).
-    let m = 0;
-    let nChunks = 0;
-    let slot = -1;
-    for (let i = 0; i < n; i++) {
-      const a = order[i]!;
-      if (i === 0 || sNet[a] !== sNet[order[i - 1]!] || sLen[a] !== sLen[order[i - 1]!]) m++;
-      if (sLen[a]! > 24 && sNet[a]! >>> 8 !== slot) {
-        slot = sNet[a]! >>> 8;
-        nChunks++;
-      }
-    }
-
-    // Every typed array of the index in one buffer: one allocation, one mapping.
-    const dup = m < n;
-    const words = (1 << 24) + (nChunks << 8) + 2 * m + (dup ? m + 1 : 0);
-    const buf = new ArrayBuffer(words * 4 + m);
-    let at = 0;
-    const view32 = (count: number): Int32Array => {
-      const v = new Int32Array(buf, at, count);
-      at += count * 4;
-      return v;
-    };
-    const tbl24 = view32(1 << 24).fill(-1);
-    const chunks = view32(nChunks << 8);
-    const eNet = new Uint32Array(buf, at, m);
-    at += m * 4;
-    const ePar = view32(m);
-    const vStart = dup ? view32(m + 1) : null;
-    const eLen = new Uint8Array(buf, at, m);
-
+    const { entries: m, chunks: nChunks } = countV4(order, sNet, sLen, n);
+    const t = allocTables4(m, nChunks, m < n);
     const vals = new Array<T>(n);
-    // Enclosing prefixes of the current one: a chain of distinct lengths, at most 33 deep.
-    const stack = new Int32Array(34);
-    let top = -1;
-    let e = -1;
-    for (let i = 0; i < n; i++) {
-      const idx = order[i]!;
-      const net = sNet[idx]!;
-      const len = sLen[idx]!;
-      if (e < 0 || net !== eNet[e] || len !== eLen[e]) {
-        e++;
-        eNet[e] = net;
-        eLen[e] = len;
-        if (vStart) vStart[e] = i;
-        // In (network, length) order every enclosing prefix comes earlier; pop those that do not enclose.
-        while (top >= 0) {
-          const p = stack[top]!;
-          if (((net ^ eNet[p]!) & ipv4Mask(eLen[p]!)) === 0) break;
-          top--;
-        }
-        ePar[e] = top >= 0 ? stack[top]! : -1;
-        stack[++top] = e;
-      }
-      vals[i] = sVal[idx]!;
-    }
-    if (vStart) vStart[m] = n;
+    linkEntries4(order, sNet, sLen, this.stVal!, n, t, vals);
+    fillTbl24(t, m);
+    fillChunks(t, m);
 
-    // Top level: in (network, length) order, a nested prefix comes after the
-    // prefixes enclosing it, so overwriting leaves the longest in every slot.
-    for (let i = 0; i < m; i++) {
-      const len = eLen[i]!;
-      if (len > 24) continue;
-      const s = eNet[i]! >>> 8;
-      if (len === 24) tbl24[s] = i;
-      else tbl24.fill(i, s, s + (1 << (24 - len)));
-    }
-    // Chunks, filled the same way from the top-level answer of their block.
-    slot = -1;
-    let base = -256;
-    for (let i = 0; i < m && nChunks > 0; i++) {
-      const len = eLen[i]!;
-      if (len <= 24) continue;
-      const net = eNet[i]!;
-      const s = net >>> 8;
-      if (s !== slot) {
-        base += 256;
-        chunks.fill(tbl24[s]!, base, base + 256);
-        tbl24[s] = -2 - (base >>> 8);
-        slot = s;
-      }
-      const lo = base + (net & 255);
-      if (len === 32) chunks[lo] = i;
-      else chunks.fill(i, lo, lo + (1 << (32 - len)));
-    }
-
-    this.tbl24 = tbl24;
-    this.chunks = chunks;
-    this.eNet = eNet;
-    this.eLen = eLen;
-    this.ePar = ePar;
-    this.vStart = vStart;
+    this.tbl24 = t.tbl24;
+    this.chunks = t.chunks;
+    this.eNet = t.eNet;
+    this.eLen = t.eLen;
+    this.ePar = t.ePar;
+    this.vStart = t.vStart;
     this.vals = vals;
     this.entries = m;
     this.stNet = null;

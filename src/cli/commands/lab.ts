@@ -20,35 +20,43 @@ interface LabOpts {
 
 export function registerLab(program: Command): void {
   const lab = program.command('lab').description('build test topologies in network namespaces (never touches this host\'s own network)');
+  registerUp(lab);
+  registerDown(lab);
+  registerList(lab);
+  registerDemo(lab);
+}
 
+function registerUp(lab: Command): void {
   lab
     .command('up')
     .argument('[topology]', 'topology name', 'seed')
     .option('--id <id>', 'instance id (default: random)')
     .option('--json', 'print JSON for scripts')
     .description('build a topology and start its servers; it stays until `lab down`')
-    .action((name: string, opts: LabOpts) =>
-      guarded(opts.json, async () => {
-        const t = getTopology(name);
-        requireRoot('multihome lab up');
-        const inst = await labUp(t, opts.id ? { id: opts.id } : {});
-        try {
-          await startEchoServer(inst, t.internet.role);
-          await installUplinkCounter(nsOf(inst, t.internet.role), Object.values(t.internet.arrival));
-        } catch (e) {
-          await labDown(inst);
-          throw e;
-        }
-        if (opts.json) printJson({ ok: true, id: inst.id, namespaces: inst.namespaces });
-        else {
-          process.stdout.write(`lab ${inst.id} (${name}) is up:\n`);
-          for (const [role, ns] of Object.entries(inst.namespaces)) process.stdout.write(`  ${role.padEnd(8)} ${ns}\n`);
-          process.stdout.write(`Try: multihome --netns ${nsOf(inst, t.routerRole)} plan -c examples/${name}.yaml\nRemove with: multihome lab down ${inst.id}\n`);
-        }
-        return EXIT.ok;
-      }),
-    );
+    .action((name: string, opts: LabOpts) => guarded(opts.json, () => labUpCommand(name, opts)));
+}
 
+async function labUpCommand(name: string, opts: LabOpts): Promise<number> {
+  const t = getTopology(name);
+  requireRoot('multihome lab up');
+  const inst = await labUp(t, opts.id ? { id: opts.id } : {});
+  try {
+    await startEchoServer(inst, t.internet.role);
+    await installUplinkCounter(nsOf(inst, t.internet.role), Object.values(t.internet.arrival));
+  } catch (e) {
+    await labDown(inst);
+    throw e;
+  }
+  if (opts.json) printJson({ ok: true, id: inst.id, namespaces: inst.namespaces });
+  else {
+    process.stdout.write(`lab ${inst.id} (${name}) is up:\n`);
+    for (const [role, ns] of Object.entries(inst.namespaces)) process.stdout.write(`  ${role.padEnd(8)} ${ns}\n`);
+    process.stdout.write(`Try: multihome --netns ${nsOf(inst, t.routerRole)} plan -c examples/${name}.yaml\nRemove with: multihome lab down ${inst.id}\n`);
+  }
+  return EXIT.ok;
+}
+
+function registerDown(lab: Command): void {
   lab
     .command('down')
     .argument('[id]', 'instance id (default: every lab instance)')
@@ -64,7 +72,9 @@ export function registerLab(program: Command): void {
         return EXIT.ok;
       }),
     );
+}
 
+function registerList(lab: Command): void {
   lab
     .command('list')
     .option('--json', 'print JSON for scripts')
@@ -78,43 +88,45 @@ export function registerLab(program: Command): void {
         return EXIT.ok;
       }),
     );
+}
 
+function registerDemo(lab: Command): void {
   lab
     .command('demo')
     .argument('[topology]', 'topology name', 'seed')
     .option('-c, --config <file>', 'config to apply in the router (default: examples/TOPOLOGY.yaml)')
     .option('--json', 'print JSON for scripts')
     .description('build the lab, apply the config in its router, send real flows, check where they arrive, tear down')
-    .action((name: string, opts: LabOpts) =>
-      guarded(opts.json, async () => {
-        const topology = getTopology(name);
-        requireRoot('multihome lab demo');
-        const file = opts.config ?? path.join(packageRoot(), 'examples', `${name}.yaml`);
-        const text = readConfigFile(file);
-        const log = (line: string) => {
-          if (!opts.json) process.stdout.write(line + '\n');
-        };
-        const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'multihome-demo-'));
-        try {
-          const result = await runDemo({
-            topology,
-            log,
-            applyInRouter: async (ns) => {
-              const target = realTarget({ netns: ns }, stateDir);
-              const prep = await prepare(text, file, target);
-              const applied = await applyPrepared(prep, target);
-              log(`multihome apply -c ${path.relative(process.cwd(), file) || file} (in ${ns}):`);
-              log(describePlan(applied.plan).split('\n')[0]! + ' Applied and verified.');
-              const again = await applyPrepared(prep, target);
-              log(`second apply: ${again.changed ? 'CHANGED SOMETHING (not idempotent)' : 'No changes.'}`);
-              if (again.changed) throw new Error('the second apply was not a no-op');
-            },
-          });
-          if (opts.json) printJson({ ok: result.ok, id: result.id, flows: result.rows });
-          return result.ok ? EXIT.ok : EXIT.applyFailed;
-        } finally {
-          fs.rmSync(stateDir, { recursive: true, force: true });
-        }
-      }),
-    );
+    .action((name: string, opts: LabOpts) => guarded(opts.json, () => labDemoCommand(name, opts)));
+}
+
+async function labDemoCommand(name: string, opts: LabOpts): Promise<number> {
+  const topology = getTopology(name);
+  requireRoot('multihome lab demo');
+  const file = opts.config ?? path.join(packageRoot(), 'examples', `${name}.yaml`);
+  const text = readConfigFile(file);
+  const log = (line: string) => {
+    if (!opts.json) process.stdout.write(line + '\n');
+  };
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'multihome-demo-'));
+  try {
+    const result = await runDemo({
+      topology,
+      log,
+      applyInRouter: async (ns) => {
+        const target = realTarget({ netns: ns }, stateDir);
+        const prep = await prepare(text, file, target);
+        const applied = await applyPrepared(prep, target);
+        log(`multihome apply -c ${path.relative(process.cwd(), file) || file} (in ${ns}):`);
+        log(describePlan(applied.plan).split('\n')[0]! + ' Applied and verified.');
+        const again = await applyPrepared(prep, target);
+        log(`second apply: ${again.changed ? 'CHANGED SOMETHING (not idempotent)' : 'No changes.'}`);
+        if (again.changed) throw new Error('the second apply was not a no-op');
+      },
+    });
+    if (opts.json) printJson({ ok: result.ok, id: result.id, flows: result.rows });
+    return result.ok ? EXIT.ok : EXIT.applyFailed;
+  } finally {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
 }
