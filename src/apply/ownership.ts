@@ -10,7 +10,7 @@ import * as z from 'zod';
 import type { ResolvedConfig } from '../config/assign.js';
 import { DEFAULTS, DEFAULT_COPY_PROTOCOL, MAX_RULE_PRIORITY } from '../config/schema.js';
 import { RESERVED_TABLES } from '../config/semantic.js';
-import { PRIORITY_SPAN } from '../compile/rules.js';
+import { MAIN_RULE_PRIORITY, prioritySpan } from '../config/priorities.js';
 import { RT_PROTOCOLS } from '../ids.js';
 import type { RouteState, RuleState, State } from '../state/types.js';
 
@@ -35,9 +35,9 @@ const MAIN_TABLES = new Set([253, 254, 255]);
 
 const ranges = (o: Ownership): OwnedRange[] => [o, ...(o.previous ?? [])];
 
-export const ownershipOf = (cfg: Pick<ResolvedConfig, 'route_protocol' | 'rule_priority' | 'providers'> & Partial<Pick<ResolvedConfig, 'copy'>>): Ownership => ({
+export const ownershipOf = (cfg: Pick<ResolvedConfig, 'route_protocol' | 'rule_priority' | 'providers'> & Partial<Pick<ResolvedConfig, 'copy' | 'policies' | 'local_traffic'>>): Ownership => ({
   protocol: cfg.route_protocol,
-  prefs: [cfg.rule_priority, cfg.rule_priority + PRIORITY_SPAN - 1],
+  prefs: [cfg.rule_priority, cfg.rule_priority + prioritySpan({ providers: cfg.providers, policies: cfg.policies ?? [], local_traffic: cfg.local_traffic ?? 'policies' }) - 1],
   tables: Object.values(cfg.providers).map((p) => p.table),
   copyTables: Object.values(cfg.providers).filter((p) => p.routes === 'copy').map((p) => p.table),
   copyProtocol: cfg.copy?.protocol ?? DEFAULT_COPY_PROTOCOL,
@@ -113,8 +113,8 @@ const table = z
   .max(0xffffffff)
   .refine((t) => !Object.hasOwn(RESERVED_TABLES, t), { error: "one of the kernel's own tables" });
 const prefs = z
-  .tuple([z.number().int().min(1).max(MAX_RULE_PRIORITY), z.number().int().min(1).max(MAX_RULE_PRIORITY + PRIORITY_SPAN - 1)])
-  .refine(([a, b]) => b >= a && b - a < PRIORITY_SPAN, { error: `a range of at most ${PRIORITY_SPAN} priorities` });
+  .tuple([z.number().int().min(1).max(MAX_RULE_PRIORITY), z.number().int().min(1).max(MAIN_RULE_PRIORITY - 1)])
+  .refine(([a, b]) => b >= a, { error: 'a range that ends before it starts' });
 
 export const OwnedRangeSchema = z.strictObject({ protocol: tag, prefs, tables: z.array(table).max(10_000) });
 export const OwnershipSchema = z.strictObject({

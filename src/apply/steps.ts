@@ -53,7 +53,7 @@ function nftSteps(p: Plan, opts: StepOptions): Step[] {
 }
 
 export function stepsOf(p: Plan, opts: StepOptions = {}): Step[] {
-  const sysctls: Step[] = p.sysctls.map((s) => ({ kind: 'sysctl', key: s.key, value: s.to }));
+  const sysctls: Step[] = p.sysctls.length ? [{ kind: 'sysctl', settings: p.sysctls.map((s) => ({ key: s.key, value: s.to })) }] : [];
   if (opts.teardown) return [...nftSteps(p, opts), ...ipAdds(p), ...ipDels(p), ...sysctls];
   return [...sysctls, ...ipAdds(p), ...nftSteps(p, opts), ...ipDels(p)];
 }

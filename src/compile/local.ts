@@ -16,7 +16,7 @@
 // then the default. A target that is a group uses its heaviest active member:
 // rules cannot balance per connection.
 import type { ResolvedConfig } from '../config/assign.js';
-import { policyFamilies, providerFamilies } from '../config/semantic.js';
+import { policyFamilies, providerFamilies } from '../config/families.js';
 import type { Config, PolicyConfig } from '../config/schema.js';
 import type { Family } from '../net/ip.js';
 import { TABLE_IDS, type RuleState } from '../state/types.js';

@@ -7,7 +7,7 @@
 // connection never changes uplink mid-way. Only the bits of mark_mask are
 // touched, so other tools' marks survive.
 import type { ResolvedConfig, ResolvedProvider } from '../config/assign.js';
-import { providerFamilies } from '../config/semantic.js';
+import { providerFamilies } from '../config/families.js';
 import { snatFor, type PolicyConfig } from '../config/schema.js';
 import { familyBits, formatAddress, formatPrefix, minimalPrefixes, type Family, type Prefix } from '../net/ip.js';
 import { PROTOCOLS } from '../net/ports.js';

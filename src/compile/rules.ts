@@ -10,14 +10,14 @@ import { providerSourceAddresses } from './sources.js';
 import type { SystemFacts } from './facts.js';
 import { allHealthy, type HealthView } from './groups.js';
 import { compileLocalRules } from './local.js';
+import { prioritySpan, RULES_PER_PROVIDER } from '../config/priorities.js';
 
 /**
  * Rules of provider #i take prefs base + 10·i … base + 10·i + 9: +0/+1 marked traffic (main without its
  * default, then the table), +2/+3 the provider's source addresses (likewise), +4/+5 unreachable for
- * both when the table has no route. The router's own traffic (local.ts) follows the providers' rules.
+ * both when the table has no route. The router's own traffic (local.ts) follows the providers' rules. The
+ * "unreachable" last resort's rule is the last of the config's span (config/priorities.ts).
  */
-export const RULES_PER_PROVIDER = 10;
-export const PRIORITY_SPAN = 1000;
 
 export function compileRules(cfg: ResolvedConfig, facts: SystemFacts, view: HealthView = allHealthy): RuleState[] {
   const rules: RuleState[] = [];
@@ -48,7 +48,7 @@ export function compileRules(cfg: ResolvedConfig, facts: SystemFacts, view: Heal
   if (cfg.unreachableMark !== undefined) {
     for (const family of [4, 6] as Family[]) {
       if (!Object.values(cfg.providers).some((p) => p.gateway[family])) continue;
-      rules.push({ family, protocol: cfg.route_protocol, pref: cfg.rule_priority + PRIORITY_SPAN - 1, fwmark: cfg.unreachableMark, fwmask: cfg.mark_mask, action: 'unreachable' });
+      rules.push({ family, protocol: cfg.route_protocol, pref: cfg.rule_priority + prioritySpan(cfg) - 1, fwmark: cfg.unreachableMark, fwmask: cfg.mark_mask, action: 'unreachable' });
     }
   }
   return rules;

@@ -3,7 +3,9 @@
 import type { Family } from '../net/ip.js';
 import { PORT_PROTOCOLS } from '../net/ports.js';
 import { closest } from '../util/suggest.js';
-import { MAX_PROVIDERS, NAME, type Config, type PolicyConfig } from './schema.js';
+import { NAME, type Config, type PolicyConfig } from './schema.js';
+import { policyFamilies, providerFamilies } from './families.js';
+import { localRuleCount, MAIN_RULE_PRIORITY, PRIORITY_BLOCK, prioritySpan, RULES_PER_PROVIDER } from './priorities.js';
 
 export interface PathIssue {
   path: (string | number)[];
@@ -15,24 +17,6 @@ export interface PathIssue {
 export const RESERVED_TABLES: Record<number, string> = { 0: 'unspec', 253: 'default', 254: 'main', 255: 'local' };
 
 export const hex = (n: number): string => `0x${n.toString(16)}`;
-
-/** The address families a policy can match, from its prefixes (both when it names none). */
-export function policyFamilies(p: PolicyConfig): Family[] {
-  const fams = (list?: { family: Family }[]): Set<Family> => new Set(list ? list.map((x) => x.family) : [4, 6]);
-  const from = fams(p.match.from);
-  const to = fams(p.match.to);
-  return ([4, 6] as Family[]).filter((f) => from.has(f) && to.has(f));
-}
-
-/** The families a provider carries; for a group, those every member carries. */
-export function providerFamilies(cfg: Config, name: string): Family[] {
-  const pr = Object.hasOwn(cfg.providers, name) ? cfg.providers[name] : undefined;
-  if (pr) return ([4, 6] as Family[]).filter((f) => pr.gateway[f]);
-  const g = Object.hasOwn(cfg.groups ?? {}, name) ? cfg.groups[name] : undefined;
-  if (!g) return [];
-  const members = g.tiers.flat().map((m) => providerFamilies(cfg, m.name));
-  return ([4, 6] as Family[]).filter((f) => members.length > 0 && members.every((fs) => fs.includes(f)));
-}
 
 function groupIssues(cfg: Config, providerNames: string[]): PathIssue[] {
   const issues: PathIssue[] = [];
@@ -196,14 +180,18 @@ function uplinkIssues(cfg: Config, uplinks: Map<string, string>): PathIssue[] {
 /** Room for the providers' rules, the router's own traffic's rules, and a mark for each provider. */
 function capacityIssues(cfg: Config, names: string[], partial: boolean): PathIssue[] {
   const issues: PathIssue[] = [];
-  if (names.length > MAX_PROVIDERS) {
-    issues.push({ path: ['providers'], message: `${names.length} providers; at most ${MAX_PROVIDERS} fit in multihome's rule priority range`, atKey: true });
-  } else {
+  // The real limit of providers is where their rules end: before the kernel's main rule.
+  const span = prioritySpan(cfg);
+  const last = cfg.rule_priority + span - 1;
+  if (last >= MAIN_RULE_PRIORITY) {
     const local = localRuleCount(cfg);
-    const room = 999 - 10 * names.length;
-    if (local > room) {
-      issues.push({ path: ['policies'], atKey: true, message: `the router's own traffic needs ${local} rules but ${room} priorities are left after ${names.length} providers`, hint: 'list fewer destinations or ports in the local: true policies, or set local_traffic: main' });
-    }
+    const fit = Math.floor((Math.floor((MAIN_RULE_PRIORITY - 1 - cfg.rule_priority) / PRIORITY_BLOCK) * PRIORITY_BLOCK - local - 1) / RULES_PER_PROVIDER);
+    issues.push({
+      path: ['providers'],
+      atKey: true,
+      message: `${names.length} providers (${RULES_PER_PROVIDER} rule priorities each) and ${local} rules for the router's own traffic take priorities ${cfg.rule_priority}–${last}, past the kernel's "${MAIN_RULE_PRIORITY}: lookup main"; from rule_priority ${cfg.rule_priority}, ${Math.max(0, fit)} providers fit`,
+      hint: `lower rule_priority (it takes blocks of ${PRIORITY_BLOCK}: ${names.length} providers need ${span} priorities, e.g. rule_priority: ${Math.max(1, MAIN_RULE_PRIORITY - span - PRIORITY_BLOCK)}), list fewer destinations or ports in the local: true policies, or set local_traffic: main`,
+    });
   }
   // Every provider needs a mark of its own (duplicates are reported above, not here), and a
   // group whose last resort is `unreachable` one more.
@@ -214,7 +202,7 @@ function capacityIssues(cfg: Config, names: string[], partial: boolean): PathIss
     issues.push({
       path: ['mark_mask'],
       message: `mark_mask ${hex(cfg.mark_mask)} leaves room for ${free} mark${free === 1 ? '' : 's'}, but ${names.length} provider${names.length === 1 ? '' : 's'}${unreachable ? ' and the "unreachable" last resort' : ''} need ${need}`,
-      hint: 'widen mark_mask (e.g. 0xff)',
+      hint: `widen mark_mask (e.g. ${need < 0xff ? '0xff' : need < 0xfff ? '0xfff' : '0xffff'})`,
     });
   }
   return issues;
@@ -305,25 +293,6 @@ function policyMatchIssues(cfg: Config, pol: PolicyConfig, uplinks: Map<string, 
   return issues;
 }
 
-/**
- * How many `iif lo` rules the router's own traffic takes at most (compile/local.ts writes one per
- * destination prefix × protocol × port range of each local policy, plus two per family).
- */
-export function localRuleCount(cfg: Config): number {
-  if (cfg.local_traffic === 'main') return 0;
-  let n = 0;
-  for (const f of [4, 6] as Family[]) {
-    n += 2;
-    for (const pol of cfg.policies) {
-      if (!pol?.match.local || !policyFamilies(pol).includes(f)) continue;
-      const m = pol.match;
-      const to = m.to ? m.to.filter((p) => p.family === f).length : 1;
-      const protos = m.protocol?.length ?? (m.sport || m.dport ? 2 : 1);
-      n += to * protos * (m.sport?.length ?? 1) * (m.dport?.length ?? 1);
-    }
-  }
-  return n;
-}
 
 export function lowestBit(mask: number): number {
   return (mask & -mask) >>> 0;

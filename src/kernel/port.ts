@@ -41,7 +41,7 @@ export interface KernelPort {
 export function runStepOn(step: Step, exec: ExecOptions): Promise<void> {
   switch (step.kind) {
     case 'sysctl':
-      return sysctlWrite(step.key, step.value, exec);
+      return sysctlWrite(step.settings, exec);
     case 'ip':
       return ipBatch(step.family, step.ops, exec);
     case 'nft-load':

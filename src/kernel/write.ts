@@ -118,7 +118,12 @@ export async function nftDelete(opts: ExecOptions = {}): Promise<void> {
   await runOk(['nft', 'delete', 'table', NFT_FAMILY, NFT_TABLE], opts);
 }
 
-export async function sysctlWrite(key: string, value: string, opts: ExecOptions = {}): Promise<void> {
-  if (!/^[A-Za-z0-9_./-]+$/.test(key) || !/^[0-9A-Za-z_ .-]*$/.test(value)) throw new InternalError(`refusing sysctl ${key}=${value}`);
-  await runOk(['sysctl', '-q', '-w', `${key}=${value}`], opts);
+/** Write sysctls in order, a few hundred per `sysctl -w` (a process per key costs 250 uplinks seconds). */
+export async function sysctlWrite(settings: { key: string; value: string }[], opts: ExecOptions = {}): Promise<void> {
+  for (const { key, value } of settings) {
+    if (!/^[A-Za-z0-9_./-]+$/.test(key) || !/^[0-9A-Za-z_ .-]*$/.test(value)) throw new InternalError(`refusing sysctl ${key}=${value}`);
+  }
+  for (let i = 0; i < settings.length; i += 500) {
+    await runOk(['sysctl', '-q', '-w', ...settings.slice(i, i + 500).map((s) => `${s.key}=${s.value}`)], opts);
+  }
 }

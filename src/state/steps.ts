@@ -7,7 +7,8 @@ import type { RouteState, RuleState } from './types.js';
 export type IpOp = { op: 'add' | 'replace' | 'del'; route: RouteState } | { op: 'add' | 'del'; rule: RuleState };
 
 export type Step =
-  | { kind: 'sysctl'; key: string; value: string }
+  /** sysctls written in order by one `sysctl -w` (one process for 250 uplinks' keys, not 250) */
+  | { kind: 'sysctl'; settings: { key: string; value: string }[] }
   /** one `ip -batch` per family: runs in order, stops at the first failing op */
   | { kind: 'ip'; family: Family; ops: IpOp[] }
   /** create or replace multihome's nft table from its script, in one transaction */

@@ -114,8 +114,11 @@ export class FakeKernel implements KernelPort {
     await Promise.resolve();
     switch (step.kind) {
       case 'sysctl':
-        if (this.state.sysctls[step.key] === undefined) throw new Error(`sysctl: cannot stat /proc/sys/${step.key}: No such file or directory`);
-        this.state.sysctls[step.key] = step.value;
+        // in order, as `sysctl -w` writes them: those before a missing key are written
+        for (const { key, value } of step.settings) {
+          if (this.state.sysctls[key] === undefined) throw new Error(`sysctl: cannot stat /proc/sys/${key}: No such file or directory`);
+          this.state.sysctls[key] = value;
+        }
         return;
       case 'ip':
         this.ipOps(step.ops, step);
@@ -281,10 +284,10 @@ export class FakeKernel implements KernelPort {
 
   /** the steps that ran since the last call, as short text */
   transcript(): string[] {
-    const out = this.log.splice(0).map((s) => {
-      if (s.kind === 'ip') return `ip -${s.family}: ${s.ops.map((o) => `${o.op} ${'route' in o ? `route ${o.route.table}/${o.route.dst}` : `rule ${o.rule.pref} ${o.rule.action}`}`).join(', ')}`;
-      if (s.kind === 'sysctl') return `sysctl ${s.key}=${s.value}`;
-      return s.kind;
+    const out = this.log.splice(0).flatMap((s) => {
+      if (s.kind === 'ip') return [`ip -${s.family}: ${s.ops.map((o) => `${o.op} ${'route' in o ? `route ${o.route.table}/${o.route.dst}` : `rule ${o.rule.pref} ${o.rule.action}`}`).join(', ')}`];
+      if (s.kind === 'sysctl') return s.settings.map((x) => `sysctl ${x.key}=${x.value}`);
+      return [s.kind];
     });
     return out;
   }
