@@ -2,13 +2,14 @@
 // it (reference §0–4): netfilter PREROUTING (marks, connmark, DNAT), input
 // checks, the rules and tables, rp_filter, forwarding; or for the host's own
 // packets the lookup, source selection, OUTPUT rerouting; then SNAT. Pure.
-import { v4Number, familyBits, formatAddress, networkOf, parseAddress, parsePrefix, prefixContains, type Address, type Family, type Prefix } from '../net/ip.js';
+import { v4Number, familyBits, formatAddress, parseAddress, parsePrefix, prefixContains, type Address, type Family, type Prefix } from '../net/ip.js';
 import { routeText, ruleText } from '../state/format.js';
 import type { AddrType, CtState } from '../state/program.js';
-import type { Nexthop, RouteState, RuleState, State } from '../state/types.js';
+import type { Nexthop, RuleState, State } from '../state/types.js';
 import { fibLookup, type FibResult, type Flow, type Hit } from './fib.js';
 import { runHook, type NatChoice, type NfPacket } from './netfilter.js';
 import { isLocalAddress, validateSource } from './rpfilter.js';
+import { masqueradeSource, onLinkSource, routeSource } from './source.js';
 import type { Decision, Errno, Packet, TraceStep } from './types.js';
 import { devConf, worldOf, type World } from './world.js';
 
@@ -78,27 +79,6 @@ function ownAddress(w: World, a: Address): boolean {
   return false;
 }
 
-/** The source the kernel picks for a packet of this host (reference §2, "Source address"). */
-export function selectSource(w: World, route: RouteState, nh: Nexthop | undefined, dst: Address): Address | null {
-  if (route.prefsrc) return parseAddress(route.prefsrc);
-  const fam = dst.family;
-  const onDev = (dev: string | undefined) =>
-    (dev ? (w.links.get(dev)?.addresses ?? []) : []).filter((a) => a.family === fam && a.scope !== 'host' && (fam === 4 || a.scope === 'global'));
-  const target = nh?.gateway ? parseAddress(nh.gateway) : dst;
-  const cands = onDev(nh?.dev ?? route.dev);
-  const inSubnet = cands.find((a) => {
-    const x = parseAddress(a.address);
-    return x && target && prefixContains(networkOf(x, a.prefixlen), target);
-  });
-  const pick = inSubnet ?? cands[0];
-  if (pick) return parseAddress(pick.address);
-  for (const l of [...w.links.values()].sort((a, b) => a.index - b.index)) {
-    const a = l.addresses.find((x) => x.family === fam && x.scope === 'global');
-    if (a) return parseAddress(a.address);
-  }
-  return null;
-}
-
 interface Ctx {
   w: World;
   /** null: no trace wanted (bulk use); the text is then never built */
@@ -151,6 +131,12 @@ function choicesOf(hops: Nexthop[]): Decision['nexthops'] {
 }
 
 function fromHit(d: Decision, hit: Hit, withText = true): Decision {
+  if (hit.otherwise) {
+    const o = hit.otherwise;
+    const alt = o.result.ok ? fromHit({ ...d, trace: [] }, o.result.hit, withText) : fromFailure({ ...d, trace: [] }, o.result);
+    if (o.result.ok) alt.outcome = o.result.hit.type === 'local' || o.result.hit.type === 'broadcast' ? 'local' : 'forward';
+    d.alternatives = [{ picks: choicesOf(o.picks), why: o.why, decision: alt }];
+  }
   d.rule = ruleRef(hit.rule);
   d.table = tableOut(hit.table);
   // Bulk use (no trace) leaves the route text out: reading the winning route object
@@ -187,8 +173,8 @@ function snatAddress(w: World, nat: NatChoice | null, hit: Hit | null, dst: Addr
   if (!nat || nat.kind === 'dnat') return null;
   if (nat.kind === 'snat') return nat.to ?? null;
   if (!hit) return null;
-  const a = selectSource(w, { ...hit.route, prefsrc: undefined }, hit.nexthops[0], dst);
-  return a ? formatAddress(a) : null;
+  const nh = hit.nexthops[0];
+  return masqueradeSource(w, nh?.dev ?? hit.route.dev, nh, dst);
 }
 
 function postrouting(ctx: Ctx, d: Decision, p: NfPacket, hit: Hit) {
@@ -374,7 +360,9 @@ function local(ctx: Ctx, p: NfPacket): Decision {
         return d;
       }
       // With a bound device and no route, the output path assumes the destination is on-link.
-      note(ctx, 'output', () => `no route, but the socket is bound to ${pkt.oif}: sent on-link`);
+      const src = bound ?? onLinkSource(w, pkt.oif);
+      d.src = src ? formatAddress(src) : null;
+      note(ctx, 'output', () => `no route, but the socket is bound to ${pkt.oif}: sent on-link${d.src ? ` from ${d.src}` : ''}`);
       d.outcome = 'forward';
       d.dev = pkt.oif;
       d.nexthops = [{ gateway: null, dev: pkt.oif, weight: 1 }];
@@ -392,7 +380,8 @@ function local(ctx: Ctx, p: NfPacket): Decision {
     note(ctx, 'route', () => `delivered to this host (${d.route})`);
     return d;
   }
-  const chosen = bound ?? selectSource(w, res.hit.route, res.hit.nexthops[0], p.dst);
+  res = { ok: true, hit: multipathSources(ctx, d, res.hit, bound, p.dst) };
+  const chosen = bound ?? routeSource(w, res.hit.route, res.hit.nexthops[0], p.dst);
   d.src = chosen ? formatAddress(chosen) : null;
   // OUTPUT: a route-type chain that changes the mark reroutes; the source chosen first is kept.
   const out = w.state.program
@@ -411,6 +400,32 @@ function local(ctx: Ctx, p: NfPacket): Decision {
   note(ctx, 'route', () => `sent via ${describeNexthops(res.hit.nexthops)} from ${d.src ?? '?'}`);
   postrouting(ctx, d, { ...p, src: chosen ?? p.src, mark: d.mark }, res.hit);
   return d;
+}
+
+/**
+ * The host's own packet by a multipath route: the kernel picks a nexthop by
+ * hash and takes that nexthop's source. With a bound IPv4 source, output
+ * lookups (Linux 6.16+) prefer the nexthops whose own source it is
+ * (fib_select_multipath scores nh_saddr == saddr first): only those remain.
+ * Without one, the source of each nexthop is given (Decision.sources).
+ */
+function multipathSources(ctx: Ctx, d: Decision, hit: Hit, bound: Address | null, dst: Address): Hit {
+  if (hit.nexthops.length < 2) return hit;
+  const own = (nh: Nexthop) => routeSource(ctx.w, { ...hit.route, prefsrc: undefined }, nh, dst);
+  if (!bound) {
+    d.sources = hit.nexthops.map((nh) => {
+      const a = routeSource(ctx.w, hit.route, nh, dst);
+      return { dev: nh.dev ?? null, gateway: nh.gateway ?? null, src: a ? formatAddress(a) : null };
+    });
+    return hit;
+  }
+  if (ctx.family !== 4) return hit;
+  const preferred = hit.nexthops.filter((nh) => own(nh)?.value === bound.value);
+  if (preferred.length === 0 || preferred.length === hit.nexthops.length) return hit;
+  note(ctx, 'route', () => `the bound source ${formatAddress(bound)} is the source of ${describeNexthops(preferred)}: the kernel prefers ${preferred.length > 1 ? 'those nexthops' : 'that nexthop'}`);
+  const narrowed = { ...hit, nexthops: preferred };
+  fromHit(d, narrowed, ctx.trace !== null);
+  return narrowed;
 }
 
 const ctxTypes = (s: CtState): ('filter' | 'nat' | 'route')[] => (s === 'new' ? ['filter', 'nat', 'route'] : ['filter', 'route']);

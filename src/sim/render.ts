@@ -17,9 +17,13 @@ export function summary(d: Decision): string {
   const via = d.nexthops.length > 1 ? `one of ${d.nexthops.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ')}` : `${d.gateway ? `${d.gateway} ` : ''}dev ${d.dev}`;
   const source = d.snat ?? d.src;
   // Multipath: with some nexthops the packet fails instead (rp_filter judges the one the hash picks).
-  const refused = d.refused?.length ? `; if the hash picks ${d.refused.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ')}: ${d.refused[0]!.error}` : '';
-  return `leaves via ${via}${source ? `, source ${source}` : ''} (table ${d.table}${d.policy ? `, ${d.policy}` : ''})${refused}`;
+  const refused = d.refused?.length ? `; if the hash picks ${picks(d.refused)}: ${d.refused[0]!.error}` : '';
+  // IPv6 suppress_ifgroup on multipath: with some picks the later rules decide.
+  const others = (d.alternatives ?? []).map((a) => `; if the hash picks ${picks(a.picks)} (${a.why}): ${summary(a.decision)}`).join('');
+  return `leaves via ${via}${source ? `, source ${source}` : ''} (table ${d.table}${d.policy ? `, ${d.policy}` : ''})${refused}${others}`;
 }
+
+const picks = (hops: { gateway: string | null; dev: string | null }[]) => hops.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ');
 
 export function renderDecision(d: Decision): string {
   const width = Math.max(...d.trace.map((t) => t.stage.length), 6);

@@ -22,17 +22,33 @@ export interface RpfInput {
 /** true: the source is acceptable; false: the kernel drops it as a martian (ip route get: EINVAL). */
 export function validateSource(w: World, p: RpfInput, trace: TraceStep[] | null): boolean {
   const conf = devConf(w, p.dev);
-  const rpf = conf.rpFilter;
-
-  if (rpf === 0 && (p.dev !== p.oif || !conf.sendRedirects)) {
+  if (conf.rpFilter === 0 && (p.dev !== p.oif || !conf.sendRedirects)) {
     if (conf.acceptLocal) return true;
-    // With custom rules the kernel always does the full check (the flag stays once set).
-    if (!w.customRules[4]) {
-      const local = isLocalAddress(w, p.src);
-      if (local && trace) trace.push({ stage: 'rp_filter', text: `source ${fmt(p.src)} is one of this host's addresses: dropped` });
-      return !local;
+    // Once a rule or a local route has been added, the kernel always runs the full check (kernel-flags.ts).
+    const { customRules, customLocalRoutes } = w.fibFlags4;
+    if (customRules !== true && customLocalRoutes !== true) {
+      const fast = fastCheck(w, p, trace);
+      if (trace && (customRules === null || customLocalRoutes === null)) {
+        const full = fullCheck(w, p, null);
+        if (full !== fast) trace.push({ stage: 'rp_filter', text: `assumed: no rule changed and no local route added since boot (a dump cannot show it); if one has, the full reverse-path check ${full ? 'accepts' : 'drops'} this packet` });
+      }
+      return fast;
     }
   }
+  return fullCheck(w, p, trace);
+}
+
+/** The fast path with rp_filter off: only a source that is one of this host's addresses is refused. */
+function fastCheck(w: World, p: RpfInput, trace: TraceStep[] | null): boolean {
+  const local = isLocalAddress(w, p.src);
+  if (local && trace) trace.push({ stage: 'rp_filter', text: `source ${fmt(p.src)} is one of this host's addresses: dropped` });
+  return !local;
+}
+
+/** __fib_validate_source: the reverse lookup and its verdict. */
+function fullCheck(w: World, p: RpfInput, trace: TraceStep[] | null): boolean {
+  const conf = devConf(w, p.dev);
+  const rpf = conf.rpFilter;
   const useMark = conf.srcValidMark;
   const dissect = w.rulesUsePorts[4];
   const reverse: Flow = {

@@ -121,6 +121,7 @@ export class TableIndex {
   /** flat[i]'s interned nexthop set, its type and TOS, packed in one word (one memory read per route) */
   private meta = new Uint32Array(0);
   private hopSets: Nexthop[][] = [];
+  private withFrom = new Uint8Array(0);
   size = 0;
 
   constructor(readonly family: Family) {}
@@ -155,13 +156,18 @@ export class TableIndex {
       const count = lpm.valueCount(id);
       if (count === 1) flat.push(lpm.valueAt(id, 0));
       else {
-        // Array.prototype.sort is stable: equal keys keep insertion order.
-        const list = lpm.valuesOf(id).sort((a, b) => (this.family === 4 ? b.tos - a.tos : 0) || a.metric - b.metric);
+        // Array.prototype.sort is stable: equal keys keep insertion order. The table id
+        // counts only where two tables share one trie (IPv4 local merged into main,
+        // kernel-flags.ts): like fib_find_alias, table local's routes come first.
+        const list = lpm.valuesOf(id).sort((a, b) => b.table - a.table || (this.family === 4 ? b.tos - a.tos : 0) || a.metric - b.metric);
         for (const r of list) flat.push(r);
       }
     }
     this.start[n] = flat.length;
     this.flat = flat;
+    // IPv6 source-specific routes (`from`): entries holding any are looked up by source too (table-lookup6.ts).
+    this.withFrom = new Uint8Array(n);
+    for (let id = 0; id < n; id++) for (let i = this.start[id]!; i < this.start[id + 1]!; i++) if (flat[i]!.from) this.withFrom[id] = 1;
     const ids = new Map<string, number>();
     this.meta = new Uint32Array(flat.length);
     for (let i = 0; i < flat.length; i++) {
@@ -223,8 +229,18 @@ export class TableIndex {
     return this.flat[this.start[e]! + k]!;
   }
 
+  /** The routes of entry e in lookup order (a copy). */
+  routesAt(e: number): RouteState[] {
+    return this.flat.slice(this.start[e], this.start[e + 1]);
+  }
+
+  /** Some route of entry e has a source prefix (`from`, IPv6 only). */
+  hasFrom(e: number): boolean {
+    return this.withFrom[e] === 1;
+  }
+
   /** Routes at each prefix that contains `a`, longest prefix first. */
   *matches(a: Address): Generator<{ length: number; routes: RouteState[] }> {
-    for (let e = this.first(a); e >= 0; e = this.next(e)) yield { length: this.lengthAt(e), routes: this.flat.slice(this.start[e], this.start[e + 1]) };
+    for (let e = this.first(a); e >= 0; e = this.next(e)) yield { length: this.lengthAt(e), routes: this.routesAt(e) };
   }
 }

@@ -64,10 +64,21 @@ export interface Decision {
    * the chosen nexthop's device): the outcome depends on the flow hash.
    */
   refused?: (NexthopChoice & { error: Exclude<Errno, null> })[];
+  /**
+   * Other ways the packet may go, by the multipath hash: when it picks one of
+   * `picks`, the rule's result is suppressed (IPv6 suppress_ifgroup judges the
+   * nexthop the hash picked) and the later rules decide, as `decision` says.
+   */
+  alternatives?: { picks: NexthopChoice[]; why: string; decision: Decision }[];
   /** the source address the packet leaves with after NAT (null: unchanged / not applicable) */
   snat: string | null;
   /** the source address of a locally generated packet before NAT */
   src: string | null;
+  /**
+   * The host's own packet by a multipath route: the source each nexthop gives
+   * it (the kernel takes the one of the nexthop the hash picks; `src` is the first's).
+   */
+  sources?: { dev: string | null; gateway: string | null; src: string | null }[];
   /** the multihome policy or imported rule that set the mark */
   policy: string | null;
   trace: TraceStep[];

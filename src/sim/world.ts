@@ -3,6 +3,7 @@
 // Built once per State and cached.
 import { familyBits, formatAddress, formatPrefix, networkOf, parseAddress, parsePrefix, type Family, type Prefix } from '../net/ip.js';
 import { TABLE_IDS, type LinkState, type RouteState, type RuleState, type State } from '../state/types.js';
+import { fibFlags4, type FibFlags4 } from './kernel-flags.js';
 import { TableIndex } from './table-index.js';
 
 /** A rule prefix ready for per-packet tests: IPv4 as numbers, IPv6 as the parsed Prefix. */
@@ -45,18 +46,15 @@ export interface World {
   compiled: Record<Family, CompiledRule[]>;
   /** table id → index, per family */
   tables: Record<Family, Map<number, TableIndex>>;
+  /** every route the tables hold (the State's, and the kernel's own local routes where it has none) */
+  routes: RouteState[];
   links: Map<string, LinkState>;
-  /** true when the namespace has rules beyond the defaults (the kernel then always runs the full rp_filter check) */
-  customRules: Record<Family, boolean>;
+  /** net->ipv4.fib_has_custom_rules and fib_has_custom_local_routes, where the State shows or carries them (kernel-flags.ts) */
+  fibFlags4: FibFlags4;
   /** some rule matches on ipproto/sport/dport: the kernel dissects ports for reverse-path lookups too */
   rulesUsePorts: Record<Family, boolean>;
   sysctl: (key: string) => string | undefined;
 }
-
-const DEFAULT_RULES: Record<Family, string[]> = { 4: ['0:255', '32766:254', '32767:253'], 6: ['0:255', '32766:254'] };
-
-const isDefaultRule = (r: RuleState): boolean =>
-  DEFAULT_RULES[r.family].includes(`${r.pref}:${r.table}`) && r.action === 'lookup' && !r.from && !r.to && r.fwmark === undefined && !r.iif && !r.oif && !r.not;
 
 const cache = new WeakMap<State, World>();
 
@@ -119,8 +117,9 @@ function build(state: State): World {
     rules,
     compiled,
     tables,
+    routes,
     links,
-    customRules: { 4: rules[4].some((r) => !isDefaultRule(r)), 6: rules[6].some((r) => !isDefaultRule(r)) },
+    fibFlags4: fibFlags4(state, rules[4]),
     rulesUsePorts: { 4: usesPorts(4), 6: usesPorts(6) },
     sysctl: sysctlReader(state.sysctls),
   };

@@ -63,6 +63,7 @@ export function routeArgs(r: RouteState, forDelete = false): string[] {
   const a: string[] = [];
   if (r.type !== 'unicast') a.push(r.type);
   a.push(r.dst);
+  if (r.from) a.push('from', r.from);
   if (r.tos) a.push('tos', hex(r.tos));
   a.push('table', tableName(r.table));
   a.push('proto', String(r.protocol));
@@ -97,6 +98,7 @@ function routeTextOf(r: RouteState): string {
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
   parts.push(r.dst);
+  if (r.from) parts.push('from', r.from);
   if (r.tos) parts.push('tos', hex(r.tos));
   if (r.nexthops) {
     for (const nh of r.nexthops) parts.push('nexthop', ...(nh.gateway ? ['via', nh.gateway] : []), ...(nh.dev ? ['dev', nh.dev] : []), 'weight', String(nh.weight));
@@ -116,7 +118,7 @@ export const routeKey = (r: RouteState): string =>
     ? `4|${r.table}|${r.dst}|${r.tos}|${r.metric}`
     : // IPv6: a second gateway route with the same prefix and metric is refused ("File exists"),
       // but device-only routes on different devices (fe80::/64 dev eth0, dev eth1) coexist.
-      `6|${r.table}|${r.dst}|${r.metric}|${r.type}|${r.gateway || r.nexthops ? '' : (r.dev ?? '')}`;
+      `6|${r.table}|${r.dst}|${r.metric}|${r.type}|${r.gateway || r.nexthops ? '' : (r.dev ?? '')}${r.from ? `|from ${r.from}` : ''}`;
 
 /** Identity of a rule: all of it (two rules differing in any field are different rules). */
 export const ruleKey = (r: RuleState): string => `${r.family}|${ruleArgs(r).join(' ')}`;

@@ -133,6 +133,9 @@ export function routeFromJson(o: J, family: Family, table?: number): RouteState 
     scope: scopeId(o.scope),
     flags: Array.isArray(o.flags) ? (o.flags as string[]) : [],
   };
+  // IPv6 source-specific routes: `from PREFIX` (RTA_SRC); a route to DST is then
+  // for that source prefix only (net/ipv6/ip6_fib.c subtrees).
+  if (typeof o.from === 'string' && canonicalRouteDst(o.from, family) !== 'default') r.from = canonicalRouteDst(o.from, family);
   if (typeof o.prefsrc === 'string') r.prefsrc = canonicalAddress(o.prefsrc);
   if (Array.isArray(o.nexthops)) {
     r.nexthops = (o.nexthops as J[]).map(nexthopFromJson);
@@ -142,6 +145,13 @@ export function routeFromJson(o: J, family: Family, table?: number): RouteState 
     if (nh.dev) r.dev = nh.dev;
   }
   return r;
+}
+
+/** The address flags source selection reads (`ip -j addr` prints each as `"deprecated": true`). */
+const ADDRESS_FLAGS = ['secondary', 'deprecated', 'tentative', 'optimistic', 'temporary', 'dadfailed'];
+function addressFlags(a: J): { flags?: string[] } {
+  const flags = ADDRESS_FLAGS.filter((f) => a[f] === true);
+  return flags.length > 0 ? { flags } : {};
 }
 
 export function linkFromJson(o: J): LinkState {
@@ -154,6 +164,7 @@ export function linkFromJson(o: J): LinkState {
       prefixlen: num(a.prefixlen, 'prefixlen'),
       scope: String(a.scope ?? 'global'),
       ...(typeof a.address === 'string' && a.address !== a.local ? { peer: canonicalAddress(a.address) } : {}),
+      ...addressFlags(a),
     }));
   return {
     name: String(o.ifname),

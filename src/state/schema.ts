@@ -53,6 +53,7 @@ export const RouteStateSchema = z.object({
   family,
   table: u32,
   dst,
+  from: prefix.optional(),
   type: z.enum(['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat']),
   tos: u8,
   metric: u32,
@@ -63,7 +64,7 @@ export const RouteStateSchema = z.object({
   dev: text(16).optional(),
   flags: z.array(text(32)).max(16),
   nexthops: z.array(NexthopSchema).max(512).optional(),
-}).refine((r) => sameFamily(r, [r.dst, r.prefsrc]), { error: 'an address of the other family' }); // (an IPv4 route may have an IPv6 nexthop: RFC 5549)
+}).refine((r) => sameFamily(r, [r.dst, r.from, r.prefsrc]), { error: 'an address of the other family' }); // (an IPv4 route may have an IPv6 nexthop: RFC 5549)
 
 const NftStateSchema = z.object({
   family: z.literal('inet'),
@@ -81,7 +82,7 @@ const LinkStateSchema = z.object({
   up: z.boolean(),
   carrier: z.boolean(),
   group: u32.optional(),
-  addresses: z.array(z.object({ family, address: addr, prefixlen: z.number().int().min(0).max(128), scope: text(32), peer: addr.optional() })).max(100_000),
+  addresses: z.array(z.object({ family, address: addr, prefixlen: z.number().int().min(0).max(128), scope: text(32), peer: addr.optional(), flags: z.array(text(32)).max(16).optional() })).max(100_000),
 });
 
 // ---- the packet program
@@ -160,6 +161,7 @@ export const StateSchema = z.object({
   sysctls: z.record(z.string().max(256), z.string().max(4096)),
   links: z.array(LinkStateSchema).max(100_000),
   program: ProgramSchema.optional(),
+  hidden: z.object({ customRules4: z.boolean().optional(), customLocalRoutes4: z.boolean().optional() }).optional(),
 });
 
 // The compiler checks that the schema describes exactly the State types.

@@ -62,6 +62,11 @@ export interface RouteState {
   table: number;
   /** "default", "10.0.0.0/8", "10.0.0.1" (host routes without length), as ip -json prints */
   dst: string;
+  /**
+   * IPv6 source-specific route (`ip -6 route add DST from PREFIX`): only packets
+   * from this prefix use it, written as dst is; absent = from any source
+   */
+  from?: string;
   type: RouteType;
   /** IPv4 TOS / IPv6 none; 0 when unset */
   tos: number;
@@ -100,6 +105,8 @@ export interface AddressState {
   prefixlen: number;
   scope: string;
   peer?: string;
+  /** what source selection reads: "secondary" (IPv4), "deprecated", "tentative", "optimistic", "temporary", "dadfailed" (IPv6); absent when none */
+  flags?: string[];
 }
 
 export interface LinkState {

@@ -28,6 +28,8 @@ export interface SimAnswer {
   refused: { dev: string | null; gateway: string | null; error: string }[];
   route: string | null;
   rule: string | null;
+  /** the answers when the hash picks another nexthop (Decision.alternatives) */
+  alternatives: SimAnswer[];
 }
 
 /** The route type from the Decision's route text ("table local: broadcast 10.0.0.255 dev v0 …"). */
@@ -49,11 +51,17 @@ export function simAnswer(d: Decision): SimAnswer {
     refused: (d.refused ?? []).map((n) => ({ dev: n.dev, gateway: n.gateway, error: n.error })),
     route: d.route,
     rule: d.rule?.text ?? null,
+    alternatives: (d.alternatives ?? []).map((a) => simAnswer(a.decision)),
   };
 }
 
-/** null when kernel and simulator agree; otherwise what differs. */
+/** null when kernel and simulator agree (on the answer or, by the hash, one of its alternatives); otherwise what differs. */
 export function disagreement(k: KernelAnswer, s: SimAnswer): string | null {
+  const diff = directDisagreement(k, s);
+  return diff !== null && s.alternatives.some((a) => directDisagreement(k, a) === null) ? null : diff;
+}
+
+function directDisagreement(k: KernelAnswer, s: SimAnswer): string | null {
   if (!k.ok) {
     if (s.error === k.error) return null;
     // The hash may have picked a nexthop with which the packet fails (Decision.refused).
@@ -91,7 +99,7 @@ export function compareCase(state: State, packet: Packet, kernel: KernelAnswer):
   try {
     d = explain(state, packet);
   } catch (e) {
-    const sim: SimAnswer = { outcome: 'drop', error: `simulator threw: ${(e as Error).message}`, table: null, type: null, dev: null, gateway: null, nexthops: [], refused: [], route: null, rule: null };
+    const sim: SimAnswer = { outcome: 'drop', error: `simulator threw: ${(e as Error).message}`, table: null, type: null, dev: null, gateway: null, nexthops: [], refused: [], route: null, rule: null, alternatives: [] };
     return { packet, kernel, sim, diff: sim.error, trace: [] };
   }
   const sim = simAnswer(d);

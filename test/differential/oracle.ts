@@ -82,10 +82,18 @@ const quoteFree = (s: string) => {
   if (!/^[A-Za-z0-9_.:/-]+$/.test(s)) throw new Error(`unexpected batch word ${JSON.stringify(s)}`);
   return s;
 };
-const line = (words: string[]) => words.map(quoteFree).join(' ');
+/** Words as one line of an `ip -batch` (no quoting there: only plain words are allowed). */
+export const line = (words: string[]) => words.map(quoteFree).join(' ');
 
 /** IPv4 per-device settings at their kernel defaults, set on `all` and `default` before any device exists. */
 const BASELINE_CONF: Record<string, number> = { rp_filter: 0, src_valid_mark: 0, accept_local: 0, route_localnet: 0, ignore_routes_with_linkdown: 0, send_redirects: 1 };
+
+/**
+ * A new namespace copies IPv4 conf/all and conf/default from the host's: these
+ * assignments put them back at the kernel's own defaults, so that a world means
+ * the same on every machine.
+ */
+export const baselineIpv4Conf = (): string[] => Object.entries(BASELINE_CONF).flatMap(([k, v]) => [`net.ipv4.conf.all.${k}=${v}`, `net.ipv4.conf.default.${k}=${v}`]);
 
 /** Create the namespaces and devices, set sysctls, add routes and rules, read it all back. */
 export async function installWorld(spec: WorldSpec, names = namespaceNames()): Promise<InstalledWorld> {
@@ -97,11 +105,8 @@ export async function installWorld(spec: WorldSpec, names = namespaceNames()): P
   await pinHashSeed(ns);
   // No IPv6 link-local addresses (no DAD, nothing changes after install), no DAD for ours,
   // IPv6 forwarding on (see generate.ts: REACHABLE lookups probe neighbours); the peer has no IPv6.
-  // A new namespace copies IPv4 conf/all and conf/default from the host's: start from the
-  // kernel's own defaults, so that a world means the same on every machine.
-  const base = Object.entries(BASELINE_CONF).flatMap(([k, v]) => [`net.ipv4.conf.all.${k}=${v}`, `net.ipv4.conf.default.${k}=${v}`]);
   await runOk(
-    ['sysctl', '-q', '-w', ...base, 'net.ipv6.conf.default.addr_gen_mode=1', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.all.forwarding=1'],
+    ['sysctl', '-q', '-w', ...baselineIpv4Conf(), 'net.ipv6.conf.default.addr_gen_mode=1', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.all.forwarding=1'],
     { netns: ns },
   );
   await runOk(['sysctl', '-q', '-w', 'net.ipv6.conf.default.disable_ipv6=1', 'net.ipv6.conf.all.disable_ipv6=1'], { netns: peer });
@@ -132,12 +137,18 @@ export async function installWorld(spec: WorldSpec, names = namespaceNames()): P
   const down = spec.links.filter((l) => l.adminDown).map((l) => line(['link', 'set', 'dev', l.name, 'down']));
   if (down.length > 0) await batchOk(ns, down);
   await settleIpv6(ns);
-  const opts = { netns: ns };
-  const [rules, routes, linkStates, sysctls] = await Promise.all([readRules(opts), readRoutes(opts), readLinks(opts), readRoutingSysctls(opts)]);
-  return { ns, peer, refused, state: { rules, routes, links: linkStates, sysctls, nft: null } };
+  return { ns, peer, refused, state: await readWorldState(ns) };
 }
 
-async function batchOk(ns: string, lines: string[]): Promise<void> {
+/** A namespace's rules, routes, links and routing sysctls as the simulator takes them (no netfilter). */
+export async function readWorldState(ns: string): Promise<State> {
+  const opts = { netns: ns };
+  const [rules, routes, links, sysctls] = await Promise.all([readRules(opts), readRoutes(opts), readLinks(opts), readRoutingSysctls(opts)]);
+  return { rules, routes, links, sysctls, nft: null };
+}
+
+/** An `ip -n NS -batch` every line of which must succeed. */
+export async function batchOk(ns: string, lines: string[]): Promise<void> {
   const { failed } = await ipBatch([], lines, ns);
   if (failed.size > 0) {
     const [n, msg] = [...failed][0]!;
@@ -146,7 +157,7 @@ async function batchOk(ns: string, lines: string[]): Promise<void> {
 }
 
 /** Wait until no IPv6 address is tentative (with accept_dad=0 this is at once; the local routes come with it). */
-async function settleIpv6(ns: string): Promise<void> {
+export async function settleIpv6(ns: string): Promise<void> {
   for (let i = 0; i < 50; i++) {
     const r = await run(['ip', '-6', '-o', 'addr', 'show', 'tentative'], { netns: ns });
     if (r.stdout.trim() === '') return;
@@ -218,9 +229,9 @@ export function errnoOf(message: string): string {
   return (m && ERRNO[m[1]!.trim()]) ?? message;
 }
 
-type J = Record<string, unknown>;
+export type J = Record<string, unknown>;
 
-export function answerOf(o: J): KernelAnswer {
+export function answerOf(o: J): Extract<KernelAnswer, { ok: true }> {
   const num = (v: unknown) => (v === undefined ? null : Number(v));
   return {
     ok: true,
@@ -231,25 +242,34 @@ export function answerOf(o: J): KernelAnswer {
   };
 }
 
+/** One `route get` line's answer: the kernel's JSON object, or its error. */
+export type RawAnswer = { ok: true; json: J } | { ok: false; error: string };
+
 /**
  * Ask the kernel about every packet with one `ip -N -j -d -force -batch -`:
  * each answered line prints one JSON array on stdout, each failed line its
  * error on stderr followed by "Command failed -:N".
  */
 export async function routeGet(ns: string, packets: Packet[]): Promise<KernelAnswer[]> {
-  if (packets.length === 0) return [];
-  const lines = packets.map((p) => line(routeGetWords(p)));
+  const raw = await routeGetRaw(ns, packets.map((p) => routeGetWords(p)));
+  return raw.map((r) => (r.ok ? answerOf(r.json) : r));
+}
+
+/** `route get` lines (their words, `fibmatch` too) in one batch, answered as the kernel prints them. */
+export async function routeGetRaw(ns: string, queries: string[][]): Promise<RawAnswer[]> {
+  if (queries.length === 0) return [];
+  const lines = queries.map(line);
   const { stdout, failed } = await ipBatch(['-N', '-j', '-d'], lines, ns);
   const outs = stdout.split('\n').filter((l) => l.trim() !== '');
   if (outs.length + failed.size !== lines.length) {
     throw new Error(`route get batch: ${lines.length} lines, ${outs.length} answers and ${failed.size} errors`);
   }
   let next = 0;
-  return lines.map((_, i) => {
+  return lines.map((_, i): RawAnswer => {
     const err = failed.get(i + 1);
     if (err !== undefined) return { ok: false, error: errnoOf(err) };
     const parsed = JSON.parse(outs[next++]!) as J[];
     if (!Array.isArray(parsed) || parsed.length !== 1) throw new Error(`route get line ${i + 1}: unexpected output ${outs[next - 1]}`);
-    return answerOf(parsed[0]!);
+    return { ok: true, json: parsed[0]! };
   });
 }
