@@ -43,7 +43,23 @@ export async function readForeignProgram(opts: ExecOptions = {}): Promise<Progra
   return { chains: (program?.chains ?? []).filter((c) => !isOwnChain(c.name)) };
 }
 
+/**
+ * What no dump shows but `ip route get` reveals: until an IPv4 rule has ever been added or deleted
+ * in the namespace (fib_has_custom_rules, never cleared), tables local and main are one trie and
+ * a local address is answered from table main. Unknown (left out) when the question fails.
+ */
+async function readHidden(opts: ExecOptions): Promise<State['hidden']> {
+  const r = await run(['ip', '-N', '-j', '-d', 'route', 'get', '127.0.0.1'], opts); // -d: the table even when it is main
+  if (r.code !== 0) return undefined;
+  try {
+    const table = (JSON.parse(r.stdout) as { table?: string | number }[])[0]?.table;
+    return table === undefined ? undefined : { customRules4: Number(table) !== 254 };
+  } catch {
+    return undefined;
+  }
+}
+
 export async function readFullState(opts: ExecOptions = {}): Promise<State> {
-  const [rules, routes, links, sysctls, program] = await Promise.all([readRules(opts), readRoutes(opts), readLinks(opts), readRoutingSysctls(opts), readProgram(opts)]);
-  return { rules, routes, links, nft: null, sysctls, ...(program ? { program } : {}) };
+  const [rules, routes, links, sysctls, program, hidden] = await Promise.all([readRules(opts), readRoutes(opts), readLinks(opts), readRoutingSysctls(opts), readProgram(opts), readHidden(opts)]);
+  return { rules, routes, links, nft: null, sysctls, ...(program ? { program } : {}), ...(hidden ? { hidden } : {}) };
 }

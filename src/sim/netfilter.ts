@@ -117,13 +117,81 @@ export function runHook(program: Program | undefined, hook: Hook, pkt: NfPacket,
   if (!program) return res;
   const { byName, hooks } = indexOf(program);
   const base = (hooks.get(hook) ?? []).filter((c) => (!c.families || c.families.includes(pkt.family)) && opts.types.includes(c.type ?? 'filter'));
-  const t = opts.trace;
-  const cur = { ...pkt };
-  let topRule: ProgramRule | null = null;
+  const walk = new HookWalk(byName, pkt, opts, res);
+  for (const c of base) {
+    const f = walk.runRules(c, 0);
+    if (f === 'drop' || (f !== 'accept' && c.policy === 'drop')) {
+      opts.trace?.push({ stage: 'netfilter', text: `${c.name}: dropped` });
+      res.verdict = 'drop';
+      break;
+    }
+  }
+  res.mark = walk.cur.mark;
+  res.ctmark = walk.cur.ctmark;
+  res.dst = walk.cur.dst;
+  return res;
+}
 
-  const label = (r: ProgramRule) => r.comment ?? r.origin ?? 'a rule';
+const label = (r: ProgramRule) => r.comment ?? r.origin ?? 'a rule';
 
-  const act = (a: Action, r: ProgramRule, chainName: string, depth: number): Flow => {
+/** One packet's walk through the chains of one hook: the packet as the rules change it, and what they decided. */
+class HookWalk {
+  readonly cur: NfPacket;
+  /** the base chain's rule the walk is under (a mark set in a jumped-to chain is credited to it) */
+  private topRule: ProgramRule | null = null;
+  // The kernel refuses loops when a ruleset is loaded; an imported or edited one may still have
+  // them, and jumps fanning out at every level would take forever: stop after this many rules.
+  private budget = MAX_RULES_PER_HOOK;
+  private readonly t: NfOptions['trace'];
+
+  constructor(
+    private readonly byName: Map<string, Chain>,
+    pkt: NfPacket,
+    private readonly opts: NfOptions,
+    private readonly res: NfResult,
+  ) {
+    this.cur = { ...pkt };
+    this.t = opts.trace;
+  }
+
+  runRules(c: Chain, depth: number): Flow {
+    for (const r of c.rules) {
+      if (--this.budget < 0) {
+        if (this.budget === -1) this.t?.push({ stage: 'netfilter', text: `${c.name}: stopped after ${MAX_RULES_PER_HOOK} rules (the program loops)` });
+        return 'continue';
+      }
+      if (!this.applies(c, r)) continue;
+      if (depth === 0) this.topRule = r;
+      for (const a of r.actions) {
+        const f = this.act(a, r, c.name, depth);
+        if (f !== 'continue') return f;
+      }
+    }
+    return 'continue';
+  }
+
+  /** Whether the rule's actions run for this packet (an unsupported rule never does; the trace says so). */
+  private applies(c: Chain, r: ProgramRule): boolean {
+    const { cur, opts } = this;
+    if (r.unsupported) {
+      if (matches(r.match, cur, opts.addrType)) this.t?.push({ stage: 'netfilter', text: `${c.name}: not evaluated (${r.unsupported}): ${label(r)}` });
+      return false;
+    }
+    if (matches(r.match, cur, opts.addrType)) return true;
+    if (r.match.inSet && matches({ ...r.match, inSet: undefined }, cur, opts.addrType)) {
+      this.t?.push({ stage: 'netfilter', text: `${c.name}: sticky memory @${r.match.inSet.set} is not known here; assuming this ${r.match.inSet.keys.length === 2 ? 'source and destination are' : 'source is'} not remembered (${label(r)})` });
+    }
+    return false;
+  }
+
+  private run(name: string, depth: number): Flow {
+    const c = this.byName.get(name);
+    if (!c || depth > MAX_DEPTH) return 'continue';
+    return this.runRules(c, depth);
+  }
+
+  private act(a: Action, r: ProgramRule, chainName: string, depth: number): Flow {
+    const cur = this.cur;
     switch (a.kind) {
       case 'accept':
       case 'drop':
@@ -133,130 +201,91 @@ export function runHook(program: Program | undefined, hook: Hook, pkt: NfPacket,
         return 'continue';
       case 'jump':
       case 'goto': {
-        const f = run(a.chain, depth + 1);
+        const f = this.run(a.chain, depth + 1);
         if (f === 'accept' || f === 'drop') return f;
         return a.kind === 'goto' ? 'return' : 'continue';
       }
       case 'vmap': {
         const key = a.key === 'ctmark' ? (cur.ctmark & (a.mask ?? 0xffffffff)) >>> 0 : a.key === 'mark' ? (cur.mark & (a.mask ?? 0xffffffff)) >>> 0 : a.key === 'iif' ? cur.iif : cur.oif;
         const e = a.entries.find((x) => x.key === key || (typeof x.key === 'string' && typeof key === 'string' && ifMatch(x.key, key)));
-        if (!e) return 'continue';
-        return act({ kind: e.verdict, chain: e.chain }, r, chainName, depth);
+        return e ? this.act({ kind: e.verdict, chain: e.chain }, r, chainName, depth) : 'continue';
       }
-      case 'mark': {
-        const before = cur.mark;
-        cur.mark = ((cur.mark & a.and) ^ a.xor) >>> 0;
-        if (cur.mark !== before) {
-          res.markedBy = topRule ? label(topRule) : label(r);
-          t?.push({ stage: 'netfilter', text: `${chainName}: mark ${hx(before)} → ${hx(cur.mark)} (${res.markedBy})` });
-        }
+      case 'mark':
+        this.setMark(((cur.mark & a.and) ^ a.xor) >>> 0, r, chainName, '');
         return 'continue';
-      }
       case 'ctmark':
         cur.ctmark = ((cur.ctmark & a.and) ^ a.xor) >>> 0;
         return 'continue';
-      case 'restore-mark': {
-        const before = cur.mark;
-        cur.mark = ((cur.mark & ~a.nfmask) ^ (cur.ctmark & a.ctmask)) >>> 0;
-        if (cur.mark !== before) {
-          res.markedBy = `${topRule ? label(topRule) : label(r)} (restored from the connection)`;
-          t?.push({ stage: 'netfilter', text: `${chainName}: mark ${hx(before)} → ${hx(cur.mark)} restored from ctmark` });
-        }
+      case 'restore-mark':
+        this.setMark(((cur.mark & ~a.nfmask) ^ (cur.ctmark & a.ctmask)) >>> 0, r, chainName, ' (restored from the connection)');
         return 'continue';
-      }
       case 'save-mark':
         cur.ctmark = ((cur.ctmark & ~a.ctmask) ^ (cur.mark & a.nfmask)) >>> 0;
         return 'continue';
       case 'remember':
-        t?.push({ stage: 'netfilter', text: `${chainName}: remembered in @${a.set} (the next connections of ${a.keys.length === 2 ? 'this source and destination' : 'this source'} take the same member until the timeout)` });
+        this.t?.push({ stage: 'netfilter', text: `${chainName}: remembered in @${a.set} (the next connections of ${a.keys.length === 2 ? 'this source and destination' : 'this source'} take the same member until the timeout)` });
         return 'continue';
-      case 'balance': {
-        if (a.map && a.by !== 'random') {
-          // jhash of the addresses picks the bucket, exactly as the kernel does (net/jhash.ts)
-          const addrs = a.by === 'source-destination' ? [cur.src, cur.dst] : [cur.src];
-          const b = jhashBucket(addrs, a.map.length, JHASH_SEED);
-          const chain = a.map[b]!;
-          t?.push({ stage: 'netfilter', text: `${chainName}: ${a.by === 'source' ? 'source' : 'source and destination'} hash to bucket ${b} of ${a.map.length}: ${chain}` });
-          return act({ kind: 'jump', chain }, r, chainName, depth);
-        }
-        // The kernel picks per connection (numgen) or per source (jhash); the simulator follows the
-        // first member and says which others the connection could take, with their shares.
-        const total = a.entries.reduce((n, e) => n + e.weight, 0);
-        t?.push({
-          stage: 'netfilter',
-          text: `${chainName}: balanced ${a.by === 'random' ? 'per connection' : 'per source address'} over ${a.entries.map((e) => `${e.chain} ${e.weight}/${total}`).join(', ')}; following ${a.entries[0]!.chain}`,
-        });
-        return act({ kind: 'jump', chain: a.entries[0]!.chain }, r, chainName, depth);
-      }
-      case 'prefix-nat': {
-        const p = cachedPrefix(a.to);
-        if (!p.ok || p.prefix.family !== cur.family) return 'continue';
-        const before = a.dir === 'snat' ? cur.src : cur.dst;
-        const after = withPrefix(before, p.prefix);
-        res.nat = { kind: a.dir, to: formatAddress(after), by: label(r) };
-        if (a.dir === 'dnat') cur.dst = after;
-        t?.push({ stage: 'netfilter', text: `${chainName}: NPTv6 ${a.dir === 'snat' ? 'source' : 'destination'} ${formatAddress(before)} → ${formatAddress(after)} (prefix ${a.to}, ${label(r)})` });
-        return 'accept';
-      }
+      case 'balance':
+        return this.balance(a, r, chainName, depth);
+      case 'prefix-nat':
+        return this.prefixNat(a, r, chainName);
       case 'snat':
       case 'masquerade':
       case 'dnat':
-        res.nat = { kind: a.kind, ...(a.kind !== 'masquerade' ? { to: a.to } : {}), ...(a.kind === 'dnat' && a.port ? { port: a.port } : {}), by: label(r) };
-        if (a.kind === 'dnat' && a.to) {
-          const d = parseAddress(a.to);
-          if (d) cur.dst = d;
-        }
-        t?.push({ stage: 'netfilter', text: `${chainName}: ${a.kind}${a.kind !== 'masquerade' ? ` to ${a.to}` : ''} (${label(r)})` });
-        return 'accept';
-    }
-  };
-
-  // The kernel refuses loops when a ruleset is loaded; an imported or edited one may still have
-  // them, and jumps fanning out at every level would take forever: stop after this many rules.
-  let budget = MAX_RULES_PER_HOOK;
-  const runRules = (c: Chain, depth: number): Flow => {
-    for (const r of c.rules) {
-      if (--budget < 0) {
-        if (budget === -1) t?.push({ stage: 'netfilter', text: `${c.name}: stopped after ${MAX_RULES_PER_HOOK} rules (the program loops)` });
-        return 'continue';
-      }
-      if (r.unsupported) {
-        if (matches(r.match, cur, opts.addrType)) t?.push({ stage: 'netfilter', text: `${c.name}: not evaluated (${r.unsupported}): ${label(r)}` });
-        continue;
-      }
-      if (!matches(r.match, cur, opts.addrType)) {
-        if (r.match.inSet && matches({ ...r.match, inSet: undefined }, cur, opts.addrType)) {
-          t?.push({ stage: 'netfilter', text: `${c.name}: sticky memory @${r.match.inSet.set} is not known here; assuming this ${r.match.inSet.keys.length === 2 ? 'source and destination are' : 'source is'} not remembered (${label(r)})` });
-        }
-        continue;
-      }
-      if (depth === 0) topRule = r;
-      for (const a of r.actions) {
-        const f = act(a, r, c.name, depth);
-        if (f !== 'continue') return f;
-      }
-    }
-    return 'continue';
-  };
-
-  const run = (name: string, depth: number): Flow => {
-    const c = byName.get(name);
-    if (!c || depth > MAX_DEPTH) return 'continue';
-    return runRules(c, depth);
-  };
-
-  for (const c of base) {
-    const f = runRules(c, 0);
-    if (f === 'drop' || (f !== 'accept' && c.policy === 'drop')) {
-      t?.push({ stage: 'netfilter', text: `${c.name}: dropped` });
-      res.verdict = 'drop';
-      break;
+        return this.nat(a, r, chainName);
     }
   }
-  res.mark = cur.mark;
-  res.ctmark = cur.ctmark;
-  res.dst = cur.dst;
-  return res;
+
+  /** A new packet mark, credited to the base chain's rule that led here. */
+  private setMark(mark: number, r: ProgramRule, chainName: string, how: string): void {
+    const before = this.cur.mark;
+    this.cur.mark = mark;
+    if (mark === before) return;
+    this.res.markedBy = `${this.topRule ? label(this.topRule) : label(r)}${how}`;
+    this.t?.push({ stage: 'netfilter', text: `${chainName}: mark ${hx(before)} → ${hx(mark)}${how ? ' restored from ctmark' : ` (${this.res.markedBy})`}` });
+  }
+
+  private balance(a: Extract<Action, { kind: 'balance' }>, r: ProgramRule, chainName: string, depth: number): Flow {
+    const cur = this.cur;
+    if (a.map && a.by !== 'random') {
+      // jhash of the addresses picks the bucket, exactly as the kernel does (net/jhash.ts)
+      const addrs = a.by === 'source-destination' ? [cur.src, cur.dst] : [cur.src];
+      const b = jhashBucket(addrs, a.map.length, JHASH_SEED);
+      const chain = a.map[b]!;
+      this.t?.push({ stage: 'netfilter', text: `${chainName}: ${a.by === 'source' ? 'source' : 'source and destination'} hash to bucket ${b} of ${a.map.length}: ${chain}` });
+      return this.act({ kind: 'jump', chain }, r, chainName, depth);
+    }
+    // The kernel picks per connection (numgen) or per source (jhash); the simulator follows the
+    // first member and says which others the connection could take, with their shares.
+    const total = a.entries.reduce((n, e) => n + e.weight, 0);
+    this.t?.push({
+      stage: 'netfilter',
+      text: `${chainName}: balanced ${a.by === 'random' ? 'per connection' : 'per source address'} over ${a.entries.map((e) => `${e.chain} ${e.weight}/${total}`).join(', ')}; following ${a.entries[0]!.chain}`,
+    });
+    return this.act({ kind: 'jump', chain: a.entries[0]!.chain }, r, chainName, depth);
+  }
+
+  private prefixNat(a: Extract<Action, { kind: 'prefix-nat' }>, r: ProgramRule, chainName: string): Flow {
+    const cur = this.cur;
+    const p = cachedPrefix(a.to);
+    if (!p.ok || p.prefix.family !== cur.family) return 'continue';
+    const before = a.dir === 'snat' ? cur.src : cur.dst;
+    const after = withPrefix(before, p.prefix);
+    this.res.nat = { kind: a.dir, to: formatAddress(after), by: label(r) };
+    if (a.dir === 'dnat') cur.dst = after;
+    this.t?.push({ stage: 'netfilter', text: `${chainName}: NPTv6 ${a.dir === 'snat' ? 'source' : 'destination'} ${formatAddress(before)} → ${formatAddress(after)} (prefix ${a.to}, ${label(r)})` });
+    return 'accept';
+  }
+
+  private nat(a: Extract<Action, { kind: 'snat' | 'masquerade' | 'dnat' }>, r: ProgramRule, chainName: string): Flow {
+    this.res.nat = { kind: a.kind, ...(a.kind !== 'masquerade' ? { to: a.to } : {}), ...(a.kind === 'dnat' && a.port ? { port: a.port } : {}), by: label(r) };
+    if (a.kind === 'dnat' && a.to) {
+      const d = parseAddress(a.to);
+      if (d) this.cur.dst = d;
+    }
+    this.t?.push({ stage: 'netfilter', text: `${chainName}: ${a.kind}${a.kind !== 'masquerade' ? ` to ${a.to}` : ''} (${label(r)})` });
+    return 'accept';
+  }
 }
 
 const hx = (n: number) => `0x${(n >>> 0).toString(16)}`;
