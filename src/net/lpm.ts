@@ -345,7 +345,7 @@ export class Lpm4<T> {
     if ((network & ~ipv4Mask(length)) !== 0) {
       throw new RangeError(`${intToIpv4(network)}/${length} has host bits set`);
     }
-    let n = this.staged;
+    const n = this.staged;
     let net = this.stNet!;
     if (n === net.length) {
       // Networks then lengths in one buffer, 5 bytes per value.
@@ -451,7 +451,7 @@ export class Lpm4<T> {
   valuesOf(id: number): T[] {
     this.check(id);
     const vs = this.vStart;
-    return vs ? this.vals.slice(vs[id]!, vs[id + 1]!) : [this.vals[id]!];
+    return vs ? this.vals.slice(vs[id], vs[id + 1]) : [this.vals[id]!];
   }
 
   private check(id: number): void {
@@ -553,11 +553,11 @@ export class Lpm6<T> {
       const len = lens[i]!;
       if (len > 52) {
         let map = big.get(len);
-        if (!map) big.set(len, (map = new Map()));
+        if (!map) big.set(len, (map = new Map<bigint, number>()));
         map.set(eNet[i]! >> BigInt(128 - len), i);
       } else {
         let map = small.get(len);
-        if (!map) small.set(len, (map = new Map()));
+        if (!map) small.set(len, (map = new Map<number, number>()));
         map.set(Number(eNet[i]! >> BigInt(128 - len)), i);
       }
     }
@@ -633,7 +633,7 @@ export class Lpm6<T> {
 
   valuesOf(id: number): T[] {
     this.check(id);
-    return this.vals.slice(this.vStart[id]!, this.vStart[id + 1]!);
+    return this.vals.slice(this.vStart[id], this.vStart[id + 1]);
   }
 
   private check(id: number): void {

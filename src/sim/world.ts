@@ -212,7 +212,7 @@ let lastCache: Map<string, DevConf> | null = null;
 export function devConf(w: World, dev: string): DevConf {
   // The same world is asked again and again: skip the WeakMap then.
   let cache = w === lastWorld ? lastCache : confCache.get(w);
-  if (!cache) confCache.set(w, (cache = new Map()));
+  if (!cache) confCache.set(w, (cache = new Map<string, DevConf>()));
   lastWorld = w;
   lastCache = cache;
   let c = cache.get(dev);

@@ -4,6 +4,7 @@
 import { canonicalAddress, canonicalRouteDst, formatRouteDst, parsePrefix, type Family } from '../net/ip.js';
 import { PROTOCOLS } from '../net/ports.js';
 import { RT_PROTOCOLS, TABLE_IDS } from '../ids.js';
+import { scalarText } from '../util/json.js';
 import { type AddressState, type LinkState, type Nexthop, type RouteState, type RouteType, type RuleState } from './types.js';
 
 type J = Record<string, unknown>;
@@ -58,8 +59,8 @@ function ipproto(v: unknown): number {
 function prefixText(addr: unknown, len: unknown, family: Family): string | undefined {
   if (addr === undefined || addr === 'all') return undefined;
   const bits = family === 4 ? 32 : 128;
-  const r = parsePrefix(`${String(addr)}/${len === undefined ? bits : String(len)}`);
-  if (!r.ok) throw new DumpError(`cannot read prefix ${String(addr)}/${String(len)}: ${r.reason}`);
+  const r = parsePrefix(`${scalarText(addr)}/${len === undefined ? bits : scalarText(len)}`);
+  if (!r.ok) throw new DumpError(`cannot read prefix ${scalarText(addr)}/${scalarText(len)}: ${r.reason}`);
   return r.prefix.length === 0 ? undefined : formatRouteDst(r.prefix);
 }
 
@@ -101,7 +102,7 @@ export function ruleFromJson(o: J, family: Family): RuleState {
   } else if ('nop' in o) {
     r.action = 'nop';
   } else if (o.action !== undefined) {
-    const a = String(o.action);
+    const a = scalarText(o.action);
     const byNum: Record<string, RuleState['action']> = { '6': 'blackhole', '7': 'unreachable', '8': 'prohibit' };
     const act = byNum[a] ?? a;
     if (act !== 'blackhole' && act !== 'unreachable' && act !== 'prohibit') throw new DumpError(`unknown rule action ${a}`);
@@ -162,7 +163,7 @@ export function linkFromJson(o: J): LinkState {
       family: a.family === 'inet' ? 4 : 6,
       address: canonicalAddress(String(a.local)),
       prefixlen: num(a.prefixlen, 'prefixlen'),
-      scope: String(a.scope ?? 'global'),
+      scope: scalarText(a.scope ?? 'global'),
       ...(typeof a.address === 'string' && a.address !== a.local ? { peer: canonicalAddress(a.address) } : {}),
       ...addressFlags(a),
     }));

@@ -63,7 +63,7 @@ export function detectKind(text: string): DumpKind | null {
 }
 
 const COMMANDS = /^(sudo\s+)?(ip|ip6?tables(-legacy|-nft)?(-save)?|nft|sysctl|cat|grep)(\s|$)/;
-const PROMPT = /^\s*(?:\[[^\]]*\]|[\w.@:~\/-]*)[#$]\s*(.*)$/;
+const PROMPT = /^\s*(?:\[[^\]]*\]|[\w.@:~/-]*)[#$]\s*(.*)$/;
 
 /** The command of a prompt line ("root@r:~# ip rule show" → "ip rule show"); null when the line is no prompt. */
 export function promptCommand(line: string): string | null {

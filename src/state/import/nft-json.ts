@@ -55,7 +55,7 @@ export function parseNftJson(text: string, opts: Place = {}): Program {
   const tableKey = (o: J) => `${String(o.family)}/${String(o.table)}`;
   const setsOf = (key: string) => {
     let s = sets.get(key);
-    if (!s) sets.set(key, (s = new Map()));
+    if (!s) sets.set(key, (s = new Map<string, unknown[]>()));
     return s;
   };
   const fail = (index: number, o: unknown, reason: string) => new ImportError(src, lineOf(opts, index), JSON.stringify(o), reason);

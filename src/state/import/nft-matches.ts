@@ -1,5 +1,6 @@
 // nft `match` statements → Match fields: one handler per kind of left-hand
 // side (payload, meta, ct, a masked mark, fib), and per key within meta.
+import { scalarText } from '../../util/json.js';
 import type { Family } from '../../net/ip.js';
 import type { AddrType, CtState, MaskedValue, Negatable, PortSpan } from '../program.js';
 import { handlerOf } from './handlers.js';
@@ -76,7 +77,7 @@ function onPayload(d: NftRuleDraft, x: MatchExpr, body: unknown): void {
     d.put(field, neg(x, spans));
     return;
   }
-  throw new Unsupported(`match on ${String(proto ?? 'raw payload')} ${String(field ?? '')}`.trim());
+  throw new Unsupported(`match on ${scalarText(proto ?? 'raw payload')} ${scalarText(field ?? '')}`.trim());
 }
 
 /** `meta iifname "eth0"`, `meta oif { "a", "b" }`: names, whichever key (the program holds names). */

@@ -4,7 +4,7 @@
 import { linesOf } from './common.js';
 import { ImportError, lineOf, sourceOf, type Place } from './errors.js';
 
-const KV = /^([A-Za-z0-9_][\w.\/:@+-]*)\s*=\s?(.*)$/;
+const KV = /^([A-Za-z0-9_][\w./:@+-]*)\s*=\s?(.*)$/;
 const PROC = /^\/proc\/sys\/(\S+?):(.*)$/;
 
 /** sysctl prints "." between levels and "/" for a "." inside a name (eth0.100 → eth0/100): swap them back. */
