@@ -5,7 +5,10 @@
 // A router namespace with 8 uplinks (veth to 8 provider namespaces whose
 // gateway answers the probes) is built here and always removed.
 //
-//   node dist/bench/daemon-cpu.js [--providers 8] [--seconds 30] [--profile DIR]
+// RSS is the daemon's VmRSS at the end of the window. --interval MS probes at that interval
+// instead of the default (50 ms), to compare rates in one run.
+//
+//   node dist/bench/daemon-cpu.js [--providers 8] [--seconds 30] [--interval MS] [--profile DIR]
 // --profile writes a V8 CPU profile of the daemon into DIR (open it in Chrome DevTools).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +21,15 @@ import { arg, machine } from './stats.js';
 
 const N = arg('providers', 8);
 const SECONDS = arg('seconds', 30);
+const INTERVAL = arg('interval', 0); // 0: the default
+const TIMEOUT = INTERVAL ? Math.max(250, 3 * INTERVAL) : 250;
+const RATE = 1000 / (INTERVAL || 50);
+
+/** The daemon's resident set, MB. */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const FLOOR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'ping-floor.js');
 
@@ -25,7 +37,7 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-cpu-'));
   const lab = await buildUplinks(N, 'cpu');
   const R = lab.router;
-  const providers = lab.providersYaml;
+  const providers = INTERVAL ? lab.providersYaml.map((l) => l.replace('probe: icmp,', `probe: icmp, interval: ${INTERVAL}ms, timeout: ${TIMEOUT}ms,`)) : lab.providersYaml;
   try {
     const cfg = path.join(dir, 'multihome.yaml');
     fs.writeFileSync(cfg, `providers:\n${providers.join('\n')}\ngroups:\n  all: [${Array.from({ length: N }, (_, i) => `isp${i + 1}`).join(', ')}]\ndefault: all\n`);
@@ -47,13 +59,14 @@ async function main() {
       const wall = (Date.now() - t0) / 1000;
       const d = (cpuSeconds(daemon.pid) - d0) / wall;
       const withPings = d + (pings.reduce((s, p) => s + cpuSeconds(p), 0) - p0) / wall;
+      const rss = rssMb(daemon.pid);
       const status = JSON.parse((await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'status', '--json'], { netns: R })).stdout) as { providers: { state: string }[] };
       await daemon.stop();
       const daemonPct = d * 100;
       const withPingsPct = withPings * 100;
 
       // The floor, same namespace, same pings: what reading them costs before any daemon logic.
-      const floor = spawnInNetns(R, [process.execPath, FLOOR, '200', '600', ...Array.from({ length: N }, (_, i) => `10.${i + 1}.0.2=10.${i + 1}.0.1`)]);
+      const floor = spawnInNetns(R, [process.execPath, FLOOR, String(INTERVAL || 50), String(TIMEOUT), ...Array.from({ length: N }, (_, i) => `10.${i + 1}.0.2=10.${i + 1}.0.1`)]);
       let floorPct = 0;
       try {
         await new Promise((r) => setTimeout(r, 3000));
@@ -77,7 +90,7 @@ async function main() {
         daemonOverFloor: Number((daemonPct / floorPct).toFixed(2)),
         machine: machine(),
       };
-      console.log(`${N} providers, ${N * 5} probes/s: daemon ${out.daemonCpuPercentOfACore}% of a core; with its ${pings.length} ping processes ${out.withPingProcessesPercentOfACore}% (${out.up}/${N} up)`);
+      console.log(`${N} providers, ${N * RATE} probes/s: daemon ${out.daemonCpuPercentOfACore}% of a core, ${rss} MB RSS; with its ${pings.length} ping processes ${out.withPingProcessesPercentOfACore}% (${out.up}/${N} up)`);
       console.log(`floor (bare Node reading the same ${N} pings, same run): ${out.floorPercentOfACore}% → daemon/floor ${out.daemonOverFloor}×`);
       console.log(`JSON ${JSON.stringify(out)}`);
     } finally {

@@ -7,18 +7,27 @@
 // Each trial starts a fresh daemon (flap damping would otherwise hold isp2 down
 // between back-to-back outages). Everything runs in lab namespaces it removes.
 //
-//   node dist/bench/failover.js [--trials 20] [--mwan3-trials 3]
+// Meanwhile, in a lab of its own (bench/uplinks-lab.ts, 2 uplinks), the soak: `multihome run`
+// with the default health settings for --soak-minutes (default 30), isp1 healthy but lossy and
+// jittery — 5 % of the echo requests dropped by an nft `numgen random` rule in its namespace,
+// the rest answered after 25 ± 20 ms (uniform) by a userspace responder (a Python raw socket:
+// the kernel has no netem here, and Node has no raw sockets) — counting isp1's down
+// transitions, the false failovers. isp2 is clean, the control.
+//
+//   node dist/bench/failover.js [--trials 20] [--mwan3-trials 3] [--soak-minutes 30]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, runOk } from '../src/kernel/exec.js';
 import { summary, arg, machine } from './stats.js';
-import { spawnInNetns } from '../src/kernel/netns.js';
+import { spawnInNetns, type BackgroundProcess } from '../src/kernel/netns.js';
+import { buildUplinks } from './uplinks-lab.js';
 import { labDown, labUp, nsOf, SEED_TOPOLOGY, startUdpFlow, type LabInstance, type UdpFlow } from '../src/lab/index.js';
 
 const TRIALS = arg('trials', 20);
 const MWAN3_TRIALS = arg('mwan3-trials', 3);
+const SOAK_MINUTES = arg('soak-minutes', 30);
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 
 const config = (health: string) => `providers:
@@ -29,7 +38,7 @@ groups:
 default: web
 `;
 const SETTINGS = {
-  multihome: '', // the defaults: interval 200ms, timeout 600ms, down 3, up 5
+  multihome: '', // the defaults: interval 50ms, timeout 250ms, down 5, up 20
   mwan3: ', interval: 10s, timeout: 4s, down: 5, up: 5',
 };
 
@@ -70,11 +79,90 @@ async function trial(inst: LabInstance, dir: string, settings: string, timeoutMs
   }
 }
 
+// Echo replies after 25 ± 20 ms: the kernel's own are off (icmp_echo_ignore_all) and a raw
+// socket answers each request itself, on a heap of due times.
+const RESPONDER = String.raw`
+import heapq, random, select, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+def csum(b):
+    if len(b) % 2: b += b'\0'
+    t = sum(struct.unpack('!%dH' % (len(b) // 2), b)); t = (t >> 16) + (t & 0xffff); t += t >> 16
+    return ~t & 0xffff
+due = []
+print('ready', flush=True)
+while True:
+    wait = max(0.0, due[0][0] - __import__('time').monotonic()) if due else None
+    if select.select([s], [], [], wait)[0]:
+        pkt, (src, _) = s.recvfrom(65535)
+        icmp = pkt[(pkt[0] & 15) * 4:]
+        if icmp[0] == 8:
+            body = b'\0\0\0\0' + icmp[4:]
+            reply = b'\0\0' + struct.pack('!H', csum(body)) + icmp[4:]
+            heapq.heappush(due, (__import__('time').monotonic() + random.uniform(0.005, 0.045), src, reply))
+    now = __import__('time').monotonic()
+    while due and due[0][0] <= now:
+        _, dst, reply = heapq.heappop(due)
+        s.sendto(reply, (dst, 0))
+`;
+
+interface Soak {
+  /** resolves with the soak's figures once it has run its minutes */
+  done: Promise<{ minutes: number; falseFailovers: number; controlDown: number; isp1: unknown }>;
+  /** stop early (the trials failed, or a signal): the lab is removed */
+  abort(): Promise<void>;
+}
+
+/** The soak (see the header): its own lab, removed at the end whatever happens. */
+async function startSoak(minutes: number): Promise<Soak> {
+  const lab = await buildUplinks(2, 'soak');
+  const p1 = lab.router.replace(/-r$/, '-p1');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-soak-'));
+  const log = path.join(dir, 'daemon.log');
+  let responder: BackgroundProcess | null = null;
+  let daemon: BackgroundProcess | null = null;
+  let cleaned: Promise<void> | null = null;
+  const cleanup = () => (cleaned ??= removeAll());
+  const removeAll = async () => {
+    await daemon?.stop();
+    await responder?.stop();
+    await lab.remove();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await runOk(['sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=1'], { netns: p1 });
+    await runOk(['nft', '-f', '-'], { netns: p1, input: 'table inet soak {\n  chain in { type filter hook input priority 0; icmp type echo-request numgen random mod 100 < 5 drop; }\n}\n' });
+    responder = spawnInNetns(p1, ['python3', '-c', RESPONDER]);
+    await responder.waitForOutput('ready', 5000);
+    const cfg = path.join(dir, 'multihome.yaml');
+    fs.writeFileSync(cfg, `providers:\n${lab.providersYaml.join('\n')}\ngroups:\n  all: [isp1, isp2]\ndefault: all\n`);
+    daemon = spawnInNetns(lab.router, [process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'run', '-c', cfg], { stderrTo: log });
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  const done = (async () => {
+    try {
+      await new Promise((r) => setTimeout(r, minutes * 60_000));
+      const status = await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'status', '--json'], { netns: lab.router });
+      const isp1 = (JSON.parse(status.stdout) as { providers: { name: string }[] }).providers.find((p) => p.name === 'isp1');
+      const downs = (name: string) =>
+        fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"event":"provider"') && l.includes(`"provider":"${name}"`) && l.includes('"to":"down"')).length;
+      return { minutes, falseFailovers: downs('isp1'), controlDown: downs('isp2'), isp1 };
+    } finally {
+      await cleanup();
+    }
+  })();
+  return { done, abort: cleanup };
+}
 
 async function main() {
-  const inst = await labUp(SEED_TOPOLOGY);
+  const soak = SOAK_MINUTES > 0 ? await startSoak(SOAK_MINUTES) : null;
+  const inst = await labUp(SEED_TOPOLOGY).catch(async (e: unknown) => {
+    await soak?.abort();
+    throw e;
+  });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-failover-'));
-  const stop = () => void labDown(inst).finally(() => process.exit(130));
+  const stop = () => void Promise.allSettled([labDown(inst), soak?.abort()]).finally(() => process.exit(130));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
@@ -86,23 +174,28 @@ async function main() {
         process.stderr.write(`${name} trial ${i + 1}/${n}: ${ms} ms\n`);
       }
     }
+    await labDown(inst);
+    const soaked = soak ? await soak.done : null;
     const sum = (xs: number[]) => (xs.length ? summary(xs) : null);
     const a = sum(results.multihome!);
     const b = sum(results.mwan3!);
     const out = {
       bench: 'failover',
-      command: `node dist/bench/failover.js --trials ${TRIALS} --mwan3-trials ${MWAN3_TRIALS}`,
+      command: `node dist/bench/failover.js --trials ${TRIALS} --mwan3-trials ${MWAN3_TRIALS} --soak-minutes ${SOAK_MINUTES}`,
       flow: 'UDP, 200 packets/s, LAN → internet host; isp2 upstream cut, link up',
       multihomeDefaults: a,
       mwan3Defaults: b,
       ratioP50: a && b ? Number((b.p50 / a.p50).toFixed(1)) : null,
+      soak: soaked,
       machine: machine(),
     };
     console.log(`multihome defaults: p50 ${a?.p50} ms, p95 ${a?.p95} ms over ${a?.trials} trials`);
     if (b) console.log(`mwan3 defaults:     p50 ${b.p50} ms, p95 ${b.p95} ms over ${b.trials} trials (ratio p50 ${out.ratioP50}×)`);
+    if (soaked) console.log(`soak: ${soaked.minutes} min, 5 % loss + 25 ± 20 ms on isp1: ${soaked.falseFailovers} false failovers (isp2, clean: ${soaked.controlDown} down)`);
     console.log(`JSON ${JSON.stringify(out)}`);
   } finally {
     await labDown(inst);
+    await soak?.abort();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -67,7 +67,7 @@ export interface DaemonOptions {
   runHook?: HookRunner;
   /** the route copier for `routes: copy` (default: the real one) */
   startRouteCopy?: typeof startRouteCopy;
-  /** ms between full checks even without events (default 30 s) */
+  /** ms between full checks even without events (default CHECK_EVERY) */
   checkEvery?: number;
   /** systemd's notify protocol (READY=1, RELOADING=1, STOPPING=1, WATCHDOG=1, STATUS=…); absent: not under systemd */
   notify?: (state: string) => void;
@@ -75,6 +75,21 @@ export interface DaemonOptions {
   watchdogMs?: number;
 }
 
+/**
+ * The full check without an event. The kernel event listener already reports every change to
+ * links, addresses, rules, the provider tables' routes and nftables, and a lost batch of events
+ * asks for a full check; what it cannot see is a sysctl changed behind multihome's back. A full
+ * check reads the kernel with a dozen processes (about 3 ms of the daemon's CPU per spawn here),
+ * so every 30 s it was about a third of the daemon's idle CPU: every 5 min it is a tenth of that.
+ */
+const CHECK_EVERY = 300_000;
+/**
+ * The health machines' tick: results drive them (every probe reports an answer or a timeout, at
+ * least once an interval), so the tick only covers probes that never report; faster ticks at the
+ * 50 ms default interval would be 20 wakeups a second for nothing.
+ */
+const TICK_MIN = 250;
+const TICK_MAX = 1000;
 /** Longest wait before retrying a failed reconcile. */
 const MAX_BACKOFF = 30_000;
 /** Events kept for `status` (and the status page). */
@@ -166,7 +181,7 @@ export class Daemon {
     const { text, file } = this.o.readConfig();
     const loaded = loadConfig(text, file, null, Date.now());
     await this.serial(() => this.switchTo(loaded, 'start'));
-    this.checker = setInterval(() => this.request('periodic check'), this.o.checkEvery ?? 30_000);
+    this.checker = setInterval(() => this.request('periodic check'), this.o.checkEvery ?? CHECK_EVERY);
     this.log({ event: 'running', config: file, providers: Object.keys(loaded.cfg.providers) });
     this.o.notify?.(`READY=1\nSTATUS=${this.statusLine()}`);
     if (this.o.watchdogMs) this.watchdog = setInterval(() => this.feedWatchdog(), Math.max(50, this.o.watchdogMs / 2));
@@ -269,7 +284,7 @@ export class Daemon {
     this.restartProbers(next);
     if (this.ticker) clearInterval(this.ticker);
     const intervals = [...next.machines.keys()].map((n) => next.cfg.providers[n]!.health!.interval);
-    this.ticker = setInterval(() => this.onTick(), Math.min(...intervals, 1000));
+    this.ticker = setInterval(() => this.onTick(), Math.min(Math.max(Math.min(...intervals), TICK_MIN), TICK_MAX));
     return ok;
   }
 

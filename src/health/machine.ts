@@ -146,11 +146,12 @@ export const DEFAULT_DAMPING: Readonly<DampingSettings> = Object.freeze({
 
 export const DEFAULT_HOLDDOWN = 30_000;
 
+// The same defaults as the config's `health:` (src/config/schema.ts); why these, in the header.
 export const DEFAULT_HEALTH: Readonly<HealthSettings> = Object.freeze({
-  interval: 200,
-  timeout: 600,
-  down: 3,
-  up: 5,
+  interval: 50,
+  timeout: 250,
+  down: 5,
+  up: 20,
   window: 10_000,
   initial: 'up' as const,
   targets: 1,

@@ -574,7 +574,7 @@ test('health: durations as 200ms / 1s / numbers, with defaults', () => {
   const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1, health: { probe: tcp, port: 22, targets: [198.51.100.1], interval: 1s, timeout: 300ms } }\ndefault: a\n', 'h.yaml');
   assert.ok(r.ok);
   const h = r.config.providers.a!.health!;
-  assert.deepEqual([h.probe, h.interval, h.timeout, h.down, h.up, h.initial, h.policy], ['tcp', 1000, 300, 3, 5, 'up', 'any']);
+  assert.deepEqual([h.probe, h.interval, h.timeout, h.down, h.up, h.initial, h.policy], ['tcp', 1000, 300, 5, 20, 'up', 'any']);
   const bad = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1, health: { targets: [198.51.100.1], interval: soon } }\ndefault: a\n', 'h.yaml');
   assert.ok(!bad.ok);
   assert.match(bad.issues[0]!.message, /"soon" is not a duration/);

@@ -13,7 +13,9 @@ import { startDaemon } from '../helpers/fake-daemon.js';
 import { SEED_LINKS, tmpStateDir } from '../helpers/seed-fake.js';
 
 const group = (k: FakeKernel) => /chain group_web \{\n\t\t([^\n]*)/.exec(k.nftText ?? '')?.[1];
-const health = '{ probe: icmp, targets: [203.0.113.10] }';
+// the settings the fake prober's rounds stand for (200 ms apart, 600 ms timeout), pinned: these tests do not follow the defaults
+const PINNED = 'interval: 200ms, timeout: 600ms, down: 3, up: 5';
+const health = `{ probe: icmp, targets: [203.0.113.10], ${PINNED} }`;
 const config = (web: string, extra = '', p2 = '') => `providers:
   isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: ${health} }
   isp2: { interface: eth4, gateway: 67.17.28.14, snat: 67.17.28.12, health: ${health}${p2} }
@@ -66,7 +68,7 @@ test('manual failback: the group stays on the backup until `multihome failback` 
 });
 
 test('brownout: a degraded member leaves an avoid_degraded group and returns once its quality is back', async () => {
-  const lossy = config('{ tiers: [isp1, isp2], avoid_degraded: true }').replace(`isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: ${health} }`, 'isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: icmp, targets: [203.0.113.10], latency: 50ms } }');
+  const lossy = config('{ tiers: [isp1, isp2], avoid_degraded: true }').replace(`isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: ${health} }`, `isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: icmp, targets: [203.0.113.10], latency: 50ms, ${PINNED} } }`);
   const { d, k, probes, events } = await startDaemon(lossy);
   try {
     assert.equal(group(k), 'jump to_isp1');

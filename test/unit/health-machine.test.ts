@@ -37,7 +37,12 @@ interface SimRun {
 
 type Ev = { t: number; kind: 'tick' } | { t: number; kind: 'result'; ok: boolean; rtt?: number; sentAt: number };
 
-function simulate(input: Partial<HealthSettings>, o: SimOptions, initialAt = 0): SimRun {
+// The settings the mechanics below were written for: the defaults before issue 14 (interval
+// 200 ms, timeout 600 ms, down 3, up 5). The tests that are about the defaults say DEFAULT_HEALTH.
+const V1 = { interval: 200, timeout: 600, down: 3, up: 5 } as const;
+
+function simulate(settings: Partial<HealthSettings>, o: SimOptions, initialAt = 0): SimRun {
+  const input = { ...V1, ...settings };
   const s = { ...DEFAULT_HEALTH, ...input };
   const start = o.start ?? 0;
   const linkUp = o.linkUp ?? (() => true);
@@ -83,6 +88,28 @@ function deepFreeze(m: HealthMachine): void {
   Object.freeze(m);
 }
 
+/** A hard outage at every phase of the probe schedule (steps of interval/20) and each RTT: the fastest and slowest detection, each within `bound`. */
+function outageDelays(settings: Partial<HealthSettings>, rtts: number[], bound: number): { worst: number; best: number } {
+  const interval = settings.interval ?? DEFAULT_HEALTH.interval;
+  let worst = 0;
+  let best = Infinity;
+  for (const rtt of rtts) {
+    for (let phase = 0; phase < interval; phase += interval / 20) {
+      const T = 10_000 + phase;
+      const run = simulate(settings, { end: 14_000, linkUp: (t) => t < T, rtt: () => rtt });
+      assert.equal(run.transitions.length, 1, `rtt ${rtt} phase ${phase}: ${JSON.stringify(run.transitions)}`);
+      const tr = run.transitions[0]!;
+      assert.equal(tr.to, 'down');
+      assert.equal(tr.cause, 'failures');
+      const delay = tr.at - T;
+      assert.ok(delay <= bound, `rtt ${rtt} phase ${phase}: detected after ${delay} ms > ${bound}`);
+      worst = Math.max(worst, delay);
+      best = Math.min(best, delay);
+    }
+  }
+  return { worst, best };
+}
+
 const MWAN3 = { interval: 10_000, timeout: 4_000, down: 5, up: 5 } as const;
 
 test('steady up: no transition, stats over the window, and observe leaves the old machine alone', () => {
@@ -105,29 +132,14 @@ test('steady up: no transition, stats over the window, and observe leaves the ol
   assert.notEqual(snapshot(after.machine).loss, 0);
 });
 
-test('a hard outage is detected within detectionBound (≤ 1 s with the defaults), whatever the phase and RTT', () => {
-  const bound = detectionBound(DEFAULT_HEALTH);
+test('a hard outage is detected within detectionBound (≤ 1 s with the settings before issue 14), whatever the phase and RTT', () => {
+  const bound = detectionBound(V1);
   assert.equal(bound, 800);
-  let worst = 0;
-  let best = Infinity;
-  for (const rtt of [1, 20, 80]) {
-    for (let phase = 0; phase < 200; phase += 10) {
-      const T = 10_000 + phase;
-      const run = simulate({}, { end: 14_000, linkUp: (t) => t < T, rtt: () => rtt });
-      assert.equal(run.transitions.length, 1, `rtt ${rtt} phase ${phase}: ${JSON.stringify(run.transitions)}`);
-      const tr = run.transitions[0]!;
-      assert.equal(tr.to, 'down');
-      assert.equal(tr.cause, 'failures');
-      const delay = tr.at - T;
-      assert.ok(delay <= bound, `rtt ${rtt} phase ${phase}: detected after ${delay} ms > ${bound}`);
-      worst = Math.max(worst, delay);
-      best = Math.min(best, delay);
-    }
-  }
+  const { worst, best } = outageDelays(V1, [1, 20, 80], bound);
   assert.ok(worst >= 750, `the bound is tight (worst seen ${worst})`);
   assert.ok(best >= 500, `and nothing is too eager (best ${best})`);
   // without counting unanswered rounds, three timeouts would be needed: up to 1.2 s
-  assert.equal(detectionBound({ late: 600 }), 1200);
+  assert.equal(detectionBound({ ...V1, late: 600 }), 1200);
   const slow = simulate({ late: 600 }, { end: 14_000, linkUp: (t) => t < 10_002, rtt: () => 1 });
   assert.equal(slow.transitions[0]!.at - 10_002, 1198);
 });
@@ -210,7 +222,7 @@ test('target policies: any needs one answer per round, all needs every answer', 
     all.transitions.map((t) => t.to),
     ['down'],
   );
-  assert.ok(all.transitions[0]!.at <= detectionBound({ targets: 2, policy: 'all' }));
+  assert.ok(all.transitions[0]!.at <= detectionBound({ ...V1, targets: 2, policy: 'all' }));
 
   // all: comes back once both answer again; any: goes down once both are dead
   const allBack = simulate({ targets: 2, policy: 'all' }, { end: 20_000, lost: (i, j) => j === 1 && i < 50 });
@@ -278,6 +290,42 @@ test('flap damping does not slow a single outage and recovery, nor two outages a
   for (const t of damped.transitions) assert.doesNotMatch(t.reason, /damping/);
 });
 
+test('the defaults (interval 50 ms, timeout 250 ms, down 5): a hard outage is down 250–300 ms after it starts', () => {
+  const bound = detectionBound(DEFAULT_HEALTH);
+  // interval + max(timeout, (down − 1) · interval + late) = 50 + max(250, 4 · 50 + 50)
+  assert.equal(bound, 300);
+  const { worst, best } = outageDelays(DEFAULT_HEALTH, [1, 10, 25], bound);
+  assert.ok(worst <= bound && worst >= 280, `worst ${worst}`);
+  assert.ok(best >= 200, `best ${best}`);
+});
+
+/** A seeded PRNG (mulberry32): the soak below is the same every run. */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('the defaults: 30 min of 5 % random loss and 20 ms jitter take a healthy uplink down 0 times (the old ones: about once)', () => {
+  // What bench/failover.ts's soak does to a real uplink: every probe lost with probability 0.05,
+  // the answers of the others after 25 ± 20 ms. Expected false outages in 30 min: rounds × 0.05^down
+  // — 36,000 × 0.05^5 ≈ 0.011 with the defaults, 9,000 × 0.05^3 ≈ 1.1 with the old ones.
+  const soak = (settings: Partial<HealthSettings>, seed: number) => {
+    const lost = rng(seed);
+    const jitter = rng(seed + 1);
+    const run = simulate(settings, { end: 30 * 60_000, lost: () => lost() < 0.05, rtt: () => 5 + 40 * jitter() });
+    return run.transitions.filter((t) => t.to === 'down').length;
+  };
+  assert.equal(soak(DEFAULT_HEALTH, 14), 0);
+  let old = 0;
+  for (const seed of [1, 2, 3, 4]) old += soak(V1, seed);
+  assert.ok(old >= 1, `the old defaults went down ${old} times in 4 simulated half-hours`);
+});
+
 test('detectionBound: ≤ 1 s with the defaults, ≥ 50 s with mwan3\'s defaults, and the simulation agrees', () => {
   assert.ok(detectionBound(DEFAULT_HEALTH) <= 1000);
   assert.equal(detectionBound(), detectionBound(DEFAULT_HEALTH));
@@ -294,7 +342,7 @@ test('detectionBound: ≤ 1 s with the defaults, ≥ 50 s with mwan3\'s defaults
 });
 
 test('tick ages the window and closes rounds whose results never came', () => {
-  let m = createMachine({ targets: 2, policy: 'all' }, 0);
+  let m = createMachine({ ...V1, targets: 2, policy: 'all' }, 0);
   m = observe(m, { at: 20, ok: true, rttMs: 20, sentAt: 0 }).machine; // the other target never reports
   assert.equal(snapshot(m).good, 0);
   m = tick(m, 900).machine; // past timeout + interval: the round is closed, the missing probe failed
@@ -311,5 +359,5 @@ test('settings are checked', () => {
   assert.throws(() => createMachine({ down: 0 }), RangeError);
   assert.throws(() => createMachine({ loss: { degraded: 1.5 } }), /loss.degraded/);
   assert.throws(() => createMachine({ damping: { suppress: 500, reuse: 750 } }), /suppress/);
-  assert.throws(() => createMachine({ window: 100 }), /window/);
+  assert.throws(() => createMachine({ window: 10 }), /window/);
 });
