@@ -37,10 +37,15 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-cpu-'));
   const lab = await buildUplinks(N, 'cpu');
   const R = lab.router;
-  const providers = INTERVAL ? lab.providersYaml.map((l) => l.replace('probe: icmp,', `probe: icmp, interval: ${INTERVAL}ms, timeout: ${TIMEOUT}ms,`)) : lab.providersYaml;
+  const providers = INTERVAL
+    ? lab.providersYaml.map((l) => l.replace('probe: icmp,', `probe: icmp, interval: ${INTERVAL}ms, timeout: ${TIMEOUT}ms,`))
+    : lab.providersYaml;
   try {
     const cfg = path.join(dir, 'multihome.yaml');
-    fs.writeFileSync(cfg, `providers:\n${providers.join('\n')}\ngroups:\n  all: [${Array.from({ length: N }, (_, i) => `isp${i + 1}`).join(', ')}]\ndefault: all\n`);
+    fs.writeFileSync(
+      cfg,
+      `providers:\n${providers.join('\n')}\ngroups:\n  all: [${Array.from({ length: N }, (_, i) => `isp${i + 1}`).join(', ')}]\ndefault: all\n`,
+    );
     const pi = process.argv.indexOf('--profile');
     const prof = pi > 0 ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.argv[pi + 1]!)}`] : [];
     const daemon = spawnInNetns(R, [process.execPath, ...prof, MAIN, '--state-dir', path.join(dir, 'state'), 'run', '-c', cfg]);
@@ -60,13 +65,21 @@ async function main() {
       const d = (cpuSeconds(daemon.pid) - d0) / wall;
       const withPings = d + (pings.reduce((s, p) => s + cpuSeconds(p), 0) - p0) / wall;
       const rss = rssMb(daemon.pid);
-      const status = JSON.parse((await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'status', '--json'], { netns: R })).stdout) as { providers: { state: string }[] };
+      const status = JSON.parse((await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'status', '--json'], { netns: R })).stdout) as {
+        providers: { state: string }[];
+      };
       await daemon.stop();
       const daemonPct = d * 100;
       const withPingsPct = withPings * 100;
 
       // The floor, same namespace, same pings: what reading them costs before any daemon logic.
-      const floor = spawnInNetns(R, [process.execPath, FLOOR, String(INTERVAL || 50), String(TIMEOUT), ...Array.from({ length: N }, (_, i) => `10.${i + 1}.0.2=10.${i + 1}.0.1`)]);
+      const floor = spawnInNetns(R, [
+        process.execPath,
+        FLOOR,
+        String(INTERVAL || 50),
+        String(TIMEOUT),
+        ...Array.from({ length: N }, (_, i) => `10.${i + 1}.0.2=10.${i + 1}.0.1`),
+      ]);
       let floorPct = 0;
       try {
         await new Promise((r) => setTimeout(r, 3000));
@@ -90,7 +103,9 @@ async function main() {
         daemonOverFloor: Number((daemonPct / floorPct).toFixed(2)),
         machine: machine(),
       };
-      console.log(`${N} providers, ${N * RATE} probes/s: daemon ${out.daemonCpuPercentOfACore}% of a core, ${rss} MB RSS; with its ${pings.length} ping processes ${out.withPingProcessesPercentOfACore}% (${out.up}/${N} up)`);
+      console.log(
+        `${N} providers, ${N * RATE} probes/s: daemon ${out.daemonCpuPercentOfACore}% of a core, ${rss} MB RSS; with its ${pings.length} ping processes ${out.withPingProcessesPercentOfACore}% (${out.up}/${N} up)`,
+      );
       console.log(`floor (bare Node reading the same ${N} pings, same run): ${out.floorPercentOfACore}% → daemon/floor ${out.daemonOverFloor}×`);
       console.log(`JSON ${JSON.stringify(out)}`);
     } finally {

@@ -52,7 +52,9 @@ async function main() {
   });
   const agree = summary.cases - summary.disagreements.length;
   const pct = ((100 * agree) / summary.cases).toFixed(3);
-  console.log(`\n${summary.cases} cases in ${(summary.ms / 1000).toFixed(1)} s (${Math.round((summary.cases * 1000) / summary.ms)} cases/s); agreement ${pct}% (${summary.disagreements.length} disagreements); ${summary.refused} routes/rules refused by the kernel`);
+  console.log(
+    `\n${summary.cases} cases in ${(summary.ms / 1000).toFixed(1)} s (${Math.round((summary.cases * 1000) / summary.ms)} cases/s); agreement ${pct}% (${summary.disagreements.length} disagreements); ${summary.refused} routes/rules refused by the kernel`,
+  );
   const bySeed = new Map<number, number>();
   for (const d of summary.disagreements) bySeed.set(d.worldSeed, (bySeed.get(d.worldSeed) ?? 0) + 1);
   const text = [
@@ -74,7 +76,14 @@ async function shrinkAll(all: Disagreement[], dir: string) {
   const firstPerWorld = [...new Map(all.map((d) => [d.worldSeed, d])).values()];
   for (const d of firstPerWorld) {
     const r = await shrink(generateWorld(d.worldSeed), d.packet, stillDisagrees(d.packet, d.kernel));
-    const c: Regression = { name: `world-${d.worldSeed}`, note: `TODO: what the simulator got wrong (${d.diff}) and the kernel code that decides it`, world: r.spec, packet: d.packet, kernel: r.kernel, state: r.state };
+    const c: Regression = {
+      name: `world-${d.worldSeed}`,
+      note: `TODO: what the simulator got wrong (${d.diff}) and the kernel code that decides it`,
+      world: r.spec,
+      packet: d.packet,
+      kernel: r.kernel,
+      state: r.state,
+    };
     const file = path.join(dir, `world-${d.worldSeed}.json`);
     fs.writeFileSync(file, `${JSON.stringify(c, null, 1)}\n`);
     console.log(`shrunk to ${r.spec.rules.length} rules, ${r.spec.routes.length} routes, ${r.spec.links.length} interfaces in ${r.tries} tries: ${file}`);

@@ -42,20 +42,40 @@ async function main() {
     const len = lens[i]!;
     if (len === 0) continue; // main's default is the system's own (below)
     const up = i % 2 === 0 ? { gateway: '205.254.211.254', dev: 'eth1' } : { gateway: '67.17.28.14', dev: 'eth4' };
-    routes.push({ family: 4, table: 254, dst: len === 32 ? intToIpv4(nets[i]!) : `${intToIpv4(nets[i]!)}/${len}`, type: 'unicast', tos: 0, metric: 0, protocol: 186, scope: 0, ...up, flags: [] });
+    routes.push({
+      family: 4,
+      table: 254,
+      dst: len === 32 ? intToIpv4(nets[i]!) : `${intToIpv4(nets[i]!)}/${len}`,
+      type: 'unicast',
+      tos: 0,
+      metric: 0,
+      protocol: 186,
+      scope: 0,
+      ...up,
+      flags: [],
+    });
   }
   console.log(`generated ${routes.length} routes in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   await addNetns(R);
   await addNetns(P);
   try {
-    for (const [a, b] of [['eth0', 'l0'], ['eth1', 'i1'], ['eth4', 'i4']] as const) {
+    for (const [a, b] of [
+      ['eth0', 'l0'],
+      ['eth1', 'i1'],
+      ['eth4', 'i4'],
+    ] as const) {
       await vethBetween(R, a, P, b);
       await runOk(['ip', 'link', 'set', a, 'up'], { netns: R });
       await runOk(['ip', 'link', 'set', b, 'up'], { netns: P });
     }
     await runOk(['ip', 'link', 'set', 'lo', 'up'], { netns: R });
-    for (const [dev, cidr] of [['eth0', '192.168.99.1/24'], ['eth1', '205.254.211.179/24'], ['eth4', '67.17.28.12/24']]) await runOk(['ip', 'addr', 'add', cidr!, 'dev', dev!], { netns: R });
+    for (const [dev, cidr] of [
+      ['eth0', '192.168.99.1/24'],
+      ['eth1', '205.254.211.179/24'],
+      ['eth4', '67.17.28.12/24'],
+    ])
+      await runOk(['ip', 'addr', 'add', cidr!, 'dev', dev!], { netns: R });
     await runOk(['ip', 'route', 'add', 'default', 'via', '205.254.211.254', 'dev', 'eth1'], { netns: R });
     for (const k of ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0']) await runOk(['sysctl', '-qw', k], { netns: R });
 
@@ -80,7 +100,22 @@ async function main() {
     // main table given directly rather than parsed from a 100 MB `ip -json` dump.
     const base: State = {
       rules: await readRules({ netns: R }),
-      routes: [{ family: 4, table: 254, dst: 'default', type: 'unicast', tos: 0, metric: 0, protocol: 3, scope: 0, gateway: '205.254.211.254', dev: 'eth1', flags: [] }, ...routes],
+      routes: [
+        {
+          family: 4,
+          table: 254,
+          dst: 'default',
+          type: 'unicast',
+          tos: 0,
+          metric: 0,
+          protocol: 3,
+          scope: 0,
+          gateway: '205.254.211.254',
+          dev: 'eth1',
+          flags: [],
+        },
+        ...routes,
+      ],
       links,
       nft: null,
       sysctls: await readRoutingSysctls({ netns: R }),
@@ -113,7 +148,10 @@ async function main() {
       kOut = k.stdout;
     }
     // one JSON array per query
-    const kernelDevs = kOut.trim().split('\n').map((l) => (JSON.parse(l) as { dev?: string }[])[0]?.dev ?? '?');
+    const kernelDevs = kOut
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { dev?: string }[])[0]?.dev ?? '?');
 
     t = performance.now();
     const simBuild = performance.now();
@@ -146,7 +184,9 @@ async function main() {
       machine: machine(),
     };
     console.log(`kernel (ip -batch route get): ${Math.round(kRate).toLocaleString()} decisions/s (better of two runs)`);
-    console.log(`simulator (explain):          ${Math.round(sRate).toLocaleString()} decisions/s steady (${Math.round(QUERIES / firstPassSec).toLocaleString()}/s first pass; tables built once in ${buildSec.toFixed(2)} s)`);
+    console.log(
+      `simulator (explain):          ${Math.round(sRate).toLocaleString()} decisions/s steady (${Math.round(QUERIES / firstPassSec).toLocaleString()}/s first pass; tables built once in ${buildSec.toFixed(2)} s)`,
+    );
     console.log(`ratio ${result.ratio}×; same output device for ${agree}/${QUERIES} queries`);
     console.log(`JSON ${JSON.stringify(result)}`);
     fs.rmSync(batch, { force: true });

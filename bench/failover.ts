@@ -130,7 +130,10 @@ async function startSoak(minutes: number): Promise<Soak> {
   };
   try {
     await runOk(['sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=1'], { netns: p1 });
-    await runOk(['nft', '-f', '-'], { netns: p1, input: 'table inet soak {\n  chain in { type filter hook input priority 0; icmp type echo-request numgen random mod 100 < 5 drop; }\n}\n' });
+    await runOk(['nft', '-f', '-'], {
+      netns: p1,
+      input: 'table inet soak {\n  chain in { type filter hook input priority 0; icmp type echo-request numgen random mod 100 < 5 drop; }\n}\n',
+    });
     responder = spawnInNetns(p1, ['python3', '-c', RESPONDER]);
     await responder.waitForOutput('ready', 5000);
     const cfg = path.join(dir, 'multihome.yaml');
@@ -146,7 +149,10 @@ async function startSoak(minutes: number): Promise<Soak> {
       const status = await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'status', '--json'], { netns: lab.router });
       const isp1 = (JSON.parse(status.stdout) as { providers: { name: string }[] }).providers.find((p) => p.name === 'isp1');
       const downs = (name: string) =>
-        fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"event":"provider"') && l.includes(`"provider":"${name}"`) && l.includes('"to":"down"')).length;
+        fs
+          .readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"event":"provider"') && l.includes(`"provider":"${name}"`) && l.includes('"to":"down"')).length;
       return { minutes, falseFailovers: downs('isp1'), controlDown: downs('isp2'), isp1 };
     } finally {
       await cleanup();
@@ -167,7 +173,10 @@ async function main() {
   process.once('SIGTERM', stop);
   try {
     const results: Record<string, number[]> = { multihome: [], mwan3: [] };
-    for (const [name, n, limit] of [['multihome', TRIALS, 5000], ['mwan3', MWAN3_TRIALS, 120_000]] as const) {
+    for (const [name, n, limit] of [
+      ['multihome', TRIALS, 5000],
+      ['mwan3', MWAN3_TRIALS, 120_000],
+    ] as const) {
       for (let i = 0; i < n; i++) {
         const ms = await trial(inst, dir, SETTINGS[name], limit);
         results[name]!.push(ms);
@@ -191,7 +200,10 @@ async function main() {
     };
     console.log(`multihome defaults: p50 ${a?.p50} ms, p95 ${a?.p95} ms over ${a?.trials} trials`);
     if (b) console.log(`mwan3 defaults:     p50 ${b.p50} ms, p95 ${b.p95} ms over ${b.trials} trials (ratio p50 ${out.ratioP50}×)`);
-    if (soaked) console.log(`soak: ${soaked.minutes} min, 5 % loss + 25 ± 20 ms on isp1: ${soaked.falseFailovers} false failovers (isp2, clean: ${soaked.controlDown} down)`);
+    if (soaked)
+      console.log(
+        `soak: ${soaked.minutes} min, 5 % loss + 25 ± 20 ms on isp1: ${soaked.falseFailovers} false failovers (isp2, clean: ${soaked.controlDown} down)`,
+      );
     console.log(`JSON ${JSON.stringify(out)}`);
   } finally {
     await labDown(inst);

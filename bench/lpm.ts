@@ -309,9 +309,20 @@ function childLpm(dump: string, addrsPath: string, checked: number): ChildResult
     for (let j = id; j >= 0; j = lpm.parent(j)) walkCheck = (walkCheck + lpm.lengthOf(j) + 1) | 0;
   }
   return {
-    buildSeconds, phases: { ...phases }, size: lpm.size, chunks: lpm.chunkCount, mem0, mem1, peakRss,
-    lookups: addrs.length, longestSeconds: lo.seconds, walkSeconds: wa.seconds, matches: wa.check,
-    checked, longestCheck, walkCheck,
+    buildSeconds,
+    phases: { ...phases },
+    size: lpm.size,
+    chunks: lpm.chunkCount,
+    mem0,
+    mem1,
+    peakRss,
+    lookups: addrs.length,
+    longestSeconds: lo.seconds,
+    walkSeconds: wa.seconds,
+    matches: wa.check,
+    checked,
+    longestCheck,
+    walkCheck,
   };
 }
 
@@ -340,14 +351,28 @@ function childNaive(dump: string, addrsPath: string, count: number): ChildResult
   let size = 0;
   for (const m of naive.maps) size += m.size;
   return {
-    buildSeconds, phases: { ...phases }, size, chunks: 0, mem0, mem1, peakRss,
-    lookups: addrs.length, longestSeconds: lo.seconds, walkSeconds: wa.seconds, matches: 0,
-    checked: addrs.length, longestCheck: lo.check, walkCheck: wa.check,
+    buildSeconds,
+    phases: { ...phases },
+    size,
+    chunks: 0,
+    mem0,
+    mem1,
+    peakRss,
+    lookups: addrs.length,
+    longestSeconds: lo.seconds,
+    walkSeconds: wa.seconds,
+    matches: 0,
+    checked: addrs.length,
+    longestCheck: lo.check,
+    walkCheck: wa.check,
   };
 }
 
 /** Lpm6 (hash per length) on a seeded IPv6 table: mostly /32…/48, some /29…/31 and /49…/64, a few /128. */
-function childLpm6(count: number, lookups: number): { buildSeconds: number; size: number; longestPerSec: number; walkPerSec: number; heapUsedPlusArrayBuffersMB: number } {
+function childLpm6(
+  count: number,
+  lookups: number,
+): { buildSeconds: number; size: number; longestPerSec: number; walkPerSec: number; heapUsedPlusArrayBuffersMB: number } {
   const rnd = prng(SEED ^ 0x6a09e667);
   const r128 = (): bigint => (BigInt(rnd()) << 96n) | (BigInt(rnd()) << 64n) | (BigInt(rnd()) << 32n) | BigInt(rnd());
   const all = (1n << 128n) - 1n;
@@ -405,11 +430,35 @@ function childLpm6(count: number, lookups: number): { buildSeconds: number; size
 }
 
 function runChild<R = ChildResult>(kind: 'lpm' | 'naive' | 'lpm6', dump: string, addrsPath: string, n: number): R {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, '--dump', dump, '--addrs', addrsPath, '--n', String(n), '--values', VALUES, '--parse', PARSE, '--seed', String(SEED), '--v6-routes', String(V6_ROUTES), '--v6-lookups', String(V6_LOOKUPS)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 20,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      fileURLToPath(import.meta.url),
+      '--child',
+      kind,
+      '--dump',
+      dump,
+      '--addrs',
+      addrsPath,
+      '--n',
+      String(n),
+      '--values',
+      VALUES,
+      '--parse',
+      PARSE,
+      '--seed',
+      String(SEED),
+      '--v6-routes',
+      String(V6_ROUTES),
+      '--v6-lookups',
+      String(V6_LOOKUPS),
+    ],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 20,
+    },
+  );
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) throw new Error(`the ${kind} measurement failed (exit ${r.status})`);
   return JSON.parse(line.slice(7)) as R;
@@ -507,7 +556,13 @@ function main(): void {
       ['peak rss during build (MB)', f(a.peakRss, 1), f(b.peakRss, 1), ''],
     ];
     const w = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
-    for (const r of rows) console.log(r.map((c, i) => (i === 0 || i === 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd());
+    for (const r of rows)
+      console.log(
+        r
+          .map((c, i) => (i === 0 || i === 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!)))
+          .join('  ')
+          .trimEnd(),
+      );
     console.log(
       `Lpm4 build phases: read ${f(a.phases.read, 2)} s, JSON.parse + parse dst + add ${f(a.phases.parseInsert, 2)} s, build() ${f(a.phases.freeze, 2)} s`,
     );

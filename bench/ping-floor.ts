@@ -11,7 +11,9 @@ const REPLY = /^\[(\d+\.\d+)\] \d+ bytes from \S+ icmp_seq=(\d+) .*time=([\d.]+)
 let lines = 0;
 for (const pair of pairs) {
   const [source, target] = pair.split('=');
-  const child = spawn('ping', ['-n', '-D', '-O', '-i', String(Number(interval) / 1000), '-W', String(Number(timeout) / 1000), '-I', source!, target!], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ping', ['-n', '-D', '-O', '-i', String(Number(interval) / 1000), '-W', String(Number(timeout) / 1000), '-I', source!, target!], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let partial = '';
   child.stdout.setEncoding('latin1');
   child.stdout.on('data', (chunk: string) => {

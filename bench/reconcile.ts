@@ -104,22 +104,35 @@ async function main() {
   const state = path.join(dir, 'state');
   fs.writeFileSync(cfg, CONFIG);
   await startEchoServer(inst, 'inet');
-  const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg, '--log-format', 'json'], { stderrTo: path.join(dir, 'daemon.log') });
+  const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg, '--log-format', 'json'], {
+    stderrTo: path.join(dir, 'daemon.log'),
+  });
   try {
-    if (!(await until(10_000, async () => (await run([process.execPath, MAIN, '--state-dir', state, 'status', '--json'], { netns: router })).code === 0, 100))) throw new Error('the daemon did not start');
+    if (!(await until(10_000, async () => (await run([process.execPath, MAIN, '--state-dir', state, 'status', '--json'], { netns: router })).code === 0, 100)))
+      throw new Error('the daemon did not start');
     const linkDown: number[] = [];
     for (let i = 0; i < TRIALS; i++) {
       linkDown.push(await linkDownTrial(inst));
       process.stderr.write(`link-down trial ${i + 1}/${TRIALS}: ${linkDown.at(-1)} ms\n`);
     }
-    const ours = async () => (JSON.parse(await runOk(['ip', '-j', '-N', 'rule', 'show'], { netns: router })) as { protocol?: string }[]).filter((r) => r.protocol === '77').length;
+    const ours = async () =>
+      (JSON.parse(await runOk(['ip', '-j', '-N', 'rule', 'show'], { netns: router })) as { protocol?: string }[]).filter((r) => r.protocol === '77').length;
     const rules = await ours();
     const hasTable = async () => (await run(['nft', 'list', 'table', 'inet', 'multihome'], { netns: router })).code === 0;
     const drifts: Drift[] = [
       { name: 'nft delete table', argv: ['nft', 'delete', 'table', 'inet', 'multihome'], repaired: hasTable },
       { name: 'nft flush ruleset', argv: ['nft', 'flush', 'ruleset'], repaired: hasTable },
-      { name: 'ip rule del ×2', argv: ['ip', '-batch', '-'], input: 'rule del pref 10011\nrule del pref 10001\n', repaired: async () => (await ours()) === rules },
-      { name: 'ip route flush table', argv: ['ip', 'route', 'flush', 'table', '101'], repaired: async () => (await runOk(['ip', 'route', 'show', 'table', '101'], { netns: router })).includes('default') },
+      {
+        name: 'ip rule del ×2',
+        argv: ['ip', '-batch', '-'],
+        input: 'rule del pref 10011\nrule del pref 10001\n',
+        repaired: async () => (await ours()) === rules,
+      },
+      {
+        name: 'ip route flush table',
+        argv: ['ip', 'route', 'flush', 'table', '101'],
+        repaired: async () => (await runOk(['ip', 'route', 'show', 'table', '101'], { netns: router })).includes('default'),
+      },
     ];
     const drift: number[] = [];
     const byKind: Record<string, number[]> = {};
@@ -143,7 +156,11 @@ async function main() {
       if (i < PROBE_TRIALS - 1) await new Promise((r) => setTimeout(r, 12_000));
     }
     // the daemon logs a repair after its read-back, a moment after the kernel holds the state again
-    const logged = () => fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes('"event":"repair"')).length;
+    const logged = () =>
+      fs
+        .readFileSync(path.join(dir, 'daemon.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"event":"repair"')).length;
     await until(2000, () => logged() >= DRIFT_TRIALS, 20);
     const repairs = logged();
     if (repairs !== DRIFT_TRIALS) process.stderr.write(fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8').split('\n').slice(-40).join('\n'));
@@ -162,7 +179,8 @@ async function main() {
       machine: machine(),
     };
     console.log(`link down → flow on the other uplink: p50 ${a.p50} ms, p95 ${a.p95} ms (${a.trials} trials)`);
-    if (b) console.log(`upstream cut, probes only:            p50 ${b.p50} ms, p95 ${b.p95} ms (${b.trials} trials); link events ${out.ratioP50}× faster at p50`);
+    if (b)
+      console.log(`upstream cut, probes only:            p50 ${b.p50} ms, p95 ${b.p95} ms (${b.trials} trials); link events ${out.ratioP50}× faster at p50`);
     console.log(`drift → repaired:                     p50 ${c.p50} ms, p95 ${c.p95} ms (${c.trials} trials, ${repairs} repairs logged)`);
     console.log(`JSON ${JSON.stringify(out)}`);
   } finally {

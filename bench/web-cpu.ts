@@ -41,7 +41,10 @@ async function main() {
   const lab = await buildUplinks(N, 'web');
   try {
     const cfg = path.join(dir, 'multihome.yaml');
-    fs.writeFileSync(cfg, `providers:\n${lab.providersYaml.join('\n')}\ngroups:\n  all: [${Array.from({ length: N }, (_, i) => `isp${i + 1}`).join(', ')}]\ndefault: all\nweb: { listen: "127.0.0.1:9799" }\n`);
+    fs.writeFileSync(
+      cfg,
+      `providers:\n${lab.providersYaml.join('\n')}\ngroups:\n  all: [${Array.from({ length: N }, (_, i) => `isp${i + 1}`).join(', ')}]\ndefault: all\nweb: { listen: "127.0.0.1:9799" }\n`,
+    );
     const state = path.join(dir, 'state');
     const daemon = spawnInNetns(lab.router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg, '--log-format', 'json']);
     try {

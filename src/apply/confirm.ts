@@ -8,7 +8,18 @@ import { spawnDetached } from '../kernel/exec.js';
 import type { Snapshot } from '../kernel/read.js';
 import type { Ownership } from './ownership.js';
 import type { NftRecord } from './plan.js';
-import { clearJournal, clearPending, isConfirmTimer, lock, readPending, restoreNftRecord, writeJournal, writePending, writeSysctlOriginals, writeTimerOutcome } from './statedir.js';
+import {
+  clearJournal,
+  clearPending,
+  isConfirmTimer,
+  lock,
+  readPending,
+  restoreNftRecord,
+  writeJournal,
+  writePending,
+  writeSysctlOriginals,
+  writeTimerOutcome,
+} from './statedir.js';
 import { revertTo, type Target } from './transaction.js';
 
 export interface PendingBefore {
@@ -33,7 +44,14 @@ export function refuseIfPending(target: Target): void {
 /** The confirm timer is this same program, detached, so it survives the SSH session that started it. */
 export function startConfirmTimer(target: Target): number {
   const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-  return spawnDetached([process.execPath, main, ...(target.exec.netns ? ['--netns', target.exec.netns] : []), '--state-dir', target.stateDir.dir, '_confirm-timer']);
+  return spawnDetached([
+    process.execPath,
+    main,
+    ...(target.exec.netns ? ['--netns', target.exec.netns] : []),
+    '--state-dir',
+    target.stateDir.dir,
+    '_confirm-timer',
+  ]);
 }
 
 export function armRevert(target: Target, seconds: number, before: PendingBefore, startTimer: (deadline: number) => number): number {
@@ -72,7 +90,13 @@ export async function runRevertTimer(target: Target): Promise<'confirmed' | 'rev
     if (!p) return 'confirmed';
     const before = p.before;
     // journalled like any change, so a timer killed mid-way leaves what plan and down can see
-    writeJournal(target.stateDir, { pid: process.pid, startedAt: new Date().toISOString(), command: 'confirm-timer revert', ownership: before.own, sysctlKeys: before.sysctlKeys });
+    writeJournal(target.stateDir, {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      command: 'confirm-timer revert',
+      ownership: before.own,
+      sysctlKeys: before.sysctlKeys,
+    });
     try {
       await revertTo(before.snapshot, before.own, target, before.sysctlKeys);
     } catch (e) {

@@ -23,6 +23,7 @@ export async function syncCopies(cfg: ResolvedConfig, configFile: string, target
   } catch {
     // not JSON: the error is on stderr
   }
-  if (r.code !== 0 || !out) throw new CommandError(['multihome', 'routes', 'sync'], r.code, out?.lastWriteError ?? out?.error ?? (r.stderr.trim() || 'see its message above'));
+  if (r.code !== 0 || !out)
+    throw new CommandError(['multihome', 'routes', 'sync'], r.code, out?.lastWriteError ?? out?.error ?? (r.stderr.trim() || 'see its message above'));
   return out;
 }

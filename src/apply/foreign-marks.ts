@@ -41,7 +41,10 @@ export function foreignMarkWarnings(program: Program, mask: number): string[] {
         mark |= m;
         ct |= k;
       }
-      const clash = [(mark & mask) >>> 0 ? `packet mark bits ${hex(mark & mask)}` : '', (ct & mask) >>> 0 ? `connection mark bits ${hex(ct & mask)}` : ''].filter(Boolean);
+      const clash = [
+        (mark & mask) >>> 0 ? `packet mark bits ${hex(mark & mask)}` : '',
+        (ct & mask) >>> 0 ? `connection mark bits ${hex(ct & mask)}` : '',
+      ].filter(Boolean);
       if (clash.length === 0) continue;
       out.add(
         `rule ${describe(c.name, r)} writes ${clash.join(' and ')}, inside multihome's mark_mask ${hex(mask)}: connections it marks may take another uplink. Give multihome a mark_mask that tool leaves alone (e.g. 0xff00), or change the rule.`,

@@ -35,11 +35,18 @@ const MAIN_TABLES = new Set([253, 254, 255]);
 
 const ranges = (o: Ownership): OwnedRange[] => [o, ...(o.previous ?? [])];
 
-export const ownershipOf = (cfg: Pick<ResolvedConfig, 'route_protocol' | 'rule_priority' | 'providers'> & Partial<Pick<ResolvedConfig, 'copy' | 'policies' | 'local_traffic'>>): Ownership => ({
+export const ownershipOf = (
+  cfg: Pick<ResolvedConfig, 'route_protocol' | 'rule_priority' | 'providers'> & Partial<Pick<ResolvedConfig, 'copy' | 'policies' | 'local_traffic'>>,
+): Ownership => ({
   protocol: cfg.route_protocol,
-  prefs: [cfg.rule_priority, cfg.rule_priority + prioritySpan({ providers: cfg.providers, policies: cfg.policies ?? [], local_traffic: cfg.local_traffic ?? 'policies' }) - 1],
+  prefs: [
+    cfg.rule_priority,
+    cfg.rule_priority + prioritySpan({ providers: cfg.providers, policies: cfg.policies ?? [], local_traffic: cfg.local_traffic ?? 'policies' }) - 1,
+  ],
   tables: Object.values(cfg.providers).map((p) => p.table),
-  copyTables: Object.values(cfg.providers).filter((p) => p.routes === 'copy').map((p) => p.table),
+  copyTables: Object.values(cfg.providers)
+    .filter((p) => p.routes === 'copy')
+    .map((p) => p.table),
   copyProtocol: cfg.copy?.protocol ?? DEFAULT_COPY_PROTOCOL,
 });
 
@@ -73,7 +80,8 @@ export function withoutPrevious(own: Ownership): Ownership {
  * Current rules multihome owns: its protocol tag AND its priority range (now or
  * earlier), so a rule that merely shares the tag is never touched.
  */
-export const ownedRules = (s: State, o: Ownership): RuleState[] => s.rules.filter((r) => ranges(o).some((g) => r.protocol === g.protocol && inRange(r.pref, g.prefs)));
+export const ownedRules = (s: State, o: Ownership): RuleState[] =>
+  s.rules.filter((r) => ranges(o).some((g) => r.protocol === g.protocol && inRange(r.pref, g.prefs)));
 
 /** Whether a rule sits in one of multihome's priority ranges (owned or not). */
 export const inOwnedRange = (r: RuleState, o: Ownership): boolean => ranges(o).some((g) => inRange(r.pref, g.prefs));
@@ -105,7 +113,12 @@ export function ownedRoutes(s: State, o: Ownership): RouteState[] {
 
 const reservedProtocols = new Set(Object.values(RT_PROTOCOLS));
 /** An rtnetlink protocol other software does not use (the config refuses those too). */
-const tag = z.number().int().min(1).max(255).refine((p) => !reservedProtocols.has(p), { error: 'a protocol other software uses' });
+const tag = z
+  .number()
+  .int()
+  .min(1)
+  .max(255)
+  .refine((p) => !reservedProtocols.has(p), { error: 'a protocol other software uses' });
 const table = z
   .number()
   .int()
@@ -113,7 +126,14 @@ const table = z
   .max(0xffffffff)
   .refine((t) => !Object.hasOwn(RESERVED_TABLES, t), { error: "one of the kernel's own tables" });
 const prefs = z
-  .tuple([z.number().int().min(1).max(MAX_RULE_PRIORITY), z.number().int().min(1).max(MAIN_RULE_PRIORITY - 1)])
+  .tuple([
+    z.number().int().min(1).max(MAX_RULE_PRIORITY),
+    z
+      .number()
+      .int()
+      .min(1)
+      .max(MAIN_RULE_PRIORITY - 1),
+  ])
   .refine(([a, b]) => b >= a, { error: 'a range that ends before it starts' });
 
 export const OwnedRangeSchema = z.strictObject({ protocol: tag, prefs, tables: z.array(table).max(10_000) });

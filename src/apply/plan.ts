@@ -96,7 +96,11 @@ export function plan(desired: State, current: State, own: Ownership, nftRecord?:
     if (have.has(routeKey(r)) || !wantTables.has(r.table) || isCopy(r)) continue;
     // The kernel refuses a second route with the same key ("File exists"): say so before changing anything.
     const mine = want.get(routeKey(r));
-    if (mine) conflicts.push({ table: r.table, message: `${routeText(r)} (proto ${r.protocol}) is not multihome's, and multihome's ${routeText(mine).replace(/^table [^:]+: /, '')} has the same destination and metric: the kernel would refuse it ("File exists"). Remove it (ip -${r.family} route del ${routeArgs(r, true).join(' ')}), or give the provider another table id.` });
+    if (mine)
+      conflicts.push({
+        table: r.table,
+        message: `${routeText(r)} (proto ${r.protocol}) is not multihome's, and multihome's ${routeText(mine).replace(/^table [^:]+: /, '')} has the same destination and metric: the kernel would refuse it ("File exists"). Remove it (ip -${r.family} route del ${routeArgs(r, true).join(' ')}), or give the provider another table id.`,
+      });
     else warnings.push(`${routeText(r)} is not multihome's (proto ${r.protocol}); it stays. Remove it, or give the provider another table id.`);
   }
 
@@ -109,7 +113,9 @@ export function plan(desired: State, current: State, own: Ownership, nftRecord?:
   };
   for (const r of current.rules) {
     if (!owned.includes(r) && inRange(r.pref, own.prefs)) {
-      warnings.push(`rule ${ruleText(r)} (IPv${r.family}) sits in multihome's priority range ${own.prefs[0]}-${own.prefs[1]} but is not multihome's; it stays.`);
+      warnings.push(
+        `rule ${ruleText(r)} (IPv${r.family}) sits in multihome's priority range ${own.prefs[0]}-${own.prefs[1]} but is not multihome's; it stays.`,
+      );
     }
   }
 

@@ -46,4 +46,8 @@ export function describePlan(p: Plan, previousScript?: string): string {
   return [...out, ...warnings].join('\n');
 }
 
-const indent = (text: string, prefix: string): string[] => text.replace(/\n$/, '').split('\n').map((l) => `${prefix}${l}`);
+const indent = (text: string, prefix: string): string[] =>
+  text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => `${prefix}${l}`);

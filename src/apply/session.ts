@@ -70,8 +70,14 @@ export function linkWarnings(cfg: ResolvedConfig, facts: SystemFacts): string[] 
   const out: string[] = [];
   for (const p of Object.values(cfg.providers)) {
     const down = linkDown(p, facts);
-    const blocked = ([4, 6] as Family[]).filter((f) => p.gateway[f]).map((f) => [f, routeBlocker(p, f, facts)] as const).filter(([, b]) => b !== null);
-    if (down) out.push(`provider ${p.name} is down: ${down}; groups skip it${blocked.length ? ' and its default route is left out' : ''} until its link is back (\`multihome run\` follows the link by itself)`);
+    const blocked = ([4, 6] as Family[])
+      .filter((f) => p.gateway[f])
+      .map((f) => [f, routeBlocker(p, f, facts)] as const)
+      .filter(([, b]) => b !== null);
+    if (down)
+      out.push(
+        `provider ${p.name} is down: ${down}; groups skip it${blocked.length ? ' and its default route is left out' : ''} until its link is back (\`multihome run\` follows the link by itself)`,
+      );
     else for (const [f, b] of blocked) out.push(`provider ${p.name}: its IPv${f} default route is left out: ${b}`);
   }
   return out;
@@ -105,7 +111,8 @@ export async function planPrepared(prep: Prepared, target: Target): Promise<Plan
   p.warnings.push(...linkWarnings(prep.config, prep.facts));
   p.warnings.push(...foreignMarkWarnings(await target.kernel.foreignProgram(), prep.config.mark_mask));
   const timer = readTimerOutcome(target.stateDir);
-  if (timer?.result === 'revert-failed') p.warnings.push(`the confirm timer could not revert an unconfirmed change (${timer.at}): ${timer.error}; check the host`);
+  if (timer?.result === 'revert-failed')
+    p.warnings.push(`the confirm timer could not revert an unconfirmed change (${timer.at}): ${timer.error}; check the host`);
   else if (timer?.result === 'reverted') p.warnings.push(`an unconfirmed change was reverted by the confirm timer at ${timer.at}`);
   return { plan: p, previousScript: pr.record?.script };
 }
@@ -163,7 +170,12 @@ export async function applyCommand(prep: Prepared, target: Target, o: ApplyComma
     const result = await applyPrepared(prep, target, o.onStep ? { onStep: o.onStep } : {});
     clearTimerOutcome(target.stateDir); // the kernel now holds this config, whatever the timer did before
     if (o.confirmSeconds === undefined || !result.changed) return { result, copies };
-    const deadline = armRevert(target, o.confirmSeconds, { snapshot: result.before, own: result.own, sysctlKeys: result.sysctlKeys, record: recordBefore, originals: result.originals }, o.startTimer);
+    const deadline = armRevert(
+      target,
+      o.confirmSeconds,
+      { snapshot: result.before, own: result.own, sysctlKeys: result.sysctlKeys, record: recordBefore, originals: result.originals },
+      o.startTimer,
+    );
     return { result, copies, deadline };
   } finally {
     unlock();

@@ -99,7 +99,11 @@ function readRecord<S extends z.ZodType>(d: StateDir, name: string, schema: S): 
 }
 
 const corrupt = (d: StateDir, name: string, detail: string) =>
-  new UserError(`${file(d, name)} is not a record multihome wrote (${detail})`, [], `move it away; then \`multihome plan\` shows what the kernel holds, and \`multihome down -c FILE\` removes what a config owns`);
+  new UserError(
+    `${file(d, name)} is not a record multihome wrote (${detail})`,
+    [],
+    `move it away; then \`multihome plan\` shows what the kernel holds, and \`multihome down -c FILE\` removes what a config owns`,
+  );
 
 /** Write atomically and durably: a crash leaves the old file or the new one, never half of one. */
 function writeRecord(d: StateDir, name: string, value: unknown): void {
@@ -135,7 +139,15 @@ function syncDir(d: StateDir): void {
 // ---- nft.json: the last successful apply
 
 const hex16 = z.string().regex(/^[0-9a-f]{0,64}$/);
-const NftRecordSchema = z.strictObject({ fingerprint: hex16, digest: hex16, script: z.string().max(64 << 20).optional(), ownership: OwnershipSchema.optional() });
+const NftRecordSchema = z.strictObject({
+  fingerprint: hex16,
+  digest: hex16,
+  script: z
+    .string()
+    .max(64 << 20)
+    .optional(),
+  ownership: OwnershipSchema.optional(),
+});
 
 export const readNftRecord = (d: StateDir): NftRecord | undefined => readRecord(d, 'nft.json', NftRecordSchema);
 export const writeNftRecord = (d: StateDir, r: NftRecord) => writeRecord(d, 'nft.json', r);
@@ -232,7 +244,13 @@ export const clearTimerOutcome = (d: StateDir) => remove(d, 'confirm-timer.json'
 // ---- pending-confirm.json
 
 const PendingBeforeSchema = z.strictObject({
-  snapshot: z.strictObject({ state: StateSchema, nftJson: z.string().max(64 << 20).nullable() }),
+  snapshot: z.strictObject({
+    state: StateSchema,
+    nftJson: z
+      .string()
+      .max(64 << 20)
+      .nullable(),
+  }),
   own: OwnershipSchema,
   sysctlKeys: z.array(z.string().refine(isOwnSysctl, { error: 'not a sysctl multihome sets' })).max(100_000),
   record: NftRecordSchema.optional(),
@@ -241,7 +259,10 @@ const PendingBeforeSchema = z.strictObject({
 const PendingSchema = z.strictObject({
   deadline: z.number().int().min(0),
   pid: z.number().int().min(1).optional(),
-  netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  netns: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
   before: PendingBeforeSchema,
 });
 // the schema and the type the apply writes are one
@@ -282,7 +303,11 @@ export function lock(d: StateDir): () => void {
     checkTrustedFd(fd, p, 4096);
     if (!tryFlockExclusive(fd)) {
       const holder = fs.readFileSync(p, 'utf8').trim();
-      throw new UserError(`another multihome${/^\d+$/.test(holder) ? ` (pid ${holder})` : ''} is changing this system`, [], 'wait for it to finish (a daemon holds the lock while it runs: use `multihome reload`, or stop it)');
+      throw new UserError(
+        `another multihome${/^\d+$/.test(holder) ? ` (pid ${holder})` : ''} is changing this system`,
+        [],
+        'wait for it to finish (a daemon holds the lock while it runs: use `multihome reload`, or stop it)',
+      );
     }
     // for people and for the message above; the lock itself is the flock
     fs.ftruncateSync(fd, 0);

@@ -44,7 +44,7 @@ export interface Target {
 export class ConflictError extends UserError {
   readonly tables: number[];
   constructor(conflicts: Plan['conflicts']) {
-    super('the kernel holds routes that multihome\'s would clash with; nothing was changed', [], conflicts.map((c) => c.message).join('\n'));
+    super("the kernel holds routes that multihome's would clash with; nothing was changed", [], conflicts.map((c) => c.message).join('\n'));
     this.tables = [...new Set(conflicts.map((c) => c.table))];
   }
 }
@@ -153,7 +153,12 @@ export async function applyState(desired: State, ownNow: Ownership, target: Targ
   const steps = stepsOf(p, { teardown: opts.teardown });
   writeJournal(d, { pid: process.pid, startedAt: new Date().toISOString(), command: opts.command ?? 'apply', ownership: own, sysctlKeys: keys });
   // Recorded before the first change, so a crash mid-way still lets `down` restore them.
-  const recorded = opts.recordSysctls ? recordSysctlOriginals(d, p.sysctls.filter((s) => !restored.includes(s.key))) : [];
+  const recorded = opts.recordSysctls
+    ? recordSysctlOriginals(
+        d,
+        p.sysctls.filter((s) => !restored.includes(s.key)),
+      )
+    : [];
   try {
     await executeSteps(steps, target.kernel, opts);
     await opts.afterSteps?.();

@@ -38,7 +38,12 @@ export function checkTrustedDir(dir: string, what: string): void {
     const st = fs.lstatSync(p);
     if (!st.isDirectory()) throw new UserError(`${what} ${dir}: ${p} is not a directory`);
     const problem = why(st, p, i < chain.length - 1);
-    if (problem) throw new UserError(`${what} ${dir} is not safe: ${problem}`, [], `multihome runs as root and trusts what it finds there; use a directory only root can write to, such as the default /run/multihome`);
+    if (problem)
+      throw new UserError(
+        `${what} ${dir} is not safe: ${problem}`,
+        [],
+        `multihome runs as root and trusts what it finds there; use a directory only root can write to, such as the default /run/multihome`,
+      );
   });
 }
 
@@ -47,7 +52,7 @@ export function checkTrustedFd(fd: number, p: string, maxBytes: number): fs.Stat
   const st = fs.fstatSync(fd);
   if (!st.isFile()) throw new UserError(`${p} is not a regular file`, [], 'remove it; multihome writes its own');
   const problem = why(st, p, false);
-  if (problem) throw new UserError(`refusing to read ${p}: ${problem}`, [], 'only root may write multihome\'s state; remove the file');
+  if (problem) throw new UserError(`refusing to read ${p}: ${problem}`, [], "only root may write multihome's state; remove the file");
   if (st.size > maxBytes) throw new UserError(`${p} is ${st.size} bytes, more than multihome ever writes (${maxBytes})`, [], 'remove it');
   return st;
 }

@@ -26,7 +26,12 @@ export function readConfigFile(file: string): string {
     return fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`config file ${file} does not exist`, [], file === DEFAULT_CONFIG ? 'write one (see docs/config.md), or pass -c FILE' : 'check the path given with -c');
+    if (code === 'ENOENT')
+      throw new UserError(
+        `config file ${file} does not exist`,
+        [],
+        file === DEFAULT_CONFIG ? 'write one (see docs/config.md), or pass -c FILE' : 'check the path given with -c',
+      );
     if (code === 'EACCES') throw new UserError(`config file ${file} cannot be read (permission denied)`);
     if (code === 'EISDIR') throw new UserError(`${file} is a directory, not a config file`);
     throw e;
@@ -38,7 +43,12 @@ export const packageRoot = (): string => path.resolve(path.dirname(new URL(impor
 
 /** `--netns NAME` must name a namespace that exists (`ip netns add` makes /run/netns/NAME). */
 function checkNetns(name: string): void {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new UserError(`--netns ${JSON.stringify(name)}: not a network namespace name`, [], 'names are letters, digits, ".", "_" and "-"; `ip netns list` shows them');
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+    throw new UserError(
+      `--netns ${JSON.stringify(name)}: not a network namespace name`,
+      [],
+      'names are letters, digits, ".", "_" and "-"; `ip netns list` shows them',
+    );
   if (!fs.existsSync(path.join('/run/netns', name))) {
     throw new UserError(`network namespace ${name} does not exist`, [], '`ip netns list` shows the named namespaces');
   }
@@ -46,5 +56,6 @@ function checkNetns(name: string): void {
 
 /** Commands that create namespaces or change the kernel refuse early, with a hint, when not run as root. */
 export function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (it creates network namespaces and changes their routing)`, [], 'run it as root, e.g. with sudo');
+  if (process.getuid?.() !== 0)
+    throw new UserError(`${what} needs root (it creates network namespaces and changes their routing)`, [], 'run it as root, e.g. with sudo');
 }

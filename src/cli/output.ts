@@ -23,7 +23,10 @@ export function reportError(e: unknown, json: boolean): number {
   }
   if (e instanceof ApplyError) {
     if (json) printJson({ ok: false, error: { kind: 'apply', message: e.message, reverted: e.reverted } });
-    else process.stderr.write(`error: ${e.message}\n${e.reverted ? 'The previous state was restored; nothing changed.\n' : 'THE PREVIOUS STATE COULD NOT BE RESTORED: check `multihome plan` and the host.\n'}`);
+    else
+      process.stderr.write(
+        `error: ${e.message}\n${e.reverted ? 'The previous state was restored; nothing changed.\n' : 'THE PREVIOUS STATE COULD NOT BE RESTORED: check `multihome plan` and the host.\n'}`,
+      );
     return e.reverted ? EXIT.applyFailed : EXIT.revertFailed;
   }
   if (e instanceof CommandError && /Operation not permitted|Permission denied/i.test(e.stderr)) {
@@ -38,7 +41,8 @@ export function reportError(e: unknown, json: boolean): number {
   else {
     process.stderr.write(`internal error: ${msg}\n`);
     if (process.env.MULTIHOME_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    else if (!(e instanceof InternalError) && !(e instanceof CommandError)) process.stderr.write('(set MULTIHOME_DEBUG=1 for a stack trace; please report this)\n');
+    else if (!(e instanceof InternalError) && !(e instanceof CommandError))
+      process.stderr.write('(set MULTIHOME_DEBUG=1 for a stack trace; please report this)\n');
   }
   return EXIT.internal;
 }

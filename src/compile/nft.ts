@@ -26,7 +26,6 @@ export function compileNft(cfg: ResolvedConfig, view?: HealthView): NftState {
   const fp = renderChains({ chains: [fingerprintChain(tableComment(fingerprint))] });
   // The table comment is for people; `nft -j` (1.0.6) does not print table comments, so the
   // fingerprint is also kept in the comment of a rule in an unreferenced chain, where JSON shows it.
-  const script =
-    `table ${NFT_FAMILY} ${NFT_TABLE} {\n\tcomment "${tableComment(fingerprint)}"\n\n${body}\n\n${fp}\n}\n`;
+  const script = `table ${NFT_FAMILY} ${NFT_TABLE} {\n\tcomment "${tableComment(fingerprint)}"\n\n${body}\n\n${fp}\n}\n`;
   return { family: NFT_FAMILY, name: NFT_TABLE, fingerprint, script };
 }

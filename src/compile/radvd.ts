@@ -14,7 +14,10 @@ import { routedPrefixes } from './program.js';
 export const RA_TIMING = { min: 3, max: 10, routerLifetime: 30, valid: 3600, preferred: 1800 } as const;
 
 /** Providers whose delegated prefixes the LAN uses unNATed (snat ipv6 false). */
-export const raProviders = (cfg: ResolvedConfig): string[] => Object.values(cfg.providers).filter((p) => routedPrefixes(p).length > 0).map((p) => p.name);
+export const raProviders = (cfg: ResolvedConfig): string[] =>
+  Object.values(cfg.providers)
+    .filter((p) => routedPrefixes(p).length > 0)
+    .map((p) => p.name);
 
 /** The radvd.conf text; `preferred`: the providers whose prefixes new connections should use. */
 export function radvdConfig(cfg: ResolvedConfig, preferred: string[]): string {
@@ -31,7 +34,14 @@ export function radvdConfig(cfg: ResolvedConfig, preferred: string[]): string {
     const p = cfg.providers[name]!;
     const lifetime = preferred.includes(name) ? RA_TIMING.preferred : 0;
     for (const prefix of routedPrefixes(p)) {
-      L.push(`\tprefix ${formatPrefix(prefix)} {`, '\t\tAdvOnLink on;', '\t\tAdvAutonomous on;', `\t\tAdvValidLifetime ${RA_TIMING.valid};`, `\t\tAdvPreferredLifetime ${lifetime}; # ${name}`, '\t};');
+      L.push(
+        `\tprefix ${formatPrefix(prefix)} {`,
+        '\t\tAdvOnLink on;',
+        '\t\tAdvAutonomous on;',
+        `\t\tAdvValidLifetime ${RA_TIMING.valid};`,
+        `\t\tAdvPreferredLifetime ${lifetime}; # ${name}`,
+        '\t};',
+      );
     }
   }
   L.push('};', '');

@@ -40,10 +40,17 @@ export function compileRoutes(cfg: ResolvedConfig, facts: SystemFacts): RouteSta
 
 /** main's routes of one family except its default, re-tagged for a provider table. */
 export function copyOfMain(main: RouteState[], family: Family, table: number, protocol: number): RouteState[] {
-  return main
-    .filter((r) => r.family === family && r.table === TABLE_IDS.main && r.dst !== 'default')
-    // IPv6 link-local routes exist per interface in main already and are looked up there first.
-    .filter((r) => !(family === 6 && r.dst.startsWith('fe80:')))
-    .map((r) => ({ ...r, table, protocol, flags: r.flags.filter((f) => f === 'onlink'), ...(r.nexthops ? { nexthops: r.nexthops.map((n) => ({ ...n, flags: n.flags.filter((f) => f === 'onlink') })) } : {}) }));
+  return (
+    main
+      .filter((r) => r.family === family && r.table === TABLE_IDS.main && r.dst !== 'default')
+      // IPv6 link-local routes exist per interface in main already and are looked up there first.
+      .filter((r) => !(family === 6 && r.dst.startsWith('fe80:')))
+      .map((r) => ({
+        ...r,
+        table,
+        protocol,
+        flags: r.flags.filter((f) => f === 'onlink'),
+        ...(r.nexthops ? { nexthops: r.nexthops.map((n) => ({ ...n, flags: n.flags.filter((f) => f === 'onlink') })) } : {}),
+      }))
+  );
 }
-

@@ -48,7 +48,14 @@ export function compileRules(cfg: ResolvedConfig, facts: SystemFacts, view: Heal
   if (cfg.unreachableMark !== undefined) {
     for (const family of [4, 6] as Family[]) {
       if (!Object.values(cfg.providers).some((p) => p.gateway[family])) continue;
-      rules.push({ family, protocol: cfg.route_protocol, pref: cfg.rule_priority + prioritySpan(cfg) - 1, fwmark: cfg.unreachableMark, fwmask: cfg.mark_mask, action: 'unreachable' });
+      rules.push({
+        family,
+        protocol: cfg.route_protocol,
+        pref: cfg.rule_priority + prioritySpan(cfg) - 1,
+        fwmark: cfg.unreachableMark,
+        fwmask: cfg.mark_mask,
+        action: 'unreachable',
+      });
     }
   }
   return rules;

@@ -13,7 +13,9 @@ export const acceptRa = (dev: string): string => `net/ipv6/conf/${dev}/accept_ra
 
 /** The sysctls whose current value compile needs to see. */
 export const sysctlFactKeys = (cfg: ResolvedConfig): string[] =>
-  Object.values(cfg.providers).filter((p) => p.gateway[6]).map((p) => acceptRa(p.interface));
+  Object.values(cfg.providers)
+    .filter((p) => p.gateway[6])
+    .map((p) => acceptRa(p.interface));
 
 export function compileSysctls(cfg: ResolvedConfig, facts: SystemFacts): Record<string, string> {
   const out: Record<string, string> = {};

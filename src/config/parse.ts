@@ -86,7 +86,12 @@ function zodToPathIssues(issues: z.core.$ZodIssue[], raw: unknown): PathIssue[] 
       const branches = (i as unknown as { errors: z.core.$ZodIssue[][] }).errors;
       const fitting = branches.filter((b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0].path.length === 0));
       if (fitting.length === 1) {
-        out.push(...zodToPathIssues(fitting[0]!.map((x) => ({ ...x, path: [...i.path, ...x.path] })), raw));
+        out.push(
+          ...zodToPathIssues(
+            fitting[0]!.map((x) => ({ ...x, path: [...i.path, ...x.path] })),
+            raw,
+          ),
+        );
         continue;
       }
     }
@@ -114,14 +119,7 @@ function toSourceIssue(text: string, file: string, lc: LineCounter, doc: Documen
   return atOffset(text, file, lc, start, loc ? loc.range[1] - start : 1, p);
 }
 
-function atOffset(
-  text: string,
-  file: string,
-  lc: LineCounter,
-  start: number,
-  length: number,
-  p: Omit<PathIssue, 'atKey'>,
-): SourceIssue {
+function atOffset(text: string, file: string, lc: LineCounter, start: number, length: number, p: Omit<PathIssue, 'atKey'>): SourceIssue {
   const { line, col } = lc.linePos(start);
   const lineText = text.split('\n')[line - 1] ?? '';
   const span = Math.max(1, Math.min(length, lineText.length - (col - 1)));
@@ -156,9 +154,7 @@ export function parseConfig(text: string, file: string): ParseResult {
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      issues: doc.errors.map((e) =>
-        atOffset(text, file, lc, e.pos[0], e.pos[1] - e.pos[0], { path: [], message: `YAML: ${e.message.split('\n')[0]}` }),
-      ),
+      issues: doc.errors.map((e) => atOffset(text, file, lc, e.pos[0], e.pos[1] - e.pos[0], { path: [], message: `YAML: ${e.message.split('\n')[0]}` })),
     };
   }
   let raw: unknown;
@@ -206,7 +202,11 @@ function partialConfig(raw: unknown): { config: Config; names: string[] } | unde
   }
   const policies = (Array.isArray(r.policies) ? r.policies : []).map((v) => PolicySchema.safeParse(v));
   const top = ConfigSchema.pick({ routes: true, mark_mask: true, rule_priority: true, route_protocol: true, copy: true }).safeParse({
-    routes: r.routes, mark_mask: r.mark_mask, rule_priority: r.rule_priority, route_protocol: r.route_protocol, copy: r.copy,
+    routes: r.routes,
+    mark_mask: r.mark_mask,
+    rule_priority: r.rule_priority,
+    route_protocol: r.route_protocol,
+    copy: r.copy,
   });
   if (!top.success) return undefined;
   const groupsRaw = r.groups && typeof r.groups === 'object' && !Array.isArray(r.groups) ? (r.groups as Record<string, unknown>) : {};

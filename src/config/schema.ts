@@ -102,9 +102,11 @@ function snatTarget(v: unknown, ctx: z.core.$RefinementCtx, family: Family): Sna
   if (v && typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
-    if (family !== 6 || keys.length !== 1 || keys[0] !== 'npt') return fail(ctx, `ipv${family}: expected an address, "masquerade" or false${family === 6 ? ', or { npt: LAN-PREFIX }' : ''}`);
+    if (family !== 6 || keys.length !== 1 || keys[0] !== 'npt')
+      return fail(ctx, `ipv${family}: expected an address, "masquerade" or false${family === 6 ? ', or { npt: LAN-PREFIX }' : ''}`);
     const r = parsePrefix(String(o.npt));
-    if (!r.ok || r.prefix.family !== 6) return fail(ctx, `ipv6.npt: ${r.ok ? 'an IPv4 prefix' : r.reason}`, 'the LAN\'s IPv6 prefix, e.g. { npt: fd00:99::/64 }');
+    if (!r.ok || r.prefix.family !== 6)
+      return fail(ctx, `ipv6.npt: ${r.ok ? 'an IPv4 prefix' : r.reason}`, "the LAN's IPv6 prefix, e.g. { npt: fd00:99::/64 }");
     return { npt: r.prefix };
   }
   const a = typeof v === 'string' ? parseAddress(v) : null;
@@ -210,55 +212,57 @@ export interface QuotaConfig {
 const period = z.enum(['day', 'week', 'month'], { error: 'expected day, week or month' });
 
 /** `quota: 20GB per month`, or `{ limit: 20GB, per: month, last_resort: true }`. */
-const quota = z.union([z.string(), z.record(z.string(), z.unknown())], { error: 'expected "20GB per month" or { limit: 20GB, per: month, last_resort: true }' }).transform((v, ctx): QuotaConfig => {
-  if (typeof v === 'string') {
-    const m = /^\s*(.+?)\s+per\s+(\w+)\s*$/i.exec(v);
-    if (!m) return fail(ctx, `"${v}" is not a quota`, 'write it like "20GB per month" (day, week or month)');
-    const limit = bytes.safeParse(m[1]);
-    const per = period.safeParse(m[2]!.toLowerCase());
-    if (!limit.success) return fail(ctx, `"${m[1]}" is not a size`, 'write it like 20GB or 500MiB');
-    if (!per.success) return fail(ctx, `"${m[2]}" is not a period`, 'day, week or month');
-    return { limit: limit.data, period: per.data, last_resort: false };
-  }
-  const r = z
-    .strictObject({ limit: bytes, per: period.default('month'), last_resort: z.boolean({ error: 'expected true or false' }).default(false) })
-    .safeParse(v);
-  if (!r.success) {
-    const first = r.error.issues[0]!;
-    return fail(ctx, `quota${first.path.length ? `.${first.path.join('.')}` : ''}: ${first.message}`, 'e.g. { limit: 20GB, per: month, last_resort: true }');
-  }
-  return { limit: r.data.limit, period: r.data.per, last_resort: r.data.last_resort };
-});
+const quota = z
+  .union([z.string(), z.record(z.string(), z.unknown())], { error: 'expected "20GB per month" or { limit: 20GB, per: month, last_resort: true }' })
+  .transform((v, ctx): QuotaConfig => {
+    if (typeof v === 'string') {
+      const m = /^\s*(.+?)\s+per\s+(\w+)\s*$/i.exec(v);
+      if (!m) return fail(ctx, `"${v}" is not a quota`, 'write it like "20GB per month" (day, week or month)');
+      const limit = bytes.safeParse(m[1]);
+      const per = period.safeParse(m[2]!.toLowerCase());
+      if (!limit.success) return fail(ctx, `"${m[1]}" is not a size`, 'write it like 20GB or 500MiB');
+      if (!per.success) return fail(ctx, `"${m[2]}" is not a period`, 'day, week or month');
+      return { limit: limit.data, period: per.data, last_resort: false };
+    }
+    const r = z
+      .strictObject({ limit: bytes, per: period.default('month'), last_resort: z.boolean({ error: 'expected true or false' }).default(false) })
+      .safeParse(v);
+    if (!r.success) {
+      const first = r.error.issues[0]!;
+      return fail(ctx, `quota${first.path.length ? `.${first.path.join('.')}` : ''}: ${first.message}`, 'e.g. { limit: 20GB, per: month, last_resort: true }');
+    }
+    return { limit: r.data.limit, period: r.data.per, last_resort: r.data.last_resort };
+  });
 
 export const ProviderSchema = z.strictObject(
   {
-  interface: ifname,
-  gateway: perFamily('gateway', 'gateways'),
-  snat: snat.optional(),
-  table: uint('table', 0xffffffff).optional(),
-  mark: uint('mark', 0xffffffff).optional(),
-  routes: strategy.optional(),
-  health: HealthSchema.optional(),
-  /** IPv6 prefixes the provider routes to this router (delegated, e.g. by DHCPv6-PD) for its LANs */
-  delegated: listOf(prefix, 'prefixes').optional(),
-  /** paid per byte (LTE, satellite): groups use it only while none of their unmetered members is up */
-  metered: z.boolean({ error: 'expected true or false' }).default(false),
-  /** bytes it may carry per period (both directions, counted by the daemon, kept across restarts) */
-  quota: quota.optional(),
+    interface: ifname,
+    gateway: perFamily('gateway', 'gateways'),
+    snat: snat.optional(),
+    table: uint('table', 0xffffffff).optional(),
+    mark: uint('mark', 0xffffffff).optional(),
+    routes: strategy.optional(),
+    health: HealthSchema.optional(),
+    /** IPv6 prefixes the provider routes to this router (delegated, e.g. by DHCPv6-PD) for its LANs */
+    delegated: listOf(prefix, 'prefixes').optional(),
+    /** paid per byte (LTE, satellite): groups use it only while none of their unmetered members is up */
+    metered: z.boolean({ error: 'expected true or false' }).default(false),
+    /** bytes it may carry per period (both directions, counted by the daemon, kept across restarts) */
+    quota: quota.optional(),
   },
   { error: 'expected a provider: { interface: …, gateway: … }' },
 );
 
 export const MatchSchema = z.strictObject(
   {
-  from: listOf(prefix, 'prefixes').optional(),
-  to: listOf(prefix, 'prefixes').optional(),
-  protocol: listOf(protocol, 'protocols').optional(),
-  sport: listOf(port, 'ports').transform(normalisePortRanges).optional(),
-  dport: listOf(port, 'ports').transform(normalisePortRanges).optional(),
-  iif: listOf(ifname, 'interfaces').optional(),
-  /** true: the router's own connections (from its unbound sockets) instead of forwarded ones */
-  local: z.boolean({ error: 'expected true (the router\'s own traffic) or false' }).optional(),
+    from: listOf(prefix, 'prefixes').optional(),
+    to: listOf(prefix, 'prefixes').optional(),
+    protocol: listOf(protocol, 'protocols').optional(),
+    sport: listOf(port, 'ports').transform(normalisePortRanges).optional(),
+    dport: listOf(port, 'ports').transform(normalisePortRanges).optional(),
+    iif: listOf(ifname, 'interfaces').optional(),
+    /** true: the router's own connections (from its unbound sockets) instead of forwarded ones */
+    local: z.boolean({ error: "expected true (the router's own traffic) or false" }).optional(),
   },
   { error: 'expected a mapping of match fields (from, to, protocol, sport, dport, iif, local)' },
 );
@@ -273,9 +277,22 @@ export const PolicySchema = z.strictObject({
 
 /** A tier of a group: one provider (weight 1) or providers with weights ({ isp1: 3, isp2: 1 }). */
 const TierSchema = z
-  .union([z.string(), z.record(z.string(), z.number({ error: 'a weight is a number' }).int({ error: 'a weight is a whole number' }).min(1, { error: 'a weight is at least 1' }).max(1000, { error: 'a weight is at most 1000' }))], {
-    error: 'expected a provider name or a mapping of providers to weights (1-1000), e.g. { isp1: 3, isp2: 1 }',
-  })
+  .union(
+    [
+      z.string(),
+      z.record(
+        z.string(),
+        z
+          .number({ error: 'a weight is a number' })
+          .int({ error: 'a weight is a whole number' })
+          .min(1, { error: 'a weight is at least 1' })
+          .max(1000, { error: 'a weight is at most 1000' }),
+      ),
+    ],
+    {
+      error: 'expected a provider name or a mapping of providers to weights (1-1000), e.g. { isp1: 3, isp2: 1 }',
+    },
+  )
   .transform((t) => (typeof t === 'string' ? [{ name: t, weight: 1 }] : Object.entries(t).map(([name, weight]) => ({ name, weight }))));
 
 const tiers = z.array(TierSchema, { error: 'expected a list of tiers' }).min(1, { error: 'a group needs at least one tier' });
@@ -291,7 +308,9 @@ export const GroupSchema = z
       z.strictObject({
         tiers,
         /** keep each connection on its member (always), or also each source address (or source and destination) */
-        sticky: z.enum(['connection', 'source', 'source_destination'], { error: 'expected "connection", "source" or "source_destination"' }).default('connection'),
+        sticky: z
+          .enum(['connection', 'source', 'source_destination'], { error: 'expected "connection", "source" or "source_destination"' })
+          .default('connection'),
         /** how long a source keeps its member after its last new connection (sticky: source or source_destination) */
         sticky_timeout: duration('sticky_timeout').optional(),
         /** when every member is down: main's default route, or unreachable */
@@ -315,14 +334,20 @@ export const GroupSchema = z
   );
 
 /** A route protocol by its iproute2 name (bgp, kernel, dhcp, …) or number. */
-const routeProtocol = z.union([z.string(), z.number()], { error: 'expected a route protocol name such as bgp or a number 0-255' }).transform((raw, ctx): number => {
-  const s = String(raw).toLowerCase();
-  if (Object.hasOwn(RT_PROTOCOLS, s)) return RT_PROTOCOLS[s]!;
-  const n = Number(s);
-  if (Number.isInteger(n) && n >= 0 && n <= 255) return n;
-  const guess = closest(s, Object.keys(RT_PROTOCOLS));
-  return fail(ctx, `unknown route protocol "${raw}"`, guess ? `did you mean "${guess}"?` : `one of ${Object.keys(RT_PROTOCOLS).join(', ')} or a number 0-255`);
-});
+const routeProtocol = z
+  .union([z.string(), z.number()], { error: 'expected a route protocol name such as bgp or a number 0-255' })
+  .transform((raw, ctx): number => {
+    const s = String(raw).toLowerCase();
+    if (Object.hasOwn(RT_PROTOCOLS, s)) return RT_PROTOCOLS[s]!;
+    const n = Number(s);
+    if (Number.isInteger(n) && n >= 0 && n <= 255) return n;
+    const guess = closest(s, Object.keys(RT_PROTOCOLS));
+    return fail(
+      ctx,
+      `unknown route protocol "${raw}"`,
+      guess ? `did you mean "${guess}"?` : `one of ${Object.keys(RT_PROTOCOLS).join(', ')} or a number 0-255`,
+    );
+  });
 
 /** The rtnetlink protocol on route copies by default: unassigned, next to route_protocol's 77. */
 export const DEFAULT_COPY_PROTOCOL = 78;
@@ -346,7 +371,9 @@ export const CopySchema = z.strictObject(
       .default({}),
     /** the rtnetlink protocol the copies carry: how multihome tells its copies from other routes */
     protocol: uint('copy.protocol', 255)
-      .refine((p) => !Object.values(RT_PROTOCOLS).includes(p), { error: 'copy.protocol must not be an id other software uses: multihome removes the copies that carry it' })
+      .refine((p) => !Object.values(RT_PROTOCOLS).includes(p), {
+        error: 'copy.protocol must not be an id other software uses: multihome removes the copies that carry it',
+      })
       .default(DEFAULT_COPY_PROTOCOL),
     /** how often the daemon compares the tables with main and repairs what drifted */
     check: duration('copy.check').default(60_000),
@@ -362,78 +389,95 @@ export const DEFAULTS = {
   route_protocol: 0x4d, // 77: an unassigned rtnetlink protocol id, our ownership tag
 };
 
-export const ConfigSchema = z.strictObject({
-  routes: strategy.default(DEFAULTS.routes),
-  mark_mask: uint('mark_mask', 0xffffffff).refine((m) => m !== 0, { error: 'mark_mask must have at least one bit set' }).default(DEFAULTS.mark_mask),
-  rule_priority: uint('rule_priority', MAX_RULE_PRIORITY, 'so that multihome\'s 1000 priorities stay ahead of the kernel\'s "32766: lookup main"')
-    .refine((p) => p >= 1, { error: 'rule_priority must be above 0, where the local table is looked up' })
-    .default(DEFAULTS.rule_priority),
-  route_protocol: uint('route_protocol', 255)
-    .refine((p) => !Object.values(RT_PROTOCOLS).includes(p), {
-      error: 'route_protocol must not be an id other software uses (kernel, boot, static, dhcp, bird, …): multihome removes what carries its tag',
-    })
-    .default(DEFAULTS.route_protocol),
-  copy: CopySchema.default({ exclude: {}, protocol: DEFAULT_COPY_PROTOCOL, check: 60_000 }),
-  providers: z.record(z.string(), ProviderSchema, { error: 'expected a mapping of provider names to providers' }), // names: semantic.ts
-  groups: z.record(z.string(), GroupSchema, { error: 'expected a mapping of group names to groups' }).default({}),
-  /** executables `multihome run` starts on every provider state change (like mwan3's user script) */
-  hooks: listOf(z.string({ error: 'expected the path of an executable' }).refine((p) => p.startsWith('/'), { error: 'a hook is an absolute path' }), 'paths').default([]),
-  hook_timeout: duration('hook_timeout').default(5000),
-  /** where the daemon keeps metered providers' byte counts (a place that survives a reboot) */
-  usage_file: z
-    .string({ error: 'expected the path of a file' })
-    .refine((p) => p.startsWith('/') && !p.endsWith('/'), { error: 'usage_file is an absolute path of a file' })
-    .default('/var/lib/multihome/usage.json'),
-  /** the daemon's read-only HTTP endpoint: /metrics, /api/status, /api/events, the status page */
-  web: z
-    .strictObject(
-      {
-        /** host:port, an IPv6 host in brackets: 127.0.0.1:9780, [::1]:9780 */
-        listen: z.string({ error: 'expected host:port such as 127.0.0.1:9780' }).transform((v, ctx): { host: string; port: number } => {
-          const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(v.trim());
-          const host = m ? (m[1] ?? m[2]!) : '';
-          const port = m ? Number(m[3]) : 0;
-          if (!m || (host !== 'localhost' && !parseAddress(host)) || port < 1 || port > 65535) return fail(ctx, `"${v}" is not host:port`, 'e.g. 127.0.0.1:9780 or [::1]:9780');
-          return { host, port };
-        }),
-        /** serving on an address other than loopback must be asked for, and then needs a token */
-        allow_remote: z.boolean({ error: 'expected true or false' }).default(false),
-        /** a file holding the bearer token every request but /metrics must carry */
-        token_file: z.string().refine((p) => p.startsWith('/'), { error: 'token_file is an absolute path' }).optional(),
-        /** /metrics needs the token too */
-        protect_metrics: z.boolean({ error: 'expected true or false' }).default(false),
-      },
-      { error: 'expected { listen: "127.0.0.1:9780" }' },
-    )
-    .optional(),
-  /** a webhook: every event (info and above) POSTed as JSON */
-  notify: z
-    .strictObject(
-      {
-        url: z.string({ error: 'expected an http:// or https:// URL' }).refine((u) => /^https?:\/\/[^\s]+$/.test(u) && URL.canParse(u), { error: 'expected an http:// or https:// URL' }),
-        timeout: duration('notify.timeout').default(5000),
-        retries: z.number().int().min(0).max(10).default(3),
-      },
-      { error: 'expected { url: https://… }' },
-    )
-    .optional(),
-  /** router advertisements on the LAN (radvd), for providers whose delegated prefixes the LAN uses unNATed */
-  ra: z
-    .strictObject(
-      {
-        /** the LAN interface radvd advertises on */
-        interface: ifname,
-        /** the radvd binary */
-        radvd: z.string().refine((p) => p.startsWith('/'), { error: 'radvd is an absolute path' }).default('/usr/sbin/radvd'),
-      },
-      { error: 'expected { interface: LAN-INTERFACE }' },
-    )
-    .optional(),
-  /** the router's own connections: chosen like forwarded ones (default, policies with `local: true`), or by main alone */
-  local_traffic: z.enum(['policies', 'main'], { error: 'expected "policies" or "main"' }).default('policies'),
-  default: name('provider or group'),
-  policies: z.array(PolicySchema, { error: 'expected a list of policies' }).default([]),
-}, { error: 'a config is a mapping of keys: providers:, default:, and optionally policies:, groups:, … (see docs/config.md)' });
+export const ConfigSchema = z.strictObject(
+  {
+    routes: strategy.default(DEFAULTS.routes),
+    mark_mask: uint('mark_mask', 0xffffffff)
+      .refine((m) => m !== 0, { error: 'mark_mask must have at least one bit set' })
+      .default(DEFAULTS.mark_mask),
+    rule_priority: uint('rule_priority', MAX_RULE_PRIORITY, 'so that multihome\'s 1000 priorities stay ahead of the kernel\'s "32766: lookup main"')
+      .refine((p) => p >= 1, { error: 'rule_priority must be above 0, where the local table is looked up' })
+      .default(DEFAULTS.rule_priority),
+    route_protocol: uint('route_protocol', 255)
+      .refine((p) => !Object.values(RT_PROTOCOLS).includes(p), {
+        error: 'route_protocol must not be an id other software uses (kernel, boot, static, dhcp, bird, …): multihome removes what carries its tag',
+      })
+      .default(DEFAULTS.route_protocol),
+    copy: CopySchema.default({ exclude: {}, protocol: DEFAULT_COPY_PROTOCOL, check: 60_000 }),
+    providers: z.record(z.string(), ProviderSchema, { error: 'expected a mapping of provider names to providers' }), // names: semantic.ts
+    groups: z.record(z.string(), GroupSchema, { error: 'expected a mapping of group names to groups' }).default({}),
+    /** executables `multihome run` starts on every provider state change (like mwan3's user script) */
+    hooks: listOf(
+      z.string({ error: 'expected the path of an executable' }).refine((p) => p.startsWith('/'), { error: 'a hook is an absolute path' }),
+      'paths',
+    ).default([]),
+    hook_timeout: duration('hook_timeout').default(5000),
+    /** where the daemon keeps metered providers' byte counts (a place that survives a reboot) */
+    usage_file: z
+      .string({ error: 'expected the path of a file' })
+      .refine((p) => p.startsWith('/') && !p.endsWith('/'), { error: 'usage_file is an absolute path of a file' })
+      .default('/var/lib/multihome/usage.json'),
+    /** the daemon's read-only HTTP endpoint: /metrics, /api/status, /api/events, the status page */
+    web: z
+      .strictObject(
+        {
+          /** host:port, an IPv6 host in brackets: 127.0.0.1:9780, [::1]:9780 */
+          listen: z.string({ error: 'expected host:port such as 127.0.0.1:9780' }).transform((v, ctx): { host: string; port: number } => {
+            const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(v.trim());
+            const host = m ? (m[1] ?? m[2]!) : '';
+            const port = m ? Number(m[3]) : 0;
+            if (!m || (host !== 'localhost' && !parseAddress(host)) || port < 1 || port > 65535)
+              return fail(ctx, `"${v}" is not host:port`, 'e.g. 127.0.0.1:9780 or [::1]:9780');
+            return { host, port };
+          }),
+          /** serving on an address other than loopback must be asked for, and then needs a token */
+          allow_remote: z.boolean({ error: 'expected true or false' }).default(false),
+          /** a file holding the bearer token every request but /metrics must carry */
+          token_file: z
+            .string()
+            .refine((p) => p.startsWith('/'), { error: 'token_file is an absolute path' })
+            .optional(),
+          /** /metrics needs the token too */
+          protect_metrics: z.boolean({ error: 'expected true or false' }).default(false),
+        },
+        { error: 'expected { listen: "127.0.0.1:9780" }' },
+      )
+      .optional(),
+    /** a webhook: every event (info and above) POSTed as JSON */
+    notify: z
+      .strictObject(
+        {
+          url: z
+            .string({ error: 'expected an http:// or https:// URL' })
+            .refine((u) => /^https?:\/\/[^\s]+$/.test(u) && URL.canParse(u), { error: 'expected an http:// or https:// URL' }),
+          timeout: duration('notify.timeout').default(5000),
+          retries: z.number().int().min(0).max(10).default(3),
+        },
+        { error: 'expected { url: https://… }' },
+      )
+      .optional(),
+    /** router advertisements on the LAN (radvd), for providers whose delegated prefixes the LAN uses unNATed */
+    ra: z
+      .strictObject(
+        {
+          /** the LAN interface radvd advertises on */
+          interface: ifname,
+          /** the radvd binary */
+          radvd: z
+            .string()
+            .refine((p) => p.startsWith('/'), { error: 'radvd is an absolute path' })
+            .default('/usr/sbin/radvd'),
+        },
+        { error: 'expected { interface: LAN-INTERFACE }' },
+      )
+      .optional(),
+    /** the router's own connections: chosen like forwarded ones (default, policies with `local: true`), or by main alone */
+    local_traffic: z.enum(['policies', 'main'], { error: 'expected "policies" or "main"' }).default('policies'),
+    default: name('provider or group'),
+    policies: z.array(PolicySchema, { error: 'expected a list of policies' }).default([]),
+  },
+  { error: 'a config is a mapping of keys: providers:, default:, and optionally policies:, groups:, … (see docs/config.md)' },
+);
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ProviderConfig = z.output<typeof ProviderSchema>;

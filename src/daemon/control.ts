@@ -14,7 +14,13 @@ import { ensureStateDir, type StateDir } from '../apply/statedir.js';
 
 const RequestSchema = z.union([
   z.strictObject({ cmd: z.enum(['status', 'reload']) }),
-  z.strictObject({ cmd: z.literal('failback'), group: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/).optional() }),
+  z.strictObject({
+    cmd: z.literal('failback'),
+    group: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/)
+      .optional(),
+  }),
 ]);
 export type ControlRequest = z.output<typeof RequestSchema>;
 export const socketPath = (d: StateDir) => path.join(d.dir, 'control.sock');
@@ -37,7 +43,12 @@ export function parseRequest(line: string): { ok: true; req: ControlRequest } | 
   return r.success ? { ok: true, req: r.data } : { ok: false, error: 'expected {"cmd":"status"}, {"cmd":"reload"} or {"cmd":"failback","group":…}' };
 }
 
-export function serveControl(d: StateDir, handle: (req: ControlRequest) => Promise<unknown>, log: (e: Record<string, unknown>) => void = () => {}, o: { idleMs?: number } = {}): Promise<net.Server> {
+export function serveControl(
+  d: StateDir,
+  handle: (req: ControlRequest) => Promise<unknown>,
+  log: (e: Record<string, unknown>) => void = () => {},
+  o: { idleMs?: number } = {},
+): Promise<net.Server> {
   ensureStateDir(d);
   const p = socketPath(d);
   fs.rmSync(p, { force: true }); // a socket left by a daemon that was killed (we hold the lock: no other daemon is here)
@@ -98,11 +109,15 @@ export function askDaemon<T>(d: StateDir, req: ControlRequest, timeoutMs = 10_00
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return Promise.reject(new UserError('no multihome daemon is running here', [], 'start it with `multihome run`'));
-    if (code === 'EACCES' || code === 'EPERM') return Promise.reject(new UserError(`cannot reach the daemon's control socket (${code})`, [], 'run this as root'));
+    if (code === 'EACCES' || code === 'EPERM')
+      return Promise.reject(new UserError(`cannot reach the daemon's control socket (${code})`, [], 'run this as root'));
     return Promise.reject(e instanceof Error ? e : new Error(String(e))); // a UserError of the trust check among them
   }
   if (!st.isSocket()) return Promise.reject(new UserError(`${p} is not a socket`, [], 'something else put a file there: remove it and restart the daemon'));
-  if (st.uid !== 0 && st.uid !== process.geteuid?.()) return Promise.reject(new UserError(`${p} belongs to uid ${st.uid}, not to root: refusing to talk to it`, [], 'another user put it there: remove it and restart the daemon'));
+  if (st.uid !== 0 && st.uid !== process.geteuid?.())
+    return Promise.reject(
+      new UserError(`${p} belongs to uid ${st.uid}, not to root: refusing to talk to it`, [], 'another user put it there: remove it and restart the daemon'),
+    );
   return new Promise((resolve, reject) => {
     const conn = net.connect(p);
     let buf = '';

@@ -250,7 +250,8 @@ export class Daemon {
   async failbackNow(group?: string): Promise<{ ok: boolean; error?: string; released?: string[] }> {
     const cur = this.cur;
     if (!cur) return { ok: false, error: 'no config loaded' };
-    if (group !== undefined && !Object.hasOwn(cur.cfg.groups, group)) return { ok: false, error: `no group "${group}"; groups: ${Object.keys(cur.cfg.groups).join(', ') || '(none)'}` };
+    if (group !== undefined && !Object.hasOwn(cur.cfg.groups, group))
+      return { ok: false, error: `no group "${group}"; groups: ${Object.keys(cur.cfg.groups).join(', ') || '(none)'}` };
     const released = this.failback.release(cur.cfg, group);
     this.log({ event: 'failback', group: group ?? null, released });
     this.request(`failback ${group ?? 'all groups'}`);
@@ -266,13 +267,17 @@ export class Daemon {
     this.facts = await readFacts(next.cfg, t);
     for (const i of next.locate(systemIssues(next.cfg, this.facts))) this.log({ event: 'warning', warning: formatIssue(i) });
     for (const w of linkWarnings(next.cfg, this.facts)) this.log({ event: 'warning', warning: w });
-    for (const w of foreignMarkWarnings(await t.kernel.foreignProgram().catch(() => ({ chains: [] })), next.cfg.mark_mask)) this.log({ event: 'warning', warning: w });
+    for (const w of foreignMarkWarnings(await t.kernel.foreignProgram().catch(() => ({ chains: [] })), next.cfg.mark_mask))
+      this.log({ event: 'warning', warning: w });
     const tablesChanged = JSON.stringify(this.watchedTables(next.cfg)) !== JSON.stringify(this.cur ? this.watchedTables(this.cur.cfg) : null);
     this.cur = next;
     if (!this.watch || tablesChanged) await this.startWatch(next.cfg);
     // The copies first: the rules that send traffic to a copy table come after its routes.
     this.copy?.stop();
-    this.copy = copyTablesOf(next.cfg).length > 0 ? await (this.o.startRouteCopy ?? startRouteCopy)(next.cfg, { live: true, log: (e) => this.log(e), exec: t.exec }) : null;
+    this.copy =
+      copyTablesOf(next.cfg).length > 0
+        ? await (this.o.startRouteCopy ?? startRouteCopy)(next.cfg, { live: true, log: (e) => this.log(e), exec: t.exec })
+        : null;
     for (const p of Object.values(next.cfg.providers)) {
       const before = this.runs.get(p.name);
       if (before) before.effective = this.effective(next, p); // a reload: no transition for what stayed
@@ -289,7 +294,9 @@ export class Daemon {
   }
 
   private watchedTables(cfg: ResolvedConfig): number[] {
-    return Object.values(cfg.providers).map((p) => p.table).sort((a, b) => a - b);
+    return Object.values(cfg.providers)
+      .map((p) => p.table)
+      .sort((a, b) => a - b);
   }
 
   private async startWatch(cfg: ResolvedConfig): Promise<void> {
@@ -358,7 +365,8 @@ export class Daemon {
     // periodic samples only where something shows them between applies: metrics and the page (web),
     // quotas (metered); `status` samples for itself, and every apply samples the table it replaces
     const watched = cur.cfg.web !== undefined;
-    if ((watched || Object.values(cur.cfg.providers).some((p) => p.metered)) && Date.now() - this.usageSampledAt >= 5000) void this.serial(() => this.sampleCounters(cur));
+    if ((watched || Object.values(cur.cfg.providers).some((p) => p.metered)) && Date.now() - this.usageSampledAt >= 5000)
+      void this.serial(() => this.sampleCounters(cur));
     if (watched && Date.now() - this.historyAt >= HISTORY_EVERY_MS) {
       this.historyAt = Date.now();
       void this.serial(() => this.recordHistory(cur));
@@ -421,12 +429,21 @@ export class Daemon {
       const token = w.token_file ? readToken(w.token_file) : null;
       const server = await startWeb(
         { host: w.listen.host, port: w.listen.port, token, protectMetrics: w.protect_metrics },
-        { metrics: () => this.renderMetrics(), status: async () => ({ ok: true, ...(await this.status({ cached: true })) }), events: () => [...this.eventLog], history: () => this.lastHour.snapshot() },
+        {
+          metrics: () => this.renderMetrics(),
+          status: async () => ({ ok: true, ...(await this.status({ cached: true })) }),
+          events: () => [...this.eventLog],
+          history: () => this.lastHour.snapshot(),
+        },
         (e) => this.log(e),
       );
       this.web = { server, key };
     } catch (e) {
-      this.log({ event: 'error', during: 'starting the web endpoint', error: e instanceof UserError && e.hint ? `${e.message}: ${e.hint}` : e instanceof Error ? e.message : String(e) });
+      this.log({
+        event: 'error',
+        during: 'starting the web endpoint',
+        error: e instanceof UserError && e.hint ? `${e.message}: ${e.hint}` : e instanceof Error ? e.message : String(e),
+      });
     }
   }
 
@@ -444,7 +461,15 @@ export class Daemon {
         const m = cur.machines.get(p.name);
         const s = m ? snapshot(m) : null;
         const t = this.totals.total[p.name];
-        return { name: p.name, up: this.effective(cur, p) !== 'down', rttMs: s?.latencyMs ?? null, loss: s?.loss ?? null, jitterMs: s?.jitterMs ?? null, inBytes: t?.in.bytes ?? 0, outBytes: t?.out.bytes ?? 0 };
+        return {
+          name: p.name,
+          up: this.effective(cur, p) !== 'down',
+          rttMs: s?.latencyMs ?? null,
+          loss: s?.loss ?? null,
+          jitterMs: s?.jitterMs ?? null,
+          inBytes: t?.in.bytes ?? 0,
+          outBytes: t?.out.bytes ?? 0,
+        };
       }),
     );
   }
@@ -457,10 +482,21 @@ export class Daemon {
       for (const p of Object.values(cur.cfg.providers)) {
         const m = cur.machines.get(p.name);
         const s = m ? snapshot(m) : null;
-        snap.providers.push({ name: p.name, state: this.effective(cur, p), latencyMs: s?.latencyMs ?? null, loss: s?.loss ?? null, jitterMs: s?.jitterMs ?? null, connections: this.connections[p.name] ?? null });
+        snap.providers.push({
+          name: p.name,
+          state: this.effective(cur, p),
+          latencyMs: s?.latencyMs ?? null,
+          loss: s?.loss ?? null,
+          jitterMs: s?.jitterMs ?? null,
+          connections: this.connections[p.name] ?? null,
+        });
       }
       const active = this.view?.groups ?? [];
-      snap.groups = Object.entries(cur.cfg.groups).map(([name, g]) => ({ name, active: active.find((x) => x.name === name)?.active ?? [], members: g.tiers.flat().map((m) => m.name) }));
+      snap.groups = Object.entries(cur.cfg.groups).map(([name, g]) => ({
+        name,
+        active: active.find((x) => x.name === name)?.active ?? [],
+        members: g.tiers.flat().map((m) => m.name),
+      }));
       const c = this.copy?.status();
       if (c) snap.copy = { lagMs: c.lastLagMs, routes: c.mainRoutes[4] + c.mainRoutes[6] };
     }
@@ -473,11 +509,14 @@ export class Daemon {
     this.failbackTimer = null;
     const next = this.failback.nextRelease(cur.cfg, Date.now());
     if (next === null || this.stopped) return;
-    this.failbackTimer = setTimeout(() => {
-      this.failbackTimer = null;
-      this.request('failback hold over');
-      if (this.cur) this.armFailbackTimer(this.cur);
-    }, Math.max(0, next - Date.now()) + 5);
+    this.failbackTimer = setTimeout(
+      () => {
+        this.failbackTimer = null;
+        this.request('failback hold over');
+        if (this.cur) this.armFailbackTimer(this.cur);
+      },
+      Math.max(0, next - Date.now()) + 5,
+    );
   }
 
   /**
@@ -510,7 +549,8 @@ export class Daemon {
       this.meter = sampleUsage(cur.cfg, this.meter, counters, at);
       const ex = exhausted(cur.cfg, this.meter.usage, at);
       if (ex.join() !== this.exhaustedNow.join()) {
-        for (const n of ex.filter((x) => !this.exhaustedNow.includes(x))) this.log({ event: 'quota', provider: n, used: this.meter.usage[n]?.bytes, limit: cur.cfg.providers[n]!.quota!.limit });
+        for (const n of ex.filter((x) => !this.exhaustedNow.includes(x)))
+          this.log({ event: 'quota', provider: n, used: this.meter.usage[n]?.bytes, limit: cur.cfg.providers[n]!.quota!.limit });
         this.exhaustedNow = ex;
         save = true;
         this.request('a quota was used up');
@@ -586,7 +626,9 @@ export class Daemon {
   private statusLine(): string {
     const cur = this.cur;
     if (!cur) return 'starting';
-    const down = Object.values(cur.cfg.providers).filter((p) => this.effective(cur, p) === 'down').map((p) => p.name);
+    const down = Object.values(cur.cfg.providers)
+      .filter((p) => this.effective(cur, p) === 'down')
+      .map((p) => p.name);
     return `${Object.keys(cur.cfg.providers).length} providers, ${down.length ? `down: ${down.join(', ')}` : 'all up'}; ${this.repairs} repairs`;
   }
 
@@ -675,7 +717,11 @@ export class Daemon {
         if (culprits.length === 0) throw e;
         for (const n of culprits) {
           excluded.set(n, e instanceof Error ? e.message.split('\n')[0]! : String(e));
-          this.log({ event: 'warning', provider: n, warning: `left out of this apply: ${e instanceof ConflictError ? e.hint : e instanceof Error ? e.message : String(e)}` });
+          this.log({
+            event: 'warning',
+            provider: n,
+            warning: `left out of this apply: ${e instanceof ConflictError ? e.hint : e instanceof Error ? e.message : String(e)}`,
+          });
         }
       }
     }
@@ -732,7 +778,9 @@ export class Daemon {
     const candidates = raProviders(cur.cfg);
     const up = candidates.filter((n) => this.effective(cur, cur.cfg.providers[n]!) !== 'down');
     const def = cur.cfg.default;
-    const active = Object.hasOwn(cur.cfg.providers, def) ? up.filter((n) => n === def) : up.filter((n) => groups.find((g) => g.name === def)?.active.includes(n));
+    const active = Object.hasOwn(cur.cfg.providers, def)
+      ? up.filter((n) => n === def)
+      : up.filter((n) => groups.find((g) => g.name === def)?.active.includes(n));
     const preferred = active.length ? active : up.length ? up : candidates;
     const text = radvdConfig(cur.cfg, preferred);
     if (this.radvd && text === this.radvd.text) return;
@@ -767,7 +815,10 @@ export class Daemon {
   private async failbackFlush(cur: Loaded, groups: { name: string; active: string[] }[]): Promise<void> {
     const before = this.activeGroups;
     this.activeGroups = Object.fromEntries(groups.map((g) => [g.name, g.active]));
-    const inUse = new Set([...groups.flatMap((g) => g.active), ...[cur.cfg.default, ...cur.cfg.policies.map((p) => p.via)].filter((n) => Object.hasOwn(cur.cfg.providers, n))]);
+    const inUse = new Set([
+      ...groups.flatMap((g) => g.active),
+      ...[cur.cfg.default, ...cur.cfg.policies.map((p) => p.via)].filter((n) => Object.hasOwn(cur.cfg.providers, n)),
+    ]);
     for (const g of groups) {
       if (!cur.cfg.groups[g.name]?.failback_flush || !before[g.name]) continue;
       const givenUp = before[g.name]!.filter((n) => !g.active.includes(n) && !inUse.has(n) && this.effective(cur, cur.cfg.providers[n]!) !== 'down');
@@ -849,7 +900,10 @@ export class Daemon {
               // since the daemon started, both directions: totals that a table replace does not reset
               packets: this.totals.total[p.name] ? this.totals.total[p.name]!.in.packets + this.totals.total[p.name]!.out.packets : (c?.packets ?? null),
               bytes: this.totals.total[p.name] ? this.totals.total[p.name]!.in.bytes + this.totals.total[p.name]!.out.bytes : (c?.bytes ?? null),
-              usage: p.metered && this.meter?.usage[p.name] ? { ...this.meter.usage[p.name]!, limit: p.quota?.limit ?? null, exhausted: this.exhaustedNow.includes(p.name) } : null,
+              usage:
+                p.metered && this.meter?.usage[p.name]
+                  ? { ...this.meter.usage[p.name]!, limit: p.quota?.limit ?? null, exhausted: this.exhaustedNow.includes(p.name) }
+                  : null,
             };
           }),
         )

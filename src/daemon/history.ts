@@ -31,7 +31,14 @@ export class History {
       const prev = this.last?.bytes[s.name];
       const dt = this.last ? (t - this.last.t) / 1000 : 0;
       const rate = (now: number, before: number | undefined) => (before === undefined || dt <= 0 ? null : Math.max(0, ((now - before) * 8) / dt));
-      providers[s.name] = { up: s.up, rttMs: s.rttMs, loss: s.loss, jitterMs: s.jitterMs, inBps: rate(s.inBytes, prev?.in), outBps: rate(s.outBytes, prev?.out) };
+      providers[s.name] = {
+        up: s.up,
+        rttMs: s.rttMs,
+        loss: s.loss,
+        jitterMs: s.jitterMs,
+        inBps: rate(s.inBytes, prev?.in),
+        outBps: rate(s.outBytes, prev?.out),
+      };
     }
     this.points.push({ t, providers });
     if (this.points.length > HISTORY_POINTS) this.points.shift();

@@ -17,8 +17,19 @@ export interface HookChange {
   reason: string;
 }
 
-export async function runHooks(cfg: ResolvedConfig, c: HookChange, log: (e: Record<string, unknown>) => void, runner: HookRunner = runHookProcess): Promise<void> {
-  const env = { MULTIHOME_PROVIDER: c.provider, MULTIHOME_INTERFACE: cfg.providers[c.provider]?.interface ?? '', MULTIHOME_FROM: c.from, MULTIHOME_TO: c.to, MULTIHOME_REASON: c.reason };
+export async function runHooks(
+  cfg: ResolvedConfig,
+  c: HookChange,
+  log: (e: Record<string, unknown>) => void,
+  runner: HookRunner = runHookProcess,
+): Promise<void> {
+  const env = {
+    MULTIHOME_PROVIDER: c.provider,
+    MULTIHOME_INTERFACE: cfg.providers[c.provider]?.interface ?? '',
+    MULTIHOME_FROM: c.from,
+    MULTIHOME_TO: c.to,
+    MULTIHOME_REASON: c.reason,
+  };
   await Promise.all(
     cfg.hooks.map(async (hook) => {
       const untrusted = untrustedHook(hook);

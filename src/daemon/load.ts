@@ -44,7 +44,12 @@ function hookIssues(cfg: ResolvedConfig): PathIssue[] {
   const issues: PathIssue[] = [];
   cfg.hooks.forEach((h, i) => {
     const why = untrustedHook(h);
-    if (why) issues.push({ path: ['hooks', ...(cfg.hooks.length > 1 ? [i] : [])], message: `refusing to run hook ${h}: ${why}`, hint: 'hooks run as root: make the file and its directories root\'s and writable by no one else (chown root, chmod go-w)' });
+    if (why)
+      issues.push({
+        path: ['hooks', ...(cfg.hooks.length > 1 ? [i] : [])],
+        message: `refusing to run hook ${h}: ${why}`,
+        hint: "hooks run as root: make the file and its directories root's and writable by no one else (chown root, chmod go-w)",
+      });
   });
   return issues;
 }

@@ -55,7 +55,14 @@ export function startProber(p: ResolvedProvider, h: HealthConfig, facts: SystemF
         pingers.push(pg);
         void pg.exited.then(({ code, stderr }) => {
           if (stopped) return;
-          report({ provider: p.name, target, at: Date.now(), sentAt: Date.now(), ok: false, error: `ping exited (${code}): ${stderr.trim().split('\n')[0] ?? ''}` });
+          report({
+            provider: p.name,
+            target,
+            at: Date.now(),
+            sentAt: Date.now(),
+            ok: false,
+            error: `ping exited (${code}): ${stderr.trim().split('\n')[0] ?? ''}`,
+          });
           timers.push(setTimeout(launch, Math.max(h.interval, 1000)));
         });
       };
@@ -71,7 +78,9 @@ export function startProber(p: ResolvedProvider, h: HealthConfig, facts: SystemF
       return probeHttp({ ...base, url: `${h.probe}://${host}${h.port ? `:${h.port}` : ''}${h.path ?? '/'}` });
     };
     const timer = setInterval(() => {
-      void once().then((o) => report({ provider: p.name, target, at: Date.now(), ok: o.ok, sentAt: o.sentAt, rttMs: o.rttMs, ...(o.error ? { error: o.error } : {}) }));
+      void once().then((o) =>
+        report({ provider: p.name, target, at: Date.now(), ok: o.ok, sentAt: o.sentAt, rttMs: o.rttMs, ...(o.error ? { error: o.error } : {}) }),
+      );
     }, h.interval);
     timers.push(timer);
   }

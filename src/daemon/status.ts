@@ -83,14 +83,22 @@ export const UNPROBED = (since: number): HealthSnapshot => ({
  * default route is in its table (`blocked` says why compile left it out), and whether the nft
  * table is the one last loaded (`groups`: the active members that program was compiled with).
  */
-export function kernelView(after: State, cfg: ResolvedConfig, fingerprint: string | null, blocked: Record<string, Partial<Record<Family, string>>>, groups: { name: string; active: string[] }[]): KernelView {
+export function kernelView(
+  after: State,
+  cfg: ResolvedConfig,
+  fingerprint: string | null,
+  blocked: Record<string, Partial<Record<Family, string>>>,
+  groups: { name: string; active: string[] }[],
+): KernelView {
   const routes: KernelView['routes'] = {};
   for (const p of Object.values(cfg.providers)) {
     const v: { ipv4?: RouteView; ipv6?: RouteView } = {};
     for (const f of [4, 6] as Family[]) {
       if (!p.gateway[f]) continue;
       const why = blocked[p.name]?.[f];
-      const there = after.routes.some((r) => r.family === f && r.table === p.table && r.dst === 'default' && r.protocol === cfg.route_protocol && r.dev === p.interface);
+      const there = after.routes.some(
+        (r) => r.family === f && r.table === p.table && r.dst === 'default' && r.protocol === cfg.route_protocol && r.dev === p.interface,
+      );
       const view: RouteView = why !== undefined ? (there ? 'present' : `left out: ${why}`) : there ? 'present' : 'missing';
       if (f === 4) v.ipv4 = view;
       else v.ipv6 = view;

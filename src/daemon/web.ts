@@ -30,7 +30,7 @@ export interface WebOptions {
 
 const require = createRequire(import.meta.url);
 /** uPlot (npm `uplot`), read once: served as the page's charting library. */
-const asset = (file: string): () => Buffer => {
+const asset = (file: string): (() => Buffer) => {
   let cached: Buffer | null = null;
   return () => (cached ??= fs.readFileSync(require.resolve(`uplot/dist/${file}`)));
 };
@@ -43,9 +43,14 @@ export function readToken(file: string): string {
   try {
     st = fs.statSync(file);
   } catch {
-    throw new UserError(`web.token_file ${file} cannot be read`, [], 'create it with a long random token, e.g. head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE');
+    throw new UserError(
+      `web.token_file ${file} cannot be read`,
+      [],
+      'create it with a long random token, e.g. head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE',
+    );
   }
-  if ((st.mode & 0o077) !== 0) throw new UserError(`web.token_file ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, [], `chmod 600 ${file}`);
+  if ((st.mode & 0o077) !== 0)
+    throw new UserError(`web.token_file ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, [], `chmod 600 ${file}`);
   const token = fs.readFileSync(file, 'utf8').split('\n')[0]!.trim();
   if (token.length < 16) throw new UserError(`web.token_file ${file} holds a token of ${token.length} characters`, [], 'use at least 16 random characters');
   return token;
@@ -66,7 +71,12 @@ export function startWeb(o: WebOptions, h: WebHandlers, log: (e: Record<string, 
       const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? url.searchParams.get('token') ?? '';
       if (!same(auth, o.token!)) return send(401, 'text/plain', 'a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN\n');
     }
-    const json = (v: unknown) => send(200, 'application/json', JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)));
+    const json = (v: unknown) =>
+      send(
+        200,
+        'application/json',
+        JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)),
+      );
     const fail = (e: unknown) => send(500, 'text/plain', `${e instanceof Error ? e.message : String(e)}\n`);
     switch (url.pathname) {
       case '/metrics':
@@ -93,7 +103,9 @@ export function startWeb(o: WebOptions, h: WebHandlers, log: (e: Record<string, 
   server.requestTimeout = 10_000;
   server.maxConnections = 64;
   return new Promise((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new UserError(`web: cannot listen on ${o.host}:${o.port} (${e.code ?? e.message})`, [], 'pick another web.listen, or stop what holds it')));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new UserError(`web: cannot listen on ${o.host}:${o.port} (${e.code ?? e.message})`, [], 'pick another web.listen, or stop what holds it')),
+    );
     server.listen(o.port, o.host, () => {
       log({ event: 'web', listening: `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}` });
       resolve(server);

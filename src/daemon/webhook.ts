@@ -55,7 +55,12 @@ export class Webhook {
         for (let attempt = 0; attempt <= this.o.retries && !this.stopped; attempt++) {
           if (attempt > 0) await new Promise((r) => setTimeout(r, (this.o.backoffMs ?? 1000) * 2 ** (attempt - 1)));
           try {
-            const r = await fetch(this.o.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...e, ...(this.dropped ? { dropped: this.dropped } : {}) }), signal: AbortSignal.timeout(this.o.timeoutMs) });
+            const r = await fetch(this.o.url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ ...e, ...(this.dropped ? { dropped: this.dropped } : {}) }),
+              signal: AbortSignal.timeout(this.o.timeoutMs),
+            });
             await r.body?.cancel();
             if (r.ok) {
               error = '';
@@ -67,7 +72,12 @@ export class Webhook {
             error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
           }
         }
-        if (error) this.warn({ event: 'warning', webhook: true, warning: `notify: gave up sending a ${String(e.event)} event to ${this.o.url} after ${this.o.retries + 1} tries: ${error}` });
+        if (error)
+          this.warn({
+            event: 'warning',
+            webhook: true,
+            warning: `notify: gave up sending a ${String(e.event)} event to ${this.o.url} after ${this.o.retries + 1} tries: ${error}`,
+          });
         this.queue.shift();
       }
     } finally {

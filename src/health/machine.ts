@@ -575,7 +575,9 @@ function releaseDamping(m: Mutable, now: number): string | null {
   const held = m.lastFlap === null ? Infinity : now - m.lastFlap;
   if (!(p < damping.reuse || held >= holddown)) return null;
   m.suppressed = false;
-  return p < damping.reuse ? `flap damping released (penalty ${Math.round(p)} < ${damping.reuse})` : `flap damping released (held ${held} ms since the last flap)`;
+  return p < damping.reuse
+    ? `flap damping released (penalty ${Math.round(p)} < ${damping.reuse})`
+    : `flap damping released (held ${held} ms since the last flap)`;
 }
 
 /** Quality: what makes a usable provider degraded now (latency, loss, jitter over their thresholds, with recovery at QUALITY_RECOVERY of them), or null. */

@@ -50,10 +50,7 @@ export interface HttpProbe {
  * Runs `start` with a `done` that settles once: the first of answer, error or
  * timeout wins, and `cleanup` always runs so no socket or timer outlives it.
  */
-function settleOnce(
-  timeoutMs: number,
-  start: (done: (error?: string) => void) => () => void,
-): Promise<ProbeOutcome> {
+function settleOnce(timeoutMs: number, start: (done: (error?: string) => void) => () => void): Promise<ProbeOutcome> {
   const sentAt = Date.now();
   const t0 = performance.now();
   return new Promise((resolve) => {
@@ -100,7 +97,10 @@ export function probeTcp(p: TcpProbe): Promise<ProbeOutcome> {
 
 /** A DNS query for `name` type A, class IN, recursion desired; throws on a name DNS cannot carry. */
 export function dnsQuery(id: number, name: string): Buffer {
-  const labels = name.replace(/\.$/, '').split('.').filter((l) => l !== '');
+  const labels = name
+    .replace(/\.$/, '')
+    .split('.')
+    .filter((l) => l !== '');
   const parts: Buffer[] = [];
   const header = Buffer.alloc(12);
   header.writeUInt16BE(id, 0);

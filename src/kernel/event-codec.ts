@@ -47,7 +47,7 @@ const align4 = (n: number) => (n + 3) & ~3;
 
 /** Attributes after a fixed header: calls `fn(type, offset of the payload, payload length)`. */
 function eachAttr(buf: Buffer, from: number, end: number, fn: (type: number, off: number, len: number) => void): void {
-  for (let a = from; a + 4 <= end; ) {
+  for (let a = from; a + 4 <= end;) {
     const alen = buf.readUInt16LE(a);
     if (alen < 4 || a + alen > end) return;
     fn(buf.readUInt16LE(a + 2) & 0x3fff, a + 4, alen - 4);
@@ -71,9 +71,16 @@ export function addRtnetlink(buf: Buffer, into: EventBatch, tables: ReadonlySet<
           if (t === IFLA_IFNAME) name = buf.toString('latin1', off, off + len).replace(/\0+$/, '');
         });
         const deleted = m.type === RTM_DELLINK;
-        const ev: LinkEvent = { index, up: !deleted && (flags & IFF_UP) !== 0, carrier: !deleted && (flags & IFF_LOWER_UP) !== 0, deleted, ...(name !== undefined ? { name } : {}) };
+        const ev: LinkEvent = {
+          index,
+          up: !deleted && (flags & IFF_UP) !== 0,
+          carrier: !deleted && (flags & IFF_LOWER_UP) !== 0,
+          deleted,
+          ...(name !== undefined ? { name } : {}),
+        };
         const i = into.links.findIndex((l) => l.index === index);
-        if (i >= 0) into.links[i] = ev; // the latest state of a link is what counts
+        if (i >= 0)
+          into.links[i] = ev; // the latest state of a link is what counts
         else into.links.push(ev);
         break;
       }

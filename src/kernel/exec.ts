@@ -30,7 +30,10 @@ export function nsArgv(argv: string[], netns?: string): string[] {
 export function run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const full = nsArgv(argv, opts.netns);
   return new Promise((resolve, reject) => {
-    const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', opts.inheritStderr ? 'inherit' : 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
+    const child = spawn(full[0]!, full.slice(1), {
+      stdio: ['pipe', 'pipe', opts.inheritStderr ? 'inherit' : 'pipe'],
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);

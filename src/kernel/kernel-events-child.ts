@@ -37,14 +37,24 @@ const lost = (why: string) => {
   process.exit(75);
 };
 
-listen(0, Object.values(GROUPS), (buf) => {
-  addRtnetlink(buf, batch, tables, skip);
-  later();
-}, lost);
-listen(NETLINK_NETFILTER, [NFNLGRP_NFTABLES], () => {
-  batch.nft = true;
-  later();
-}, lost);
+listen(
+  0,
+  Object.values(GROUPS),
+  (buf) => {
+    addRtnetlink(buf, batch, tables, skip);
+    later();
+  },
+  lost,
+);
+listen(
+  NETLINK_NETFILTER,
+  [NFNLGRP_NFTABLES],
+  () => {
+    batch.nft = true;
+    later();
+  },
+  lost,
+);
 out.write(JSON.stringify({ ready: true }) + '\n');
 process.stdin.resume();
 process.stdin.on('end', () => process.exit(0)); // the daemon is gone

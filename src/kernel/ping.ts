@@ -47,10 +47,7 @@ const ERROR = /^\[(\d+\.\d+)\] From \S+ icmp_seq=(\d+) (.+)$/;
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 
 export function startPing(o: PingOptions): Pinger {
-  const argv = nsArgv(
-    ['ping', '-n', '-D', '-O', '-i', secs(o.intervalMs), '-W', secs(o.timeoutMs), '-I', o.source, o.target],
-    o.netns,
-  );
+  const argv = nsArgv(['ping', '-n', '-D', '-O', '-i', secs(o.intervalMs), '-W', secs(o.timeoutMs), '-I', o.source, o.target], o.netns);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new InternalError(`cannot start ${argv.join(' ')}`);
   let stopped = false;

@@ -25,10 +25,13 @@ async function optional(argv: string[], opts: ExecOptions): Promise<string> {
   return r.code === 0 ? r.stdout : '';
 }
 
-
 /** Every netfilter rule of this namespace (nft ruleset; iptables-save and ip6tables-save where installed) as one program. */
 async function readProgram(opts: ExecOptions): Promise<Program | undefined> {
-  const [nft, ipt4, ipt6] = await Promise.all([optional(['nft', '-j', 'list', 'ruleset'], opts), optional(['iptables-save'], opts), optional(['ip6tables-save'], opts)]);
+  const [nft, ipt4, ipt6] = await Promise.all([
+    optional(['nft', '-j', 'list', 'ruleset'], opts),
+    optional(['iptables-save'], opts),
+    optional(['ip6tables-save'], opts),
+  ]);
   const dumps = [
     { name: 'nft -j list ruleset', text: nft },
     { name: 'iptables-save', text: ipt4 },
@@ -60,6 +63,13 @@ async function readHidden(opts: ExecOptions): Promise<State['hidden']> {
 }
 
 export async function readFullState(opts: ExecOptions = {}): Promise<State> {
-  const [rules, routes, links, sysctls, program, hidden] = await Promise.all([readRules(opts), readRoutes(opts), readLinks(opts), readRoutingSysctls(opts), readProgram(opts), readHidden(opts)]);
+  const [rules, routes, links, sysctls, program, hidden] = await Promise.all([
+    readRules(opts),
+    readRoutes(opts),
+    readLinks(opts),
+    readRoutingSysctls(opts),
+    readProgram(opts),
+    readHidden(opts),
+  ]);
   return { rules, routes, links, nft: null, sysctls, ...(program ? { program } : {}), ...(hidden ? { hidden } : {}) };
 }

@@ -27,7 +27,10 @@ export async function readRules(opts: ExecOptions = {}): Promise<RuleState[]> {
 export async function readRoutes(opts: ExecOptions = {}, table: number | 'all' = 'all', protocol?: number): Promise<RouteState[]> {
   const out: RouteState[] = [];
   for (const f of FAMILIES) {
-    const r = await run(['ip', `-${f}`, '-N', '-j', '-d', 'route', 'show', 'table', String(table), ...(protocol !== undefined ? ['proto', String(protocol)] : [])], opts);
+    const r = await run(
+      ['ip', `-${f}`, '-N', '-j', '-d', 'route', 'show', 'table', String(table), ...(protocol !== undefined ? ['proto', String(protocol)] : [])],
+      opts,
+    );
     // A table that does not exist yet is an empty table, not an error.
     if (r.code !== 0 && /table does not exist/i.test(r.stderr)) continue;
     if (r.code !== 0) throw new CommandError(['ip', 'route', 'show'], r.code, r.stderr.trim());
@@ -227,7 +230,15 @@ export async function readState(sysctlKeys: string[], opts: ExecOptions = {}, sc
 }
 
 /** Per-interface IPv4 settings the routing decision depends on (reference §2–3). */
-export const ROUTING_CONF_KEYS = ['rp_filter', 'src_valid_mark', 'forwarding', 'accept_local', 'route_localnet', 'ignore_routes_with_linkdown', 'send_redirects'];
+export const ROUTING_CONF_KEYS = [
+  'rp_filter',
+  'src_valid_mark',
+  'forwarding',
+  'accept_local',
+  'route_localnet',
+  'ignore_routes_with_linkdown',
+  'send_redirects',
+];
 
 /** Per-interface IPv6 settings the routing decision depends on. */
 export const ROUTING_CONF_KEYS_V6 = ['forwarding', 'ignore_routes_with_linkdown'];

@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
-const which = (bin: string): string | null => ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'].map((d) => `${d}/${bin}`).find((p) => fs.existsSync(p)) ?? null;
+const which = (bin: string): string | null =>
+  ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'].map((d) => `${d}/${bin}`).find((p) => fs.existsSync(p)) ?? null;
 
 /** The argv that sends `state` to `socket`, or null when nothing here can. */
 export function notifyArgv(socket: string, state: string, find = which): { argv: string[]; input?: string } | null {
@@ -24,7 +25,10 @@ export function sdNotify(state: string, env: NodeJS.ProcessEnv = process.env): P
   const how = notifyArgv(socket, state);
   if (!how) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const child = spawn(how.argv[0]!, how.argv.slice(1), { stdio: [how.input === undefined ? 'ignore' : 'pipe', 'ignore', 'ignore'], env: { ...process.env, NOTIFY_SOCKET: socket } });
+    const child = spawn(how.argv[0]!, how.argv.slice(1), {
+      stdio: [how.input === undefined ? 'ignore' : 'pipe', 'ignore', 'ignore'],
+      env: { ...process.env, NOTIFY_SOCKET: socket },
+    });
     child.on('error', () => resolve(false));
     child.on('exit', (code) => resolve(code === 0));
     if (how.input !== undefined) child.stdin?.end(how.input);

@@ -65,7 +65,8 @@ async function stickyElements(script: string, opts: ExecOptions): Promise<string
     for (const e of set.elem as unknown[]) {
       const el = (e as { elem?: { val?: unknown; expires?: unknown } }).elem;
       const val = el?.val;
-      const parts = typeof val === 'string' ? [val] : Array.isArray((val as { concat?: unknown } | undefined)?.concat) ? ((val as { concat: unknown[] }).concat) : [];
+      const parts =
+        typeof val === 'string' ? [val] : Array.isArray((val as { concat?: unknown } | undefined)?.concat) ? (val as { concat: unknown[] }).concat : [];
       // only addresses go back in (nft prints them canonically); anything else is left to expire
       if (parts.length === 0 || !parts.every((x) => typeof x === 'string' && /^[0-9a-fA-F:.]+$/.test(x))) continue;
       const expires = typeof el?.expires === 'number' && el.expires > 0 ? el.expires : null;
@@ -92,7 +93,10 @@ export async function nftRestoreJson(json: string, opts: ExecOptions = {}): Prom
       const x = v as Record<string, unknown> | null;
       return x !== null && typeof x === 'object' && x.family === NFT_FAMILY && (x.table ?? x.name) === NFT_TABLE;
     });
-  const objects = (saved.nftables as Record<string, unknown>[]).filter((o) => o && typeof o === 'object' && !('metainfo' in o)).filter(ours).map((o) => ({ add: stripHandles(o) }));
+  const objects = (saved.nftables as Record<string, unknown>[])
+    .filter((o) => o && typeof o === 'object' && !('metainfo' in o))
+    .filter(ours)
+    .map((o) => ({ add: stripHandles(o) }));
   const input = { nftables: [{ add: { table } }, { delete: { table } }, ...objects] };
   // `nft -j -f -` cannot read a pipe (it opens /dev/stdin, which fails for a socket pair), so a file.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'multihome-nft-'));

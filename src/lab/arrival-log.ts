@@ -27,7 +27,10 @@ export function arrivalLog(file: string): ArrivalLog {
   const firstFrom = (source: string, since: number) => lines().find(([t, s]) => s === source && t >= since)?.[0] ?? null;
   return {
     firstFrom,
-    sourcesSince: (since) => lines().filter(([t]) => t >= since).map(([, s]) => s),
+    sourcesSince: (since) =>
+      lines()
+        .filter(([t]) => t >= since)
+        .map(([, s]) => s),
     async waitFor(source, since, timeoutMs) {
       const t0 = Date.now();
       for (;;) {

@@ -5,18 +5,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { InternalError, UserError } from '../errors/index.js';
-import {
-  addAddr,
-  addNetns,
-  addRoute,
-  delNetns,
-  linkUp,
-  netnsIpJson,
-  listNetns,
-  stopNetnsProcesses,
-  sysctlIn,
-  vethBetween,
-} from '../kernel/netns.js';
+import { addAddr, addNetns, addRoute, delNetns, linkUp, netnsIpJson, listNetns, stopNetnsProcesses, sysctlIn, vethBetween } from '../kernel/netns.js';
 import { forgetInstance, ID_RE, listInstances, loadInstance, netnsName, saveInstance, type LabInstance } from './instances.js';
 import { topologyProblems, type Topology } from './topology.js';
 
@@ -118,7 +107,10 @@ async function build(t: Topology, inst: LabInstance, signal?: AbortSignal): Prom
  */
 async function settleLinkLocal(ns: string): Promise<void> {
   for (let i = 0; i < 250; i++) {
-    const links = await netnsIpJson<{ ifname: string; flags?: string[]; addr_info?: { family: string; scope: string; tentative?: boolean }[] }[] | null>(ns, ['addr', 'show']);
+    const links = await netnsIpJson<{ ifname: string; flags?: string[]; addr_info?: { family: string; scope: string; tentative?: boolean }[] }[] | null>(ns, [
+      'addr',
+      'show',
+    ]);
     const pending = (links ?? []).filter(
       (l) => l.ifname !== 'lo' && l.flags?.includes('LOWER_UP') && !(l.addr_info ?? []).some((a) => a.family === 'inet6' && a.scope === 'link' && !a.tentative),
     );

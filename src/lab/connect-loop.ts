@@ -39,11 +39,18 @@ export interface ConnectLoop extends ArrivalLog {
   stop(): Promise<void>;
 }
 
-export async function startConnectLoop(ns: string, o: { proto: 'tcp' | 'udp'; host: string; port?: number; everyMs?: number; timeoutMs?: number }): Promise<ConnectLoop> {
+export async function startConnectLoop(
+  ns: string,
+  o: { proto: 'tcp' | 'udp'; host: string; port?: number; everyMs?: number; timeoutMs?: number },
+): Promise<ConnectLoop> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-connect-'));
   const log = path.join(dir, 'answers.log');
   fs.writeFileSync(log, '');
-  const proc: BackgroundProcess = spawnInNetns(ns, [process.execPath, '-e', CLIENT(log, o.proto, o.host, o.port ?? (o.proto === 'tcp' ? 22 : 443), o.everyMs ?? 20, o.timeoutMs ?? 500)]);
+  const proc: BackgroundProcess = spawnInNetns(ns, [
+    process.execPath,
+    '-e',
+    CLIENT(log, o.proto, o.host, o.port ?? (o.proto === 'tcp' ? 22 : 443), o.everyMs ?? 20, o.timeoutMs ?? 500),
+  ]);
   const stop = async () => {
     await proc.stop(500);
     fs.rmSync(dir, { recursive: true, force: true });

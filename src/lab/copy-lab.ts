@@ -86,7 +86,9 @@ type J = Record<string, unknown>;
 
 /** Routes of a table as comparable text: "dst metric type via dev", kernel-kept flags aside. */
 async function routeTexts(ns: string, family: 4 | 6, table: number | 'main', protocol?: number): Promise<Map<string, string>> {
-  const r = await run(['ip', `-${family}`, '-j', 'route', 'show', 'table', String(table), ...(protocol !== undefined ? ['proto', String(protocol)] : [])], { netns: ns });
+  const r = await run(['ip', `-${family}`, '-j', 'route', 'show', 'table', String(table), ...(protocol !== undefined ? ['proto', String(protocol)] : [])], {
+    netns: ns,
+  });
   const out = new Map<string, string>();
   if (r.code !== 0) return out;
   for (const o of JSON.parse(r.stdout || '[]') as J[]) {

@@ -44,13 +44,7 @@ export async function runFlow(inst: LabInstance, topology: Topology, counter: Up
 }
 
 /** Strictly one after another: the counters can only attribute one flow at a time. */
-export async function runFlows(
-  inst: LabInstance,
-  topology: Topology,
-  counter: UplinkCounter,
-  flows: Flow[],
-  signal?: AbortSignal,
-): Promise<FlowRow[]> {
+export async function runFlows(inst: LabInstance, topology: Topology, counter: UplinkCounter, flows: Flow[], signal?: AbortSignal): Promise<FlowRow[]> {
   const rows: FlowRow[] = [];
   for (const f of flows) {
     if (signal?.aborted) break;
@@ -69,6 +63,10 @@ export function formatFlowTable(rows: FlowRow[]): string {
     r.ok ? 'ok' : 'WRONG',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

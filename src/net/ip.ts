@@ -112,7 +112,7 @@ export function formatAddress(a: Address): string {
   // RFC 5952: compress the longest run (>= 2) of zero groups, the first one on ties.
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -140,9 +140,7 @@ const buildMasks = (bits: number): bigint[] => {
 const MASKS: Record<Family, bigint[]> = { 4: buildMasks(32), 6: buildMasks(128) };
 const maskOf = (f: Family, len: number): bigint => MASKS[f][len]!;
 
-export type PrefixParse =
-  | { ok: true; prefix: Prefix }
-  | { ok: false; reason: string; suggestion?: string };
+export type PrefixParse = { ok: true; prefix: Prefix } | { ok: false; reason: string; suggestion?: string };
 
 /**
  * Parse "A", "A/len" or "default". A bare address is a host prefix (/32, /128).

@@ -9,23 +9,42 @@ import type { Address } from './ip.js';
 const rol = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
 
 function mix(a: number, b: number, c: number): [number, number, number] {
-  a = (a - c) >>> 0; a = (a ^ rol(c, 4)) >>> 0; c = (c + b) >>> 0;
-  b = (b - a) >>> 0; b = (b ^ rol(a, 6)) >>> 0; a = (a + c) >>> 0;
-  c = (c - b) >>> 0; c = (c ^ rol(b, 8)) >>> 0; b = (b + a) >>> 0;
-  a = (a - c) >>> 0; a = (a ^ rol(c, 16)) >>> 0; c = (c + b) >>> 0;
-  b = (b - a) >>> 0; b = (b ^ rol(a, 19)) >>> 0; a = (a + c) >>> 0;
-  c = (c - b) >>> 0; c = (c ^ rol(b, 4)) >>> 0; b = (b + a) >>> 0;
+  a = (a - c) >>> 0;
+  a = (a ^ rol(c, 4)) >>> 0;
+  c = (c + b) >>> 0;
+  b = (b - a) >>> 0;
+  b = (b ^ rol(a, 6)) >>> 0;
+  a = (a + c) >>> 0;
+  c = (c - b) >>> 0;
+  c = (c ^ rol(b, 8)) >>> 0;
+  b = (b + a) >>> 0;
+  a = (a - c) >>> 0;
+  a = (a ^ rol(c, 16)) >>> 0;
+  c = (c + b) >>> 0;
+  b = (b - a) >>> 0;
+  b = (b ^ rol(a, 19)) >>> 0;
+  a = (a + c) >>> 0;
+  c = (c - b) >>> 0;
+  c = (c ^ rol(b, 4)) >>> 0;
+  b = (b + a) >>> 0;
   return [a, b, c];
 }
 
 function final(a: number, b: number, c: number): number {
-  c = (c ^ b) >>> 0; c = (c - rol(b, 14)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rol(c, 11)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rol(a, 25)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol(b, 16)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rol(c, 4)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rol(a, 14)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol(b, 24)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol(b, 14)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rol(c, 11)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rol(a, 25)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol(b, 16)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rol(c, 4)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rol(a, 14)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol(b, 24)) >>> 0;
   return c;
 }
 

@@ -64,7 +64,9 @@ function martian(w: World, src: Address, dst: Address, dev: string): string | nu
   if (src.value === 0n) return 'source 0.0.0.0 (allowed only toward the limited broadcast)';
   if (dst.value === 0n) return 'destination 0.0.0.0';
   if ((d8 === 127 || s8 === 127) && !devConf(w, dev).routeLocalnet) {
-    return d8 === 127 ? `destination ${formatAddress(dst)} is a loopback address arriving on ${dev}` : `source ${formatAddress(src)} is a loopback address arriving on ${dev}`;
+    return d8 === 127
+      ? `destination ${formatAddress(dst)} is a loopback address arriving on ${dev}`
+      : `source ${formatAddress(src)} is a loopback address arriving on ${dev}`;
   }
   if (d8 >= 224 && d8 <= 239) return `destination ${formatAddress(dst)} is multicast (no group joined)`;
   return null;
@@ -179,7 +181,12 @@ function snatAddress(w: World, nat: NatChoice | null, hit: Hit | null, dst: Addr
 
 function postrouting(ctx: Ctx, d: Decision, p: NfPacket, hit: Hit) {
   if (!ctx.w.state.program) return;
-  const nat = runHook(ctx.w.state.program, 'postrouting', { ...p, oif: hit.nexthops[0]?.dev }, { types: p.ctstate === 'new' ? ['filter', 'nat'] : ['filter'], addrType: (a) => addrTypeOf(ctx.w, a), trace: ctx.trace });
+  const nat = runHook(
+    ctx.w.state.program,
+    'postrouting',
+    { ...p, oif: hit.nexthops[0]?.dev },
+    { types: p.ctstate === 'new' ? ['filter', 'nat'] : ['filter'], addrType: (a) => addrTypeOf(ctx.w, a), trace: ctx.trace },
+  );
   if (nat.verdict === 'drop') {
     d.outcome = 'drop';
     return;
@@ -233,7 +240,9 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
   const { w } = ctx;
   const iif = p.iif!;
   note(ctx, 'packet', () => `${formatAddress(p.src)} → ${formatAddress(p.dst)} ${protoText(p)} arriving on ${iif}${p.mark ? ` with mark ${hex(p.mark)}` : ''}`);
-  const pre = w.state.program ? runHook(w.state.program, 'prerouting', p, { types: ctxTypes(p.ctstate), addrType: (a) => addrTypeOf(w, a), trace: ctx.trace }) : null;
+  const pre = w.state.program
+    ? runHook(w.state.program, 'prerouting', p, { types: ctxTypes(p.ctstate), addrType: (a) => addrTypeOf(w, a), trace: ctx.trace })
+    : null;
   const d = base(ctx, pre ? pre.mark : p.mark);
   if (pre) {
     d.policy = pre.markedBy;
@@ -261,7 +270,18 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
   // Protocol and ports are in the flow only when some rule needs them
   // (fib4_rules_early_flow_dissect); IPv6 `ip route get` passes them as given.
   const dissect = ctx.family === 6 || w.rulesUsePorts[4];
-  const flow: Flow = { family: ctx.family, src: p.src, dst: p.dst, iif, mark: p.mark, tos: ctx.pkt.tos ?? 0, uid: 0, proto: dissect ? p.proto : 0, sport: dissect ? p.sport : 0, dport: dissect ? p.dport : 0 };
+  const flow: Flow = {
+    family: ctx.family,
+    src: p.src,
+    dst: p.dst,
+    iif,
+    mark: p.mark,
+    tos: ctx.pkt.tos ?? 0,
+    uid: 0,
+    proto: dissect ? p.proto : 0,
+    sport: dissect ? p.sport : 0,
+    dport: dissect ? p.dport : 0,
+  };
   const res = fibLookup(w, flow, ctx.trace);
   const fwd = forwardingOn(w, ctx.family, iif);
   if (!res.ok) {
@@ -308,7 +328,12 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
       }
     } else {
       refuse(d, hit.nexthops, (n) => !accepted.includes(n.dev), 'EINVAL');
-      note(ctx, 'rp_filter', () => `the reverse-path check passes leaving by ${accepted.join(', ')} but not by ${devs.filter((x) => !accepted.includes(x)).join(', ')}: it depends on the nexthop the hash picks`);
+      note(
+        ctx,
+        'rp_filter',
+        () =>
+          `the reverse-path check passes leaving by ${accepted.join(', ')} but not by ${devs.filter((x) => !accepted.includes(x)).join(', ')}: it depends on the nexthop the hash picks`,
+      );
     }
   }
   d.outcome = 'forward';
@@ -320,7 +345,12 @@ function forwarded(ctx: Ctx, p: NfPacket): Decision {
 function local(ctx: Ctx, p: NfPacket): Decision {
   const { w, pkt } = ctx;
   const bound = pkt.src && !isUnspecified(p.src) ? p.src : null;
-  note(ctx, 'packet', () => `${bound ? formatAddress(bound) : '(no source yet)'} → ${formatAddress(p.dst)} ${protoText(p)} sent by this host${p.mark ? ` with socket mark ${hex(p.mark)}` : ''}${pkt.oif ? ` bound to ${pkt.oif}` : ''}`);
+  note(
+    ctx,
+    'packet',
+    () =>
+      `${bound ? formatAddress(bound) : '(no source yet)'} → ${formatAddress(p.dst)} ${protoText(p)} sent by this host${p.mark ? ` with socket mark ${hex(p.mark)}` : ''}${pkt.oif ? ` bound to ${pkt.oif}` : ''}`,
+  );
   const d = base(ctx, p.mark);
   // ip_route_output_key_hash_rcu refuses a source that is no local address (__ip_dev_find);
   // the IPv6 output lookup has no such check (ip6_route_output_flags: the socket's bind does it).
@@ -336,19 +366,45 @@ function local(ctx: Ctx, p: NfPacket): Decision {
     return d;
   }
   const lookup = (mark: number) =>
-    fibLookup(w, { family: ctx.family, src: bound, dst: p.dst, iif: 'lo', ...(pkt.oif ? { oif: pkt.oif } : {}), mark, tos: pkt.tos ?? 0, uid: pkt.uid ?? 0, proto: p.proto, sport: p.sport, dport: p.dport }, ctx.trace);
+    fibLookup(
+      w,
+      {
+        family: ctx.family,
+        src: bound,
+        dst: p.dst,
+        iif: 'lo',
+        ...(pkt.oif ? { oif: pkt.oif } : {}),
+        mark,
+        tos: pkt.tos ?? 0,
+        uid: pkt.uid ?? 0,
+        proto: p.proto,
+        sport: p.sport,
+        dport: p.dport,
+      },
+      ctx.trace,
+    );
   // __mkroute_output: a loopback source may leave only through lo, unless route_localnet
   // is set (all or the output device).
-  const loopbackRefused = (dev: string | undefined) => Boolean(bound && ctx.family === 4 && inNet(bound, '127.0.0.0/8') && dev !== 'lo' && !devConf(w, dev ?? 'lo').routeLocalnet);
+  const loopbackRefused = (dev: string | undefined) =>
+    Boolean(bound && ctx.family === 4 && inNet(bound, '127.0.0.0/8') && dev !== 'lo' && !devConf(w, dev ?? 'lo').routeLocalnet);
   const loopbackSourceRefused = (hops: Nexthop[]): boolean => {
     const refused = hops.filter((n) => loopbackRefused(n.dev));
     if (refused.length === 0) return false;
     if (refused.length < hops.length) {
       refuse(d, hops, (n) => loopbackRefused(n.dev), 'EINVAL');
-      note(ctx, 'output', () => `source ${formatAddress(bound!)} is a loopback address: refused on ${refused.map((n) => n.dev).join(', ')} (depends on the nexthop the hash picks)`);
+      note(
+        ctx,
+        'output',
+        () =>
+          `source ${formatAddress(bound!)} is a loopback address: refused on ${refused.map((n) => n.dev).join(', ')} (depends on the nexthop the hash picks)`,
+      );
       return false;
     }
-    note(ctx, 'output', () => `source ${formatAddress(bound!)} is a loopback address and ${hops.map((n) => n.dev).join('/')} is not lo (route_localnet=0): invalid`);
+    note(
+      ctx,
+      'output',
+      () => `source ${formatAddress(bound!)} is a loopback address and ${hops.map((n) => n.dev).join('/')} is not lo (route_localnet=0): invalid`,
+    );
     return true;
   };
   let res = lookup(p.mark);
@@ -385,7 +441,12 @@ function local(ctx: Ctx, p: NfPacket): Decision {
   d.src = chosen ? formatAddress(chosen) : null;
   // OUTPUT: a route-type chain that changes the mark reroutes; the source chosen first is kept.
   const out = w.state.program
-    ? runHook(w.state.program, 'output', { ...p, src: chosen ?? p.src, oif: res.hit.nexthops[0]?.dev }, { types: ['route'], addrType: (a) => addrTypeOf(w, a), trace: ctx.trace })
+    ? runHook(
+        w.state.program,
+        'output',
+        { ...p, src: chosen ?? p.src, oif: res.hit.nexthops[0]?.dev },
+        { types: ['route'], addrType: (a) => addrTypeOf(w, a), trace: ctx.trace },
+      )
     : null;
   if (out?.verdict === 'drop') return d;
   if (out && out.mark !== p.mark) {
@@ -422,7 +483,12 @@ function multipathSources(ctx: Ctx, d: Decision, hit: Hit, bound: Address | null
   if (ctx.family !== 4) return hit;
   const preferred = hit.nexthops.filter((nh) => own(nh)?.value === bound.value);
   if (preferred.length === 0 || preferred.length === hit.nexthops.length) return hit;
-  note(ctx, 'route', () => `the bound source ${formatAddress(bound)} is the source of ${describeNexthops(preferred)}: the kernel prefers ${preferred.length > 1 ? 'those nexthops' : 'that nexthop'}`);
+  note(
+    ctx,
+    'route',
+    () =>
+      `the bound source ${formatAddress(bound)} is the source of ${describeNexthops(preferred)}: the kernel prefers ${preferred.length > 1 ? 'those nexthops' : 'that nexthop'}`,
+  );
   const narrowed = { ...hit, nexthops: preferred };
   fromHit(d, narrowed, ctx.trace !== null);
   return narrowed;

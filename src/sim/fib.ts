@@ -27,7 +27,8 @@ export interface Hit {
   otherwise?: { picks: Nexthop[]; why: string; result: FibResult };
 }
 
-export type FibResult = { ok: true; hit: Hit } | { ok: false; error: Exclude<Errno, null>; rule: RuleState | null; table: number | null; route: RouteState | null };
+export type FibResult =
+  { ok: true; hit: Hit } | { ok: false; error: Exclude<Errno, null>; rule: RuleState | null; table: number | null; route: RouteState | null };
 
 /** fib_rule_match, with `not` inverting the whole conjunction. Selectors were compiled in world.ts. */
 export function ruleMatches(c: CompiledRule, fl: Flow): boolean {
@@ -35,7 +36,7 @@ export function ruleMatches(c: CompiledRule, fl: Flow): boolean {
   let m =
     (c.iif === null || c.iif === fl.iif) &&
     (c.oif === null || c.oif === fl.oif) &&
-    (c.fwmark < 0 || (((c.fwmark ^ fl.mark) & c.fwmask) >>> 0) === 0) &&
+    (c.fwmark < 0 || ((c.fwmark ^ fl.mark) & c.fwmask) >>> 0 === 0) &&
     (c.uidFrom < 0 || (fl.uid >= c.uidFrom && fl.uid <= c.uidTo)) &&
     (c.from === null || prefixHolds(c.from, fl.src, fl)) &&
     (c.to === null || prefixHolds(c.to, fl.dst, fl)) &&
@@ -52,7 +53,7 @@ function prefixHolds(p: CompiledPrefix, a: Address | null, fl: Flow): boolean {
     // IPv4 local output without a source looks up saddr 0.0.0.0; IPv6 `from` rules never match it.
     return fl.family === 4 && p.zero;
   }
-  if (p.v4 !== null) return a.family === 4 && ((v4Number(a) & p.v4.mask) >>> 0) === p.v4.net;
+  if (p.v4 !== null) return a.family === 4 && (v4Number(a) & p.v4.mask) >>> 0 === p.v4.net;
   return prefixContains(p.prefix, a);
 }
 
@@ -155,8 +156,17 @@ function lookupRule(w: World, fl: Flow, trace: TraceStep[] | null, c: CompiledRu
   if (split) {
     // fib6_rule_suppress judges the sibling the hash picked: with some picks the rule gives way to the next ones.
     hit.nexthops = split.kept;
-    hit.otherwise = { picks: split.dropped, why: `suppress_ifgroup ${r.suppressIfgroup}: ${split.dropped.map((n) => n.dev).join(', ')} in that group`, result: rulesLookup(w, fl, null, i + 1) };
+    hit.otherwise = {
+      picks: split.dropped,
+      why: `suppress_ifgroup ${r.suppressIfgroup}: ${split.dropped.map((n) => n.dev).join(', ')} in that group`,
+      result: rulesLookup(w, fl, null, i + 1),
+    };
   }
-  if (trace) trace.push({ stage: 'rule', text: `${ruleText(r)}: table ${tableName(table)} has ${out.route.dst}${split ? ` (suppressed if the hash picks ${split.dropped.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ')})` : ''}`, detail: { pref: r.pref, table } });
+  if (trace)
+    trace.push({
+      stage: 'rule',
+      text: `${ruleText(r)}: table ${tableName(table)} has ${out.route.dst}${split ? ` (suppressed if the hash picks ${split.dropped.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ')})` : ''}`,
+      detail: { pref: r.pref, table },
+    });
   return { ok: true, hit };
 }

@@ -29,7 +29,13 @@ const DEFAULTS: [number, number][] = [
 function defaultRules4(rules4: RuleState[]): boolean {
   return (
     rules4.length === DEFAULTS.length &&
-    rules4.every((r, i) => r.pref === DEFAULTS[i]![0] && r.action === 'lookup' && r.table === DEFAULTS[i]![1] && Object.keys(r).every((k) => ['family', 'pref', 'action', 'table', 'protocol'].includes(k)))
+    rules4.every(
+      (r, i) =>
+        r.pref === DEFAULTS[i]![0] &&
+        r.action === 'lookup' &&
+        r.table === DEFAULTS[i]![1] &&
+        Object.keys(r).every((k) => ['family', 'pref', 'action', 'table', 'protocol'].includes(k)),
+    )
   );
 }
 

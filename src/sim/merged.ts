@@ -46,7 +46,11 @@ export function mergedLookup(w: World, fl: Flow, trace: TraceStep[] | null): Fib
     }
     if (trace) {
       const merged = out.route.table === 255 ? ` (a route of table local: until a rule is added or deleted, tables local and main are one)` : '';
-      trace.push({ stage: 'rule', text: `no rule has been added or deleted: table ${tableName(table)} has ${out.route.dst}${merged}`, detail: { pref: rule.pref, table } });
+      trace.push({
+        stage: 'rule',
+        text: `no rule has been added or deleted: table ${tableName(table)} has ${out.route.dst}${merged}`,
+        detail: { pref: rule.pref, table },
+      });
       if (merged && w.fibFlags4.customRules === null) trace.push({ stage: 'rule', text: UNKNOWN });
     }
     return { ok: true, hit: { rule, table, route: out.route, type: out.type, hops: out.hops, length: out.length, nexthops: out.nexthops } };

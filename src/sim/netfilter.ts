@@ -87,8 +87,8 @@ export function matches(m: Match, p: NfPacket, addrType: (a: Address) => AddrTyp
   if (m.dport && !(PORTED.has(p.proto) && neg(m.dport, (r) => p.dport >= r.from && p.dport <= r.to))) return false;
   if (m.iif && !neg(m.iif, (pat) => ifMatch(pat, p.iif))) return false;
   if (m.oif && !neg(m.oif, (pat) => ifMatch(pat, p.oif))) return false;
-  if (m.mark && ((((p.mark & m.mark.mask) >>> 0) === (m.mark.value >>> 0)) === Boolean(m.mark.not))) return false;
-  if (m.ctmark && ((((p.ctmark & m.ctmark.mask) >>> 0) === (m.ctmark.value >>> 0)) === Boolean(m.ctmark.not))) return false;
+  if (m.mark && ((p.mark & m.mark.mask) >>> 0 === m.mark.value >>> 0) === Boolean(m.mark.not)) return false;
+  if (m.ctmark && ((p.ctmark & m.ctmark.mask) >>> 0 === m.ctmark.value >>> 0) === Boolean(m.ctmark.not)) return false;
   if (m.ctstate && !neg(m.ctstate, (s) => s === p.ctstate)) return false;
   if (m.daddrType && !neg(m.daddrType, (t) => t === addrType(p.dst))) return false;
   // a dynamic set (sticky memory) fills with traffic: nothing in a dump says what it holds now
@@ -179,7 +179,10 @@ class HookWalk {
     }
     if (matches(r.match, cur, opts.addrType)) return true;
     if (r.match.inSet && matches({ ...r.match, inSet: undefined }, cur, opts.addrType)) {
-      this.t?.push({ stage: 'netfilter', text: `${c.name}: sticky memory @${r.match.inSet.set} is not known here; assuming this ${r.match.inSet.keys.length === 2 ? 'source and destination are' : 'source is'} not remembered (${label(r)})` });
+      this.t?.push({
+        stage: 'netfilter',
+        text: `${c.name}: sticky memory @${r.match.inSet.set} is not known here; assuming this ${r.match.inSet.keys.length === 2 ? 'source and destination are' : 'source is'} not remembered (${label(r)})`,
+      });
     }
     return false;
   }
@@ -206,7 +209,14 @@ class HookWalk {
         return a.kind === 'goto' ? 'return' : 'continue';
       }
       case 'vmap': {
-        const key = a.key === 'ctmark' ? (cur.ctmark & (a.mask ?? 0xffffffff)) >>> 0 : a.key === 'mark' ? (cur.mark & (a.mask ?? 0xffffffff)) >>> 0 : a.key === 'iif' ? cur.iif : cur.oif;
+        const key =
+          a.key === 'ctmark'
+            ? (cur.ctmark & (a.mask ?? 0xffffffff)) >>> 0
+            : a.key === 'mark'
+              ? (cur.mark & (a.mask ?? 0xffffffff)) >>> 0
+              : a.key === 'iif'
+                ? cur.iif
+                : cur.oif;
         const e = a.entries.find((x) => x.key === key || (typeof x.key === 'string' && typeof key === 'string' && ifMatch(x.key, key)));
         return e ? this.act({ kind: e.verdict, chain: e.chain }, r, chainName, depth) : 'continue';
       }
@@ -223,7 +233,10 @@ class HookWalk {
         cur.ctmark = ((cur.ctmark & ~a.ctmask) ^ (cur.mark & a.nfmask)) >>> 0;
         return 'continue';
       case 'remember':
-        this.t?.push({ stage: 'netfilter', text: `${chainName}: remembered in @${a.set} (the next connections of ${a.keys.length === 2 ? 'this source and destination' : 'this source'} take the same member until the timeout)` });
+        this.t?.push({
+          stage: 'netfilter',
+          text: `${chainName}: remembered in @${a.set} (the next connections of ${a.keys.length === 2 ? 'this source and destination' : 'this source'} take the same member until the timeout)`,
+        });
         return 'continue';
       case 'balance':
         return this.balance(a, r, chainName, depth);
@@ -252,7 +265,10 @@ class HookWalk {
       const addrs = a.by === 'source-destination' ? [cur.src, cur.dst] : [cur.src];
       const b = jhashBucket(addrs, a.map.length, JHASH_SEED);
       const chain = a.map[b]!;
-      this.t?.push({ stage: 'netfilter', text: `${chainName}: ${a.by === 'source' ? 'source' : 'source and destination'} hash to bucket ${b} of ${a.map.length}: ${chain}` });
+      this.t?.push({
+        stage: 'netfilter',
+        text: `${chainName}: ${a.by === 'source' ? 'source' : 'source and destination'} hash to bucket ${b} of ${a.map.length}: ${chain}`,
+      });
       return this.act({ kind: 'jump', chain }, r, chainName, depth);
     }
     // The kernel picks per connection (numgen) or per source (jhash); the simulator follows the
@@ -273,7 +289,10 @@ class HookWalk {
     const after = withPrefix(before, p.prefix);
     this.res.nat = { kind: a.dir, to: formatAddress(after), by: label(r) };
     if (a.dir === 'dnat') cur.dst = after;
-    this.t?.push({ stage: 'netfilter', text: `${chainName}: NPTv6 ${a.dir === 'snat' ? 'source' : 'destination'} ${formatAddress(before)} → ${formatAddress(after)} (prefix ${a.to}, ${label(r)})` });
+    this.t?.push({
+      stage: 'netfilter',
+      text: `${chainName}: NPTv6 ${a.dir === 'snat' ? 'source' : 'destination'} ${formatAddress(before)} → ${formatAddress(after)} (prefix ${a.to}, ${label(r)})`,
+    });
     return 'accept';
   }
 

@@ -5,7 +5,6 @@ import { isOwnChain } from '../ids.js';
 import type { Program } from '../state/program.js';
 import type { State } from '../state/types.js';
 
-
 export function overlayDesired(base: State, desired: State, own: Ownership): State {
   const oldRules = new Set(ownedRules(base, own));
   const oldRoutes = new Set(ownedRoutes(base, own));

@@ -14,7 +14,10 @@ export function summary(d: Decision): string {
     const why = d.error ? `${d.error}: ${ERRNO_TEXT[d.error] ?? ''}` : 'dropped';
     return `DROPPED — ${why}${d.rule ? `; rule ${d.rule.text}` : ''}${d.route ? `; route ${d.route}` : ''}`;
   }
-  const via = d.nexthops.length > 1 ? `one of ${d.nexthops.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ')}` : `${d.gateway ? `${d.gateway} ` : ''}dev ${d.dev}`;
+  const via =
+    d.nexthops.length > 1
+      ? `one of ${d.nexthops.map((n) => `${n.gateway ?? 'on-link'} dev ${n.dev}`).join(' | ')}`
+      : `${d.gateway ? `${d.gateway} ` : ''}dev ${d.dev}`;
   const source = d.snat ?? d.src;
   // Multipath: with some nexthops the packet fails instead (rp_filter judges the one the hash picks).
   const refused = d.refused?.length ? `; if the hash picks ${picks(d.refused)}: ${d.refused[0]!.error}` : '';

@@ -30,7 +30,11 @@ export function validateSource(w: World, p: RpfInput, trace: TraceStep[] | null)
       const fast = fastCheck(w, p, trace);
       if (trace && (customRules === null || customLocalRoutes === null)) {
         const full = fullCheck(w, p, null);
-        if (full !== fast) trace.push({ stage: 'rp_filter', text: `assumed: no rule changed and no local route added since boot (a dump cannot show it); if one has, the full reverse-path check ${full ? 'accepts' : 'drops'} this packet` });
+        if (full !== fast)
+          trace.push({
+            stage: 'rp_filter',
+            text: `assumed: no rule changed and no local route added since boot (a dump cannot show it); if one has, the full reverse-path check ${full ? 'accepts' : 'drops'} this packet`,
+          });
       }
       return fast;
     }
@@ -67,7 +71,11 @@ function fullCheck(w: World, p: RpfInput, trace: TraceStep[] | null): boolean {
   const res = fibLookup(w, reverse, null);
   const noAddr = !(w.links.get(p.dev)?.addresses.some((a) => a.family === 4) ?? true);
   if (!res.ok) {
-    if (rpf && trace) trace.push({ stage: 'rp_filter', text: `rp_filter ${mode}: no route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'}: dropped` });
+    if (rpf && trace)
+      trace.push({
+        stage: 'rp_filter',
+        text: `rp_filter ${mode}: no route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'}: dropped`,
+      });
     return rpf === 0;
   }
   const hit = res.hit;
@@ -77,12 +85,20 @@ function fullCheck(w: World, p: RpfInput, trace: TraceStep[] | null): boolean {
   }
   const devs = hit.hops.map((n) => n.dev);
   if (devs.includes(p.dev) || (hit.type === 'local' && p.dev === 'lo')) {
-    if (rpf && trace) trace.push({ stage: 'rp_filter', text: `rp_filter ${mode}: the route back to ${fmt(p.src)} uses ${p.dev}${useMark ? ` (mark 0x${p.mark.toString(16)})` : ''}: ok` });
+    if (rpf && trace)
+      trace.push({
+        stage: 'rp_filter',
+        text: `rp_filter ${mode}: the route back to ${fmt(p.src)} uses ${p.dev}${useMark ? ` (mark 0x${p.mark.toString(16)})` : ''}: ok`,
+      });
     return true;
   }
   if (noAddr) return rpf === 0;
   if (rpf === 1) {
-    if (trace) trace.push({ stage: 'rp_filter', text: `rp_filter strict: the route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'} leaves by ${devs.join(',')}, not ${p.dev}: dropped` });
+    if (trace)
+      trace.push({
+        stage: 'rp_filter',
+        text: `rp_filter strict: the route back to ${fmt(p.src)}${useMark ? ` with mark 0x${p.mark.toString(16)}` : ' (mark ignored: src_valid_mark=0)'} leaves by ${devs.join(',')}, not ${p.dev}: dropped`,
+      });
     return false;
   }
   if (rpf === 2 && trace) trace.push({ stage: 'rp_filter', text: `rp_filter loose: a route back to ${fmt(p.src)} exists: ok` });

@@ -67,7 +67,7 @@ class SmallLpm4<T> {
 
   private probe(addr: number, from: number): number {
     if (from === 0 && this.scanId.length > 0) {
-      for (let i = 0; i < this.scanId.length; i++) if (((addr & this.scanMask[i]!) >>> 0) === this.scanNet[i]) return this.scanId[i]!;
+      for (let i = 0; i < this.scanId.length; i++) if ((addr & this.scanMask[i]!) >>> 0 === this.scanNet[i]) return this.scanId[i]!;
       return -1;
     }
     for (let i = from; i < this.lengths.length; i++) {

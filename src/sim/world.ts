@@ -159,7 +159,17 @@ function withSyntheticLocalRoutes(routes: RouteState[], links: LinkState[]): Rou
       const addr = parseAddress(a.address);
       if (!addr || l.name === 'lo' || a.prefixlen >= familyBits(fam) || a.scope === 'host') continue;
       const netPrefix = formatPrefix(networkOf(addr, a.prefixlen));
-      push({ ...base, family: fam, table: TABLE_IDS.main, dst: netPrefix, type: 'unicast', scope: fam === 4 ? 253 : 0, dev: l.name, prefsrc: fam === 4 ? a.address : undefined, metric: fam === 6 ? 256 : 0 });
+      push({
+        ...base,
+        family: fam,
+        table: TABLE_IDS.main,
+        dst: netPrefix,
+        type: 'unicast',
+        scope: fam === 4 ? 253 : 0,
+        dev: l.name,
+        prefsrc: fam === 4 ? a.address : undefined,
+        metric: fam === 6 ? 256 : 0,
+      });
       if (fam === 4 && a.prefixlen < 31) {
         const hostBits = 32n - BigInt(a.prefixlen);
         const network = (addr.value >> hostBits) << hostBits;

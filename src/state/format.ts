@@ -53,7 +53,9 @@ export function ruleText(r: RuleState): string {
 }
 
 function ruleTextOf(r: RuleState): string {
-  const args = ruleArgs(r).slice(2).filter((_, i, all) => !(all[i] === 'protocol' || all[i - 1] === 'protocol'));
+  const args = ruleArgs(r)
+    .slice(2)
+    .filter((_, i, all) => !(all[i] === 'protocol' || all[i - 1] === 'protocol'));
   const hasFrom = args.includes('from');
   return `${r.pref}: ${hasFrom ? '' : 'from all '}${args.join(' ')}`;
 }
@@ -101,7 +103,8 @@ function routeTextOf(r: RouteState): string {
   if (r.from) parts.push('from', r.from);
   if (r.tos) parts.push('tos', hex(r.tos));
   if (r.nexthops) {
-    for (const nh of r.nexthops) parts.push('nexthop', ...(nh.gateway ? ['via', nh.gateway] : []), ...(nh.dev ? ['dev', nh.dev] : []), 'weight', String(nh.weight));
+    for (const nh of r.nexthops)
+      parts.push('nexthop', ...(nh.gateway ? ['via', nh.gateway] : []), ...(nh.dev ? ['dev', nh.dev] : []), 'weight', String(nh.weight));
   } else {
     if (r.gateway) parts.push('via', r.gateway);
     if (r.dev) parts.push('dev', r.dev);
@@ -125,5 +128,4 @@ export const ruleKey = (r: RuleState): string => `${r.family}|${ruleArgs(r).join
 
 /** Stable order for output and golden files. */
 export const compareRules = (a: RuleState, b: RuleState): number => a.family - b.family || a.pref - b.pref || ruleKey(a).localeCompare(ruleKey(b));
-export const compareRoutes = (a: RouteState, b: RouteState): number =>
-  a.family - b.family || a.table - b.table || routeKey(a).localeCompare(routeKey(b));
+export const compareRoutes = (a: RouteState, b: RouteState): number => a.family - b.family || a.table - b.table || routeKey(a).localeCompare(routeKey(b));

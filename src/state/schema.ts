@@ -14,63 +14,85 @@ const u32 = z.number().int().min(0).max(0xffffffff);
 const u8 = z.number().int().min(0).max(255);
 const text = (max = 256) => z.string().max(max);
 /** addresses and prefixes as ip prints them (canonical: no host bits set) */
-const addr = z.string().max(64).refine((s) => parseAddress(s) !== null, { error: 'not an IPv4 or IPv6 address' });
-const prefix = z.string().max(64).refine((s) => parsePrefix(s).ok, { error: 'not a prefix (or address) without host bits' });
-const dst = z.string().max(64).refine((s) => s === 'default' || parsePrefix(s).ok, { error: 'not "default" or a prefix without host bits' });
+const addr = z
+  .string()
+  .max(64)
+  .refine((s) => parseAddress(s) !== null, { error: 'not an IPv4 or IPv6 address' });
+const prefix = z
+  .string()
+  .max(64)
+  .refine((s) => parsePrefix(s).ok, { error: 'not a prefix (or address) without host bits' });
+const dst = z
+  .string()
+  .max(64)
+  .refine((s) => s === 'default' || parsePrefix(s).ok, { error: 'not "default" or a prefix without host bits' });
 /** The family of an address or prefix text (the schema has checked that it parses). */
 const familyOf = (s: string): number | undefined => (s === 'default' ? undefined : parseAddress(s.split('/')[0]!)?.family);
 /** Addresses of a route or rule must be of its family. */
-const sameFamily = (o: { family: number }, fields: (string | undefined)[]): boolean => fields.every((f) => f === undefined || familyOf(f) === undefined || familyOf(f) === o.family);
+const sameFamily = (o: { family: number }, fields: (string | undefined)[]): boolean =>
+  fields.every((f) => f === undefined || familyOf(f) === undefined || familyOf(f) === o.family);
 const family = z.union([z.literal(4), z.literal(6)]);
 const span = z.object({ from: z.number().int().min(0).max(0xffffffff), to: z.number().int().min(0).max(0xffffffff) });
 
-export const RuleStateSchema = z.object({
-  family,
-  pref: u32,
-  action: z.enum(['lookup', 'goto', 'nop', 'unreachable', 'prohibit', 'blackhole']),
-  table: u32.optional(),
-  goto: u32.optional(),
-  not: z.boolean().optional(),
-  from: prefix.optional(),
-  to: prefix.optional(),
-  fwmark: u32.optional(),
-  fwmask: u32.optional(),
-  iif: text(16).optional(),
-  oif: text(16).optional(),
-  tos: u8.optional(),
-  ipproto: u8.optional(),
-  sport: span.optional(),
-  dport: span.optional(),
-  uidrange: span.optional(),
-  suppressPrefixlength: z.number().int().min(-1).max(128).optional(),
-  suppressIfgroup: z.number().int().min(-1).max(0xffffffff).optional(),
-  protocol: u8,
-}).refine((r) => sameFamily(r, [r.from, r.to]), { error: 'an address of the other family' });
+export const RuleStateSchema = z
+  .object({
+    family,
+    pref: u32,
+    action: z.enum(['lookup', 'goto', 'nop', 'unreachable', 'prohibit', 'blackhole']),
+    table: u32.optional(),
+    goto: u32.optional(),
+    not: z.boolean().optional(),
+    from: prefix.optional(),
+    to: prefix.optional(),
+    fwmark: u32.optional(),
+    fwmask: u32.optional(),
+    iif: text(16).optional(),
+    oif: text(16).optional(),
+    tos: u8.optional(),
+    ipproto: u8.optional(),
+    sport: span.optional(),
+    dport: span.optional(),
+    uidrange: span.optional(),
+    suppressPrefixlength: z.number().int().min(-1).max(128).optional(),
+    suppressIfgroup: z.number().int().min(-1).max(0xffffffff).optional(),
+    protocol: u8,
+  })
+  .refine((r) => sameFamily(r, [r.from, r.to]), { error: 'an address of the other family' });
 
-const NexthopSchema = z.object({ gateway: addr.optional(), dev: text(16).optional(), weight: z.number().int().min(1).max(256), flags: z.array(text(32)).max(16) });
-
-export const RouteStateSchema = z.object({
-  family,
-  table: u32,
-  dst,
-  from: prefix.optional(),
-  type: z.enum(['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat']),
-  tos: u8,
-  metric: u32,
-  protocol: u8,
-  scope: u8,
-  prefsrc: addr.optional(),
+const NexthopSchema = z.object({
   gateway: addr.optional(),
   dev: text(16).optional(),
+  weight: z.number().int().min(1).max(256),
   flags: z.array(text(32)).max(16),
-  nexthops: z.array(NexthopSchema).max(512).optional(),
-}).refine((r) => sameFamily(r, [r.dst, r.from, r.prefsrc]), { error: 'an address of the other family' }); // (an IPv4 route may have an IPv6 nexthop: RFC 5549)
+});
+
+export const RouteStateSchema = z
+  .object({
+    family,
+    table: u32,
+    dst,
+    from: prefix.optional(),
+    type: z.enum(['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat']),
+    tos: u8,
+    metric: u32,
+    protocol: u8,
+    scope: u8,
+    prefsrc: addr.optional(),
+    gateway: addr.optional(),
+    dev: text(16).optional(),
+    flags: z.array(text(32)).max(16),
+    nexthops: z.array(NexthopSchema).max(512).optional(),
+  })
+  .refine((r) => sameFamily(r, [r.dst, r.from, r.prefsrc]), { error: 'an address of the other family' }); // (an IPv4 route may have an IPv6 nexthop: RFC 5549)
 
 const NftStateSchema = z.object({
   family: z.literal('inet'),
   name: text(64),
   fingerprint: text(64),
-  script: z.string().max(64 << 20).optional(),
+  script: z
+    .string()
+    .max(64 << 20)
+    .optional(),
   digest: text(64).optional(),
   chains: z.number().int().min(0).optional(),
   rules: z.number().int().min(0).optional(),
@@ -82,7 +104,18 @@ const LinkStateSchema = z.object({
   up: z.boolean(),
   carrier: z.boolean(),
   group: u32.optional(),
-  addresses: z.array(z.object({ family, address: addr, prefixlen: z.number().int().min(0).max(128), scope: text(32), peer: addr.optional(), flags: z.array(text(32)).max(16).optional() })).max(100_000),
+  addresses: z
+    .array(
+      z.object({
+        family,
+        address: addr,
+        prefixlen: z.number().int().min(0).max(128),
+        scope: text(32),
+        peer: addr.optional(),
+        flags: z.array(text(32)).max(16).optional(),
+      }),
+    )
+    .max(100_000),
 });
 
 // ---- the packet program
@@ -104,7 +137,15 @@ const MatchSchema = z.object({
   ctmark: masked.optional(),
   ctstate: negatable(z.enum(['new', 'established', 'related', 'invalid', 'untracked'])).optional(),
   daddrType: negatable(z.enum(['local', 'broadcast', 'multicast', 'unicast'])).optional(),
-  inSet: z.object({ keys: z.array(z.enum(['saddr', 'daddr'])).min(1).max(2), set: text() }).optional(),
+  inSet: z
+    .object({
+      keys: z
+        .array(z.enum(['saddr', 'daddr']))
+        .min(1)
+        .max(2),
+      set: text(),
+    })
+    .optional(),
 });
 
 const ActionSchema = z.discriminatedUnion('kind', [
@@ -129,7 +170,14 @@ const ActionSchema = z.discriminatedUnion('kind', [
     entries: z.array(z.object({ weight: z.number().int().min(1).max(1_000_000), chain: chainName })).max(10_000),
     map: z.array(chainName).min(1).max(65_536).optional(),
   }),
-  z.object({ kind: z.literal('remember'), set: text(), keys: z.array(z.enum(['saddr', 'daddr'])).min(1).max(2) }),
+  z.object({
+    kind: z.literal('remember'),
+    set: text(),
+    keys: z
+      .array(z.enum(['saddr', 'daddr']))
+      .min(1)
+      .max(2),
+  }),
   z.object({ kind: z.literal('snat'), to: addr }),
   z.object({ kind: z.literal('prefix-nat'), dir: z.enum(['snat', 'dnat']), to: prefix }),
   z.object({ kind: z.literal('masquerade') }),
@@ -147,11 +195,34 @@ const ProgramSchema = z.object({
         priority: z.number().int().min(-0x80000000).max(0x7fffffff).optional(),
         families: z.array(family).max(2).optional(),
         policy: z.enum(['accept', 'drop']).optional(),
-        rules: z.array(z.object({ match: MatchSchema, actions: z.array(ActionSchema).max(64), comment: z.string().max(4096).optional(), origin: z.string().max(4096).optional(), unsupported: z.string().max(4096).optional() })).max(1_000_000),
+        rules: z
+          .array(
+            z.object({
+              match: MatchSchema,
+              actions: z.array(ActionSchema).max(64),
+              comment: z.string().max(4096).optional(),
+              origin: z.string().max(4096).optional(),
+              unsupported: z.string().max(4096).optional(),
+            }),
+          )
+          .max(1_000_000),
       }),
     )
     .max(100_000),
-  sets: z.array(z.object({ name: text(), family, keys: z.array(z.enum(['saddr', 'daddr'])).min(1).max(2), timeout: z.number().int().min(0).max(0x7fffffff) })).max(100_000).optional(),
+  sets: z
+    .array(
+      z.object({
+        name: text(),
+        family,
+        keys: z
+          .array(z.enum(['saddr', 'daddr']))
+          .min(1)
+          .max(2),
+        timeout: z.number().int().min(0).max(0x7fffffff),
+      }),
+    )
+    .max(100_000)
+    .optional(),
 });
 
 export const StateSchema = z.object({
@@ -171,7 +242,9 @@ void [_programFits, _stateFits];
 
 /** Where a value fails the schema, as "routes[3].dst: …" (the first few problems). */
 export function schemaProblems(e: z.ZodError, max = 3): string {
-  const parts = e.issues.slice(0, max).map((i) => `${i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join('') || '(top)'}: ${i.message}`);
+  const parts = e.issues
+    .slice(0, max)
+    .map((i) => `${i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join('') || '(top)'}: ${i.message}`);
   return parts.join('; ') + (e.issues.length > max ? `; and ${e.issues.length - max} more` : '');
 }
 
@@ -184,6 +257,7 @@ export function parseSavedState(text: string, file: string): State {
     throw new UserError(`${file}: not a saved state (${e instanceof Error ? e.message : String(e)})`, [], 'write one with `multihome state save DIR`');
   }
   const r = StateSchema.safeParse(json);
-  if (!r.success) throw new UserError(`${file}: not a saved state (${schemaProblems(r.error)})`, [], 'write one with `multihome state save DIR`, or fix the field named');
+  if (!r.success)
+    throw new UserError(`${file}: not a saved state (${schemaProblems(r.error)})`, [], 'write one with `multihome state save DIR`, or fix the field named');
   return r.data;
 }

@@ -37,17 +37,7 @@ export interface RuleState {
   protocol: number;
 }
 
-export type RouteType =
-  | 'unicast'
-  | 'local'
-  | 'broadcast'
-  | 'anycast'
-  | 'multicast'
-  | 'blackhole'
-  | 'unreachable'
-  | 'prohibit'
-  | 'throw'
-  | 'nat';
+export type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw' | 'nat';
 
 export interface Nexthop {
   gateway?: string;

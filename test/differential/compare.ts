@@ -79,7 +79,10 @@ function directDisagreement(k: KernelAnswer, s: SimAnswer): string | null {
   } else {
     if (k.type !== 1) return `kernel type ${k.type}, simulator forwards`;
     const inSet = s.nexthops.some((n) => n.dev === k.dev && (n.gateway ?? null) === k.gateway);
-    if (!inSet) diffs.push(`nexthop: kernel ${k.gateway ? `via ${k.gateway} ` : ''}dev ${k.dev}, simulator ${s.nexthops.map((n) => `${n.gateway ? `via ${n.gateway} ` : ''}dev ${n.dev}`).join(' | ') || 'none'}`);
+    if (!inSet)
+      diffs.push(
+        `nexthop: kernel ${k.gateway ? `via ${k.gateway} ` : ''}dev ${k.dev}, simulator ${s.nexthops.map((n) => `${n.gateway ? `via ${n.gateway} ` : ''}dev ${n.dev}`).join(' | ') || 'none'}`,
+      );
   }
   if (k.table !== s.table) diffs.push(`table: kernel ${k.table ?? 'none'}, simulator ${s.table ?? 'none'}`);
   return diffs.length > 0 ? diffs.join('; ') : null;
@@ -99,7 +102,19 @@ export function compareCase(state: State, packet: Packet, kernel: KernelAnswer):
   try {
     d = explain(state, packet);
   } catch (e) {
-    const sim: SimAnswer = { outcome: 'drop', error: `simulator threw: ${(e as Error).message}`, table: null, type: null, dev: null, gateway: null, nexthops: [], refused: [], route: null, rule: null, alternatives: [] };
+    const sim: SimAnswer = {
+      outcome: 'drop',
+      error: `simulator threw: ${(e as Error).message}`,
+      table: null,
+      type: null,
+      dev: null,
+      gateway: null,
+      nexthops: [],
+      refused: [],
+      route: null,
+      rule: null,
+      alternatives: [],
+    };
     return { packet, kernel, sim, diff: sim.error, trace: [] };
   }
   const sim = simAnswer(d);

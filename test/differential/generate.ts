@@ -102,8 +102,32 @@ export interface WorldSpec {
   moveLocalRule?: boolean;
 }
 
-const V4_REMOTE = ['default', '198.51.100.0/24', '198.51.100.0/25', '198.51.100.128/25', '198.51.100.64/26', '198.51.100.77', '203.0.113.0/24', '203.0.113.0/28', '8.8.0.0/16', '8.8.8.0/24', '8.8.8.8', '192.0.2.0/24', '10.0.0.0/8', '172.16.0.0/12'];
-const V6_REMOTE = ['default', '2001:db8:100::/48', '2001:db8:100::/64', '2001:db8:100:1::/64', '2001:db8:100::77', '2001:db8:200::/56', '2001:db8::/32', 'fd00::/8'];
+const V4_REMOTE = [
+  'default',
+  '198.51.100.0/24',
+  '198.51.100.0/25',
+  '198.51.100.128/25',
+  '198.51.100.64/26',
+  '198.51.100.77',
+  '203.0.113.0/24',
+  '203.0.113.0/28',
+  '8.8.0.0/16',
+  '8.8.8.0/24',
+  '8.8.8.8',
+  '192.0.2.0/24',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+];
+const V6_REMOTE = [
+  'default',
+  '2001:db8:100::/48',
+  '2001:db8:100::/64',
+  '2001:db8:100:1::/64',
+  '2001:db8:100::77',
+  '2001:db8:200::/56',
+  '2001:db8::/32',
+  'fd00::/8',
+];
 const V4_PUBLIC = ['1.1.1.1', '9.9.9.9', '8.8.4.4', '100.64.1.1', '185.1.2.3'];
 const V6_PUBLIC = ['2a00:1450::1', '2600::5', 'fd12::1'];
 // Some ids above 2^16 and 2^31: numbers the kernel holds as u32.
@@ -210,13 +234,28 @@ export function generateWorld(seed: number): WorldSpec {
       if (rng.chance(0.2)) v4.push(`172.16.${i}.1/24`);
     }
     const v6 = withV6 && rng.chance(0.75) ? [`2001:db8:${i}::1/64`] : [];
-    links.push({ name: `v${i}`, carrier: rng.chance(0.75), group: rng.weighted([[0, 80], [1, 12], [2, 8]] as const), v4, v6, ...(rng.chance(0.06) ? { adminDown: true } : {}) });
+    links.push({
+      name: `v${i}`,
+      carrier: rng.chance(0.75),
+      group: rng.weighted([
+        [0, 80],
+        [1, 12],
+        [2, 8],
+      ] as const),
+      v4,
+      v6,
+      ...(rng.chance(0.06) ? { adminDown: true } : {}),
+    });
   }
 
   const sysctls: [string, string][] = [];
   const ipv4conf = (dev: string, key: string, v: number) => sysctls.push([`net.ipv4.conf.${dev}.${key}`, String(v)]);
   sysctls.push(['net.ipv4.ip_forward', rng.chance(0.88) ? '1' : '0']);
-  const rpAll = rng.weighted([[0, 45], [1, 30], [2, 25]] as const);
+  const rpAll = rng.weighted([
+    [0, 45],
+    [1, 30],
+    [2, 25],
+  ] as const);
   ipv4conf('all', 'rp_filter', rpAll);
   ipv4conf('all', 'src_valid_mark', rng.chance(0.2) ? 1 : 0);
   ipv4conf('all', 'ignore_routes_with_linkdown', rng.chance(0.2) ? 1 : 0);
@@ -225,7 +264,15 @@ export function generateWorld(seed: number): WorldSpec {
   ipv4conf('all', 'send_redirects', rng.chance(0.2) ? 0 : 1);
   sysctls.push(['net.ipv6.conf.all.ignore_routes_with_linkdown', rng.chance(0.25) ? '1' : '0']);
   for (const l of links) {
-    ipv4conf(l.name, 'rp_filter', rng.weighted([[0, 50], [1, 25], [2, 25]] as const));
+    ipv4conf(
+      l.name,
+      'rp_filter',
+      rng.weighted([
+        [0, 50],
+        [1, 25],
+        [2, 25],
+      ] as const),
+    );
     if (rng.chance(0.15)) ipv4conf(l.name, 'forwarding', rng.chance(0.5) ? 0 : 1);
     if (rng.chance(0.2)) ipv4conf(l.name, 'src_valid_mark', 1);
     if (rng.chance(0.25)) ipv4conf(l.name, 'ignore_routes_with_linkdown', 1);
@@ -387,7 +434,12 @@ function makeRules(rng: Rng, family: Family, links: LinkSpec[], extraTables: num
         return rng.pick(remote);
     }
   };
-  const devs = () => rng.weighted([[rng.pick(links).name, 8], ['lo', 2], ['ghost0', 1.5]] as const);
+  const devs = () =>
+    rng.weighted([
+      [rng.pick(links).name, 8],
+      ['lo', 2],
+      ['ghost0', 1.5],
+    ] as const);
   const out: RuleState[] = [];
   const keys = new Set<string>();
   for (let i = 0; i < n; i++) {
@@ -402,7 +454,11 @@ function makeRules(rng: Rng, family: Family, links: LinkSpec[], extraTables: num
       if (r.fwmark === 0 && r.fwmask === 0xffffffff && rng.chance(0.5)) r.fwmark = 1;
     }
     if (rng.chance(0.2)) r.iif = devs();
-    if (rng.chance(0.08)) r.oif = rng.weighted([[rng.pick(links).name, 8], ['ghost1', 1]] as const);
+    if (rng.chance(0.08))
+      r.oif = rng.weighted([
+        [rng.pick(links).name, 8],
+        ['ghost1', 1],
+      ] as const);
     if (rng.chance(0.08)) r.uidrange = rng.pick(UID_RANGES);
     if (rng.chance(0.12)) r.ipproto = rng.pick(family === 4 ? [6, 17, 1] : [6, 17, 58]);
     if (rng.chance(0.07)) r.sport = rng.pick(PORT_RANGES);

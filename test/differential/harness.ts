@@ -42,7 +42,16 @@ export async function runSpec(spec: WorldSpec, pkts: Packet[]): Promise<WorldRes
     const disagreements: Disagreement[] = [];
     answers.forEach((k, i) => {
       const r: CaseResult = compareCase(w.state, pkts[i]!, k);
-      if (r.diff) disagreements.push({ worldSeed: spec.seed, packet: r.packet, routeGet: routeGetWords(r.packet).join(' '), kernel: k, sim: r.sim, diff: r.diff, trace: r.trace });
+      if (r.diff)
+        disagreements.push({
+          worldSeed: spec.seed,
+          packet: r.packet,
+          routeGet: routeGetWords(r.packet).join(' '),
+          kernel: k,
+          sim: r.sim,
+          diff: r.diff,
+          trace: r.trace,
+        });
     });
     return { seed: spec.seed, cases: pkts.length, refused: w.refused, disagreements, state: w.state, spec };
   });
@@ -57,7 +66,13 @@ export interface RunSummary {
 }
 
 /** Run `worlds` worlds of a run seed, `concurrency` at a time. */
-export async function runMany(runSeed: number, worlds: number, packetsPerWorld: number, concurrency = 2, onWorld?: (r: WorldResult, done: number) => void): Promise<RunSummary> {
+export async function runMany(
+  runSeed: number,
+  worlds: number,
+  packetsPerWorld: number,
+  concurrency = 2,
+  onWorld?: (r: WorldResult, done: number) => void,
+): Promise<RunSummary> {
   const t0 = Date.now();
   let next = 0;
   let done = 0;

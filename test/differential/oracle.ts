@@ -86,14 +86,22 @@ const quoteFree = (s: string) => {
 export const line = (words: string[]) => words.map(quoteFree).join(' ');
 
 /** IPv4 per-device settings at their kernel defaults, set on `all` and `default` before any device exists. */
-const BASELINE_CONF: Record<string, number> = { rp_filter: 0, src_valid_mark: 0, accept_local: 0, route_localnet: 0, ignore_routes_with_linkdown: 0, send_redirects: 1 };
+const BASELINE_CONF: Record<string, number> = {
+  rp_filter: 0,
+  src_valid_mark: 0,
+  accept_local: 0,
+  route_localnet: 0,
+  ignore_routes_with_linkdown: 0,
+  send_redirects: 1,
+};
 
 /**
  * A new namespace copies IPv4 conf/all and conf/default from the host's: these
  * assignments put them back at the kernel's own defaults, so that a world means
  * the same on every machine.
  */
-export const baselineIpv4Conf = (): string[] => Object.entries(BASELINE_CONF).flatMap(([k, v]) => [`net.ipv4.conf.all.${k}=${v}`, `net.ipv4.conf.default.${k}=${v}`]);
+export const baselineIpv4Conf = (): string[] =>
+  Object.entries(BASELINE_CONF).flatMap(([k, v]) => [`net.ipv4.conf.all.${k}=${v}`, `net.ipv4.conf.default.${k}=${v}`]);
 
 /** Create the namespaces and devices, set sysctls, add routes and rules, read it all back. */
 export async function installWorld(spec: WorldSpec, names = namespaceNames()): Promise<InstalledWorld> {
@@ -106,7 +114,16 @@ export async function installWorld(spec: WorldSpec, names = namespaceNames()): P
   // No IPv6 link-local addresses (no DAD, nothing changes after install), no DAD for ours,
   // IPv6 forwarding on (see generate.ts: REACHABLE lookups probe neighbours); the peer has no IPv6.
   await runOk(
-    ['sysctl', '-q', '-w', ...baselineIpv4Conf(), 'net.ipv6.conf.default.addr_gen_mode=1', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.all.forwarding=1'],
+    [
+      'sysctl',
+      '-q',
+      '-w',
+      ...baselineIpv4Conf(),
+      'net.ipv6.conf.default.addr_gen_mode=1',
+      'net.ipv6.conf.default.accept_dad=0',
+      'net.ipv6.conf.all.accept_dad=0',
+      'net.ipv6.conf.all.forwarding=1',
+    ],
     { netns: ns },
   );
   await runOk(['sysctl', '-q', '-w', 'net.ipv6.conf.default.disable_ipv6=1', 'net.ipv6.conf.all.disable_ipv6=1'], { netns: peer });
@@ -251,7 +268,10 @@ export type RawAnswer = { ok: true; json: J } | { ok: false; error: string };
  * error on stderr followed by "Command failed -:N".
  */
 export async function routeGet(ns: string, packets: Packet[]): Promise<KernelAnswer[]> {
-  const raw = await routeGetRaw(ns, packets.map((p) => routeGetWords(p)));
+  const raw = await routeGetRaw(
+    ns,
+    packets.map((p) => routeGetWords(p)),
+  );
   return raw.map((r) => (r.ok ? answerOf(r.json) : r));
 }
 

@@ -58,7 +58,9 @@ function items(spec: WorldSpec, packet: Packet): Item[] {
     ...spec.routes.map((_, index) => ({ kind: 'route' as const, index })),
     ...spec.sysctls.map((_, index) => ({ kind: 'sysctl' as const, index })),
     ...spec.links.flatMap((l, index) => (keep.has(l.name) ? [] : [{ kind: 'link' as const, index }])),
-    ...spec.links.flatMap((l, i) => [...l.v4.map((_, j) => i * 100 + j), ...l.v6.map((_, j) => i * 100 + 50 + j)].map((index) => ({ kind: 'addr' as const, index }))),
+    ...spec.links.flatMap((l, i) =>
+      [...l.v4.map((_, j) => i * 100 + j), ...l.v6.map((_, j) => i * 100 + 50 + j)].map((index) => ({ kind: 'addr' as const, index })),
+    ),
     ...spec.links.flatMap((l, index) => [
       ...(l.adminDown ? [{ kind: 'adminDown' as const, index }] : []),
       ...(!l.carrier ? [{ kind: 'carrier' as const, index }] : []),
@@ -90,12 +92,12 @@ export async function shrink(spec: WorldSpec, packet: Packet, holds: ShrinkPredi
   let best = await test(spec);
   if (!best) throw new Error('the predicate does not hold for the whole world');
   let current = spec;
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const all = items(current, packet);
     for (let chunk = Math.max(1, Math.floor(all.length / 2)); chunk >= 1; chunk = chunk === 1 ? 0 : Math.floor(chunk / 2)) {
       let list = items(current, packet);
-      for (let i = 0; i < list.length; ) {
+      for (let i = 0; i < list.length;) {
         const candidate = without(current, list.slice(i, i + chunk));
         const r = await test(candidate);
         if (r) {
@@ -103,7 +105,9 @@ export async function shrink(spec: WorldSpec, packet: Packet, holds: ShrinkPredi
           best = r;
           changed = true;
           list = items(current, packet);
-          log(`  ${tries} tries: ${current.rules.length} rules, ${current.routes.length} routes, ${current.sysctls.length} sysctls, ${current.links.length} links`);
+          log(
+            `  ${tries} tries: ${current.rules.length} rules, ${current.routes.length} routes, ${current.sysctls.length} sysctls, ${current.links.length} links`,
+          );
         } else {
           i += chunk;
         }

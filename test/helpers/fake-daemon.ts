@@ -34,14 +34,25 @@ export function fakeProbers() {
   };
 }
 
-export async function startDaemon(config = CONFIG, kernel = new FakeKernel(SEED_LINKS), o: { runHook?: HookRunner; notify?: (state: string) => void; watchdogMs?: number } = {}) {
+export async function startDaemon(
+  config = CONFIG,
+  kernel = new FakeKernel(SEED_LINKS),
+  o: { runHook?: HookRunner; notify?: (state: string) => void; watchdogMs?: number } = {},
+) {
   const dir = tmpStateDir();
   const file = path.join(dir, 'multihome.yaml');
   fs.writeFileSync(file, config);
   const t = fakeTarget(kernel, path.join(dir, 'state'));
   const probes = fakeProbers();
   const events: Record<string, unknown>[] = [];
-  const d = new Daemon({ target: t, readConfig: () => ({ text: fs.readFileSync(file, 'utf8'), file }), log: (e) => events.push(e), startProber: probes.start, ...o, checkEvery: 3_600_000 });
+  const d = new Daemon({
+    target: t,
+    readConfig: () => ({ text: fs.readFileSync(file, 'utf8'), file }),
+    log: (e) => events.push(e),
+    startProber: probes.start,
+    ...o,
+    checkEvery: 3_600_000,
+  });
   await d.start();
   await d.idle();
   const kinds = () => events.map((e) => `${String(e.event)}${typeof e.provider === 'string' ? ` ${e.provider}` : ''}`);
@@ -50,4 +61,3 @@ export async function startDaemon(config = CONFIG, kernel = new FakeKernel(SEED_
 
 export const routesOf = (k: FakeKernel) => k.state.routes.map((r) => `${r.table}/${r.dst} via ${r.gateway ?? '-'}`).sort();
 export const groupTarget = (k: FakeKernel) => /chain group_web \{\n\t\t([^\n]*)/.exec(k.nftText ?? '')?.[1];
-

@@ -285,7 +285,10 @@ export class FakeKernel implements KernelPort {
   /** the steps that ran since the last call, as short text */
   transcript(): string[] {
     const out = this.log.splice(0).flatMap((s) => {
-      if (s.kind === 'ip') return [`ip -${s.family}: ${s.ops.map((o) => `${o.op} ${'route' in o ? `route ${o.route.table}/${o.route.dst}` : `rule ${o.rule.pref} ${o.rule.action}`}`).join(', ')}`];
+      if (s.kind === 'ip')
+        return [
+          `ip -${s.family}: ${s.ops.map((o) => `${o.op} ${'route' in o ? `route ${o.route.table}/${o.route.dst}` : `rule ${o.rule.pref} ${o.rule.action}`}`).join(', ')}`,
+        ];
       if (s.kind === 'sysctl') return s.settings.map((x) => `sysctl ${x.key}=${x.value}`);
       return [s.kind];
     });

@@ -21,7 +21,13 @@ export function manyUplinksConfig(n: number, o: { top?: string; ifPrefix?: strin
  */
 export async function addManyUplinks(router: string, upstream: string, n: number, ifPrefix: string): Promise<void> {
   const idx = Array.from({ length: n }, (_, k) => k + 1);
-  await runOk(['ip', '-batch', '-'], { netns: router, input: idx.map((i) => `link add ${ifPrefix}${i} type veth peer name d${i} netns ${upstream}\n`).join('') });
+  await runOk(['ip', '-batch', '-'], {
+    netns: router,
+    input: idx.map((i) => `link add ${ifPrefix}${i} type veth peer name d${i} netns ${upstream}\n`).join(''),
+  });
   await runOk(['ip', '-batch', '-'], { netns: upstream, input: idx.map((i) => `addr add ${uplinkOf(i).gateway}/30 dev d${i}\nlink set d${i} up\n`).join('') });
-  await runOk(['ip', '-batch', '-'], { netns: router, input: idx.map((i) => `addr add ${uplinkOf(i).address}/30 dev ${ifPrefix}${i}\nlink set ${ifPrefix}${i} up\n`).join('') });
+  await runOk(['ip', '-batch', '-'], {
+    netns: router,
+    input: idx.map((i) => `addr add ${uplinkOf(i).address}/30 dev ${ifPrefix}${i}\nlink set ${ifPrefix}${i} up\n`).join(''),
+  });
 }

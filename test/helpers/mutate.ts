@@ -10,11 +10,70 @@ const int = (r: Rng, n: number) => Math.floor(r() * n);
 
 /** Values that break things: wrong types, edges, YAML specials, huge and odd strings. */
 export const NASTY: readonly string[] = [
-  '-1', '0', '0x0', '0xffffffffff', '4294967296', '1e309', '-0', '0.5', '1e-10', '99999999999999999999', 'NaN', '.inf',
-  'null', '~', 'true', 'no', '[]', '{}', '""', "''", '"a"', '[1, 2, 3]', '{ a: 1 }', '*nope', '&anchor x', '!!binary aGk=', '!!str 1',
-  'eth0', 'lo', 'x'.repeat(300), '::', '0.0.0.0', '255.255.255.255', '1.2.3.4/33', 'ffff::/129', '10.0.0.1/8', 'fe80::1%eth0',
-  '200ms', '0s', '-5s', '1.5', '10000000s', 'icmp', 'tcp', 'up', 'down', 'copy', 'follow', 'masquerade', 'false',
-  '"\\u0000"', '"\\t"', 'ü', '${HOME}', '$(reboot)', '`id`', '; rm -rf /', '../../etc/passwd', '/tmp/x', '#', '- a', '? x', '|', '>',
+  '-1',
+  '0',
+  '0x0',
+  '0xffffffffff',
+  '4294967296',
+  '1e309',
+  '-0',
+  '0.5',
+  '1e-10',
+  '99999999999999999999',
+  'NaN',
+  '.inf',
+  'null',
+  '~',
+  'true',
+  'no',
+  '[]',
+  '{}',
+  '""',
+  "''",
+  '"a"',
+  '[1, 2, 3]',
+  '{ a: 1 }',
+  '*nope',
+  '&anchor x',
+  '!!binary aGk=',
+  '!!str 1',
+  'eth0',
+  'lo',
+  'x'.repeat(300),
+  '::',
+  '0.0.0.0',
+  '255.255.255.255',
+  '1.2.3.4/33',
+  'ffff::/129',
+  '10.0.0.1/8',
+  'fe80::1%eth0',
+  '200ms',
+  '0s',
+  '-5s',
+  '1.5',
+  '10000000s',
+  'icmp',
+  'tcp',
+  'up',
+  'down',
+  'copy',
+  'follow',
+  'masquerade',
+  'false',
+  '"\\u0000"',
+  '"\\t"',
+  'ü',
+  '${HOME}',
+  '$(reboot)',
+  '`id`',
+  '; rm -rf /',
+  '../../etc/passwd',
+  '/tmp/x',
+  '#',
+  '- a',
+  '? x',
+  '|',
+  '>',
 ];
 
 /** One random change to a text: a character, a span, a line, or a scalar value. */
@@ -57,7 +116,11 @@ export function mutateText(r: Rng, text: string): string {
     }
     case 7: {
       const i = int(r, lines.length);
-      lines.splice(i, 0, `${' '.repeat(int(r, 4) * 2)}${pick(r, ['providers', 'policies', 'groups', 'health', 'match', 'via', 'default', 'mark_mask', 'rule_priority', 'copy', 'hooks', 'x'])}: ${pick(r, NASTY)}`);
+      lines.splice(
+        i,
+        0,
+        `${' '.repeat(int(r, 4) * 2)}${pick(r, ['providers', 'policies', 'groups', 'health', 'match', 'via', 'default', 'mark_mask', 'rule_priority', 'copy', 'hooks', 'x'])}: ${pick(r, NASTY)}`,
+      );
       return lines.join('\n');
     }
     default: {
@@ -69,7 +132,28 @@ export function mutateText(r: Rng, text: string): string {
   }
 }
 
-const NASTY_JSON: readonly unknown[] = [null, true, false, 0, -1, 1.5, 2 ** 53, -(2 ** 31), 0xffffffff + 1, '', 'x', 'default', '::', '10.0.0.0/33', '1.2.3.4', [], {}, [1], { a: 1 }, 'ü'.repeat(100)];
+const NASTY_JSON: readonly unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  2 ** 53,
+  -(2 ** 31),
+  0xffffffff + 1,
+  '',
+  'x',
+  'default',
+  '::',
+  '10.0.0.0/33',
+  '1.2.3.4',
+  [],
+  {},
+  [1],
+  { a: 1 },
+  'ü'.repeat(100),
+];
 
 /** One random change somewhere in a JSON value (returns a new value). */
 export function mutateJson(r: Rng, v: unknown, depth = 0): unknown {
@@ -80,7 +164,8 @@ export function mutateJson(r: Rng, v: unknown, depth = 0): unknown {
     const out = [...arr];
     const i = int(r, out.length);
     if (r() < 0.1) out.splice(i, 1);
-    else if (r() < 0.05) out.push(...out.slice(0, 50)); // duplicates
+    else if (r() < 0.05)
+      out.push(...out.slice(0, 50)); // duplicates
     else out[i] = mutateJson(r, out[i], depth + 1);
     return out;
   }

@@ -41,9 +41,7 @@ export async function comparableSnapshot(netns: string, devs?: string[]): Promis
   const s = await rawSnapshot(netns, devs);
   let nft = s.nftTables;
   try {
-    nft = JSON.stringify(
-      JSON.parse(s.nftTables, (k, v: unknown) => (k === 'handle' || k === 'metainfo' ? undefined : k === 'counter' ? {} : v)),
-    );
+    nft = JSON.stringify(JSON.parse(s.nftTables, (k, v: unknown) => (k === 'handle' || k === 'metainfo' ? undefined : k === 'counter' ? {} : v)));
   } catch {
     // an error text: compared as it is
   }

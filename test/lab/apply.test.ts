@@ -60,9 +60,15 @@ test('seed: apply, verify, idempotent, No changes, down restores everything; for
     assert.match(apply1.stdout, /Applied and verified\./);
 
     const rules = JSON.parse(await runOk(['ip', '-j', 'rule', 'show'], { netns: ns })) as { priority: number; table?: string; fwmark?: string }[];
-    assert.ok(rules.some((r) => r.priority === 10011 && r.fwmark === '0x4' && r.table === '4'), 'fwmark 4 → table 4, as the seed');
+    assert.ok(
+      rules.some((r) => r.priority === 10011 && r.fwmark === '0x4' && r.table === '4'),
+      'fwmark 4 → table 4, as the seed',
+    );
     const t4 = JSON.parse(await runOk(['ip', '-j', 'route', 'show', 'table', '4'], { netns: ns })) as { dst: string; gateway?: string; dev?: string }[];
-    assert.deepEqual(t4.map((r) => [r.dst, r.gateway, r.dev]), [['default', '67.17.28.14', 'eth4']]);
+    assert.deepEqual(
+      t4.map((r) => [r.dst, r.gateway, r.dev]),
+      [['default', '67.17.28.14', 'eth4']],
+    );
     assert.equal((await runOk(['sysctl', '-n', 'net.ipv4.ip_forward'], { netns: ns })).trim(), '1');
 
     const apply2 = await cli(['apply', '-c', SEED], { netns: ns, stateDir: state });
@@ -122,7 +128,10 @@ test('a failure part-way through apply is reverted: kernel as before, exit code 
     await runOk(['ip', 'route', 'add', 'table', '4', 'default', 'via', '67.17.28.14', 'dev', 'eth4', 'proto', 'static'], { netns: ns });
     const withForeign = await rawSnapshot(ns);
     const plan = await cli(['plan', '-c', SEED], { netns: ns, stateDir: target.stateDir.dir });
-    assert.match(plan.stdout, /conflicts \(apply refuses to start until they are resolved\):\n {2}✗ table 4: default via 67\.17\.28\.14 dev eth4 \(proto 4\) is not multihome's/);
+    assert.match(
+      plan.stdout,
+      /conflicts \(apply refuses to start until they are resolved\):\n {2}✗ table 4: default via 67\.17\.28\.14 dev eth4 \(proto 4\) is not multihome's/,
+    );
     assert.match(plan.stdout, /ip -4 route del default table 4 proto 4 metric 0/);
     const r = await cli(['apply', '-c', SEED], { netns: ns, stateDir: target.stateDir.dir });
     assert.equal(r.code, 1, r.stderr);
@@ -168,7 +177,10 @@ test('a config change applies only the difference, and a hand edit of the nft ta
     assert.equal((await cli(['down'], { netns: ns, stateDir: tmpState() })).code, 0);
     assert.equal((await run(['nft', 'list', 'table', 'inet', 'multihome'], { netns: ns })).code, 1);
     const left = JSON.parse(await runOk(['ip', '-N', '-j', '-d', 'rule', 'show'], { netns: ns })) as { protocol?: string }[];
-    assert.deepEqual(left.filter((r) => r.protocol === '77'), []);
+    assert.deepEqual(
+      left.filter((r) => r.protocol === '77'),
+      [],
+    );
     assert.equal((await runOk(['ip', 'route', 'show', 'table', '4'], { netns: ns })).trim(), '');
     assert.equal((await runOk(['ip', 'route', 'show', 'table', '100'], { netns: ns })).trim(), '');
   });
@@ -217,10 +229,14 @@ test('plan warns about other tools writing mark bits inside mark_mask, naming ea
   await withSeedLab(t, async (ns) => {
     // Docker-style: a mangle rule setting the whole mark; another nft table setting bits of the mask
     await runOk(['iptables', '-t', 'mangle', '-A', 'PREROUTING', '-s', '192.168.99.0/24', '-j', 'MARK', '--set-mark', '0x1'], { netns: ns });
-    await runOk(['nft', '-f', '-'], { netns: ns, input: 'table inet other {\n chain pre {\n  type filter hook prerouting priority -160; policy accept;\n  tcp dport 22 meta mark set meta mark | 0x4 comment "ssh"\n  ct mark set ct mark | 0x100\n }\n}\n' });
+    await runOk(['nft', '-f', '-'], {
+      netns: ns,
+      input:
+        'table inet other {\n chain pre {\n  type filter hook prerouting priority -160; policy accept;\n  tcp dport 22 meta mark set meta mark | 0x4 comment "ssh"\n  ct mark set ct mark | 0x100\n }\n}\n',
+    });
     const r = await cli(['plan', '-c', SEED], { netns: ns, stateDir: tmpState() });
     assert.equal(r.code, 0, r.stderr);
-    const warnings = r.stdout.split('\n').filter((l) => l.includes('inside multihome\'s mark_mask'));
+    const warnings = r.stdout.split('\n').filter((l) => l.includes("inside multihome's mark_mask"));
     assert.equal(warnings.length, 2, r.stdout);
     assert.match(warnings.join('\n'), /rule -A PREROUTING -s 192\.168\.99\.0\/24 -j MARK --set-x?mark 0x1(\/0xffffffff)? writes packet mark bits 0xff/);
     assert.match(warnings.join('\n'), /rule inet\/other\/pre handle \d+ \("ssh"\) writes packet mark bits 0x4/);

@@ -54,7 +54,11 @@ test('balancing 3:1 over 400 new connections lands within ±4.5 standard deviati
     const seen = await connections(nsOf(inst, 'lan'), n);
     const isp1 = count(seen, '205.254.211.179');
     const isp2 = count(seen, '67.17.28.12');
-    assert.equal(isp1 + isp2, n, `every connection answered through an uplink: ${JSON.stringify(seen.filter((s) => s !== '205.254.211.179' && s !== '67.17.28.12').slice(0, 5))}`);
+    assert.equal(
+      isp1 + isp2,
+      n,
+      `every connection answered through an uplink: ${JSON.stringify(seen.filter((s) => s !== '205.254.211.179' && s !== '67.17.28.12').slice(0, 5))}`,
+    );
     // Binomial(400, 3/4): mean 300, standard deviation 8.66; ±4.5 sd fails by chance about once in 150,000 runs.
     const sd = Math.sqrt(n * 0.75 * 0.25);
     assert.ok(Math.abs(isp1 - 300) <= 4.5 * sd, `isp1 carried ${isp1} of ${n} (expected 300 ± ${(4.5 * sd).toFixed(0)})`);

@@ -37,7 +37,10 @@ async function brownout(t: { diagnostic(s: string): void }, inst: LabInstance, d
     await new Promise((r) => setTimeout(r, 1500));
     const t0 = Date.now() - 1000;
     assert.ok(voice.sourcesSince(t0).length > 0 && voice.sourcesSince(t0).every((s) => s === ISP1), 'voice starts on isp1');
-    assert.ok(bulk.sourcesSince(t0).every((s) => s === ISP1), 'bulk starts on isp1');
+    assert.ok(
+      bulk.sourcesSince(t0).every((s) => s === ISP1),
+      'bulk starts on isp1',
+    );
     await degrade();
     const start = Date.now();
     const moved = await voice.waitFor(ISP2, start, limitMs + 5000);
@@ -46,7 +49,10 @@ async function brownout(t: { diagnostic(s: string): void }, inst: LabInstance, d
     assert.ok(moved - start <= limitMs, `voice moved after ${moved - start} ms`);
     await new Promise((r) => setTimeout(r, 1000));
     const later = moved + 300;
-    assert.ok(voice.sourcesSince(later).every((s) => s === ISP2), `voice stays on isp2: ${voice.sourcesSince(later).join(' ')}`);
+    assert.ok(
+      voice.sourcesSince(later).every((s) => s === ISP2),
+      `voice stays on isp2: ${voice.sourcesSince(later).join(' ')}`,
+    );
     const bulkAfter = bulk.sourcesSince(start);
     assert.ok(bulkAfter.length > 0 && bulkAfter.every((s) => s === ISP1), `bulk stays on isp1: ${[...new Set(bulkAfter)].join(', ')}`);
   } finally {
@@ -65,13 +71,22 @@ test('10 % loss on isp1: voice (avoid_degraded) moves to isp2 within 6 s, bulk s
         t,
         inst,
         async () => {
-          await runOk(['nft', '-f', '-'], { netns: nsOf(inst, 'isp1'), input: 'table inet loss {\n  chain lossy { type filter hook forward priority 0; numgen random mod 10 == 0 drop; }\n}\n' });
+          await runOk(['nft', '-f', '-'], {
+            netns: nsOf(inst, 'isp1'),
+            input: 'table inet loss {\n  chain lossy { type filter hook forward priority 0; numgen random mod 10 == 0 drop; }\n}\n',
+          });
         },
         6000,
       );
       const st = await d.status();
       assert.equal(st.providers.find((p) => p.name === 'isp1')?.state, 'degraded');
-      assert.deepEqual(st.groups.map((g) => [g.name, g.active]), [['voice', ['isp2']], ['bulk', ['isp1']]]);
+      assert.deepEqual(
+        st.groups.map((g) => [g.name, g.active]),
+        [
+          ['voice', ['isp2']],
+          ['bulk', ['isp1']],
+        ],
+      );
     } finally {
       await d.daemon.stop();
     }
@@ -93,7 +108,13 @@ test('jitter on isp1 (a userspace responder delays its probes 0–80 ms): voice 
     const d = await startDaemon(router, config(`{ probe: http, port: 8080, targets: [${SEED_SERVER}], jitter: 15ms }`));
     try {
       await brownout(t, inst, () => Promise.resolve(void process.kill(responder.pid, 'SIGUSR1')), 6000).catch((e: unknown) => {
-        throw new Error(`${String(e)}\n${d.events().filter((x) => x.event === 'provider' || x.event === 'applied').map((x) => JSON.stringify(x)).join('\n')}`);
+        throw new Error(
+          `${String(e)}\n${d
+            .events()
+            .filter((x) => x.event === 'provider' || x.event === 'applied')
+            .map((x) => JSON.stringify(x))
+            .join('\n')}`,
+        );
       });
       const isp1 = (await d.status()).providers.find((p) => p.name === 'isp1')!;
       assert.equal(isp1.state, 'degraded');

@@ -34,7 +34,7 @@ for (const port of [7001, 80]) {
 }
 setTimeout(() => { console.log(JSON.stringify({ got, closed })); process.exit(0); }, Number(process.argv[1]));`;
 
-test('deleting one provider\'s conntrack entries by mark leaves the other provider\'s connection alive', async (t) => {
+test("deleting one provider's conntrack entries by mark leaves the other provider's connection alive", async (t) => {
   await withSeedLab(t, async (router, inst) => {
     const state = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-ct-'));
     assert.equal((await cli(['apply', '-c', repoPath('examples', 'seed.yaml')], { netns: router, stateDir: state })).code, 0);

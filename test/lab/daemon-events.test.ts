@@ -23,7 +23,10 @@ const ISP2 = '67.17.28.12';
  */
 async function leakCounter(inst: LabInstance): Promise<() => Promise<number>> {
   const inet = nsOf(inst, 'inet');
-  await nftIn(inet, 'table inet leaks {\n chain c {\n  type filter hook prerouting priority 0; policy accept;\n  iifname "isp1" ip saddr != 205.254.211.0/24 counter\n  iifname "isp2" ip saddr != 67.17.28.0/24 counter\n }\n}\n');
+  await nftIn(
+    inet,
+    'table inet leaks {\n chain c {\n  type filter hook prerouting priority 0; policy accept;\n  iifname "isp1" ip saddr != 205.254.211.0/24 counter\n  iifname "isp2" ip saddr != 67.17.28.0/24 counter\n }\n}\n',
+  );
   return async () => {
     const doc = await nftJsonIn<{ nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] }>(inet, ['list', 'table', 'inet', 'leaks']);
     return doc.nftables.flatMap((o) => o.rule?.expr ?? []).reduce((n, e) => n + (e.counter?.packets ?? 0), 0);
@@ -32,7 +35,7 @@ async function leakCounter(inst: LabInstance): Promise<() => Promise<number>> {
 
 const table = (router: string, t: number) => runJson<{ dst: string; gateway?: string }[]>(['ip', '-j', 'route', 'show', 'table', String(t)], { netns: router });
 
-test('the router\'s uplink set down: the flow and new connections leave by isp1 with its source within 0.3 s; nothing leaks; up: table back, new connections back', async (t) => {
+test("the router's uplink set down: the flow and new connections leave by isp1 with its source within 0.3 s; nothing leaks; up: table back, new connections back", async (t) => {
   await withSeedLab(t, async (router, inst) => {
     await startEchoServer(inst, 'inet');
     const leaks = await leakCounter(inst);
@@ -52,13 +55,18 @@ test('the router\'s uplink set down: the flow and new connections leave by isp1 
       const isp2 = s.providers.find((p) => p.name === 'isp2')!;
       assert.equal(isp2.state, 'down');
       assert.equal(isp2.link, 'eth4 is administratively down');
-      assert.deepEqual(s.groups.map((g) => ({ name: g.name, active: g.active })), [{ name: 'web', active: ['isp1'] }]);
+      assert.deepEqual(
+        s.groups.map((g) => ({ name: g.name, active: g.active })),
+        [{ name: 'web', active: ['isp1'] }],
+      );
       assert.ok(d.events().some((e) => e.event === 'provider' && e.provider === 'isp2' && e.to === 'down' && /^link: /.test(String(e.reason))));
 
       await runOk(['ip', 'link', 'set', 'dev', 'eth4', 'up'], { netns: router });
-      await until('isp2\'s table has its route again', 3000, async () => (await table(router, 101)).some((r) => r.dst === 'default' && r.gateway === '67.17.28.14'));
+      await until("isp2's table has its route again", 3000, async () =>
+        (await table(router, 101)).some((r) => r.dst === 'default' && r.gateway === '67.17.28.14'),
+      );
       await until('new connections return to isp2', 6000, async () => (await seenFrom(inst)) === ISP2);
-      assert.equal(await leaks(), 0, 'no packet left an uplink with another uplink\'s (or a LAN) source');
+      assert.equal(await leaks(), 0, "no packet left an uplink with another uplink's (or a LAN) source");
     } finally {
       await flow.stop();
       await d.daemon.stop();
@@ -83,7 +91,10 @@ test('a provider device deleted and created again with the same name: down meanw
       await runOk(['ip', '-n', router, 'link', 'set', 'dev', 'eth4', 'up']);
       await until('new connections return to isp2', 6000, async () => (await seenFrom(inst)) === ISP2);
       assert.equal((await runOk(['sysctl', '-n', 'net.ipv4.conf.eth4.src_valid_mark'], { netns: router })).trim(), '1', 'the new device got its sysctl');
-      assert.deepEqual((await table(router, 101)).map((r) => [r.dst, r.gateway]), [['default', '67.17.28.14']]);
+      assert.deepEqual(
+        (await table(router, 101)).map((r) => [r.dst, r.gateway]),
+        [['default', '67.17.28.14']],
+      );
     } finally {
       await d.daemon.stop();
     }
@@ -98,7 +109,9 @@ test('a DHCP-style address change on a masquerading uplink: its source rules and
       await until('isp2 carries new connections', 3000, async () => (await seenFrom(inst)) === ISP2);
       await runOk(['ip', 'addr', 'del', '67.17.28.12/24', 'dev', 'eth4'], { netns: router });
       await runOk(['ip', 'addr', 'add', '67.17.28.99/24', 'dev', 'eth4'], { netns: router });
-      await until('the source rule follows the address', 2000, async () => (await runOk(['ip', '-j', 'rule', 'show'], { netns: router })).includes('"src":"67.17.28.99"'));
+      await until('the source rule follows the address', 2000, async () =>
+        (await runOk(['ip', '-j', 'rule', 'show'], { netns: router })).includes('"src":"67.17.28.99"'),
+      );
       await until('new connections leave with the new address', 6000, async () => (await seenFrom(inst)) === '67.17.28.99');
       // the probes moved to the new address: isp2 stays (or is again) up
       await until('isp2 is up', 6000, async () => (await d.status()).providers.find((p) => p.name === 'isp2')!.state === 'up');
@@ -109,13 +122,14 @@ test('a DHCP-style address change on a masquerading uplink: its source rules and
   });
 });
 
-test('drift repaired within a second, each repair logged: nft table deleted, nft flush ruleset, multihome\'s rules deleted, a provider table flushed', async (t) => {
+test("drift repaired within a second, each repair logged: nft table deleted, nft flush ruleset, multihome's rules deleted, a provider table flushed", async (t) => {
   await withSeedLab(t, async (router, inst) => {
     await startEchoServer(inst, 'inet');
     const d = await startDaemon(router, CONFIG);
     try {
       await until('isp2 carries new connections', 3000, async () => (await seenFrom(inst)) === ISP2);
-      const ourRules = async () => (JSON.parse(await runOk(['ip', '-j', '-N', 'rule', 'show'], { netns: router })) as { protocol?: string }[]).filter((r) => r.protocol === '77').length;
+      const ourRules = async () =>
+        (JSON.parse(await runOk(['ip', '-j', '-N', 'rule', 'show'], { netns: router })) as { protocol?: string }[]).filter((r) => r.protocol === '77').length;
       const rules = await ourRules();
       const hasTable = async () => (await run(['nft', 'list', 'table', 'inet', 'multihome'], { netns: router })).code === 0;
       // each one command (one burst of changes: one repair)
@@ -155,7 +169,10 @@ test('reload by CLI and by SIGHUP, with health in the config: the new config run
       assert.equal(r1.code, 0, r1.stdout + r1.stderr);
       assert.equal(r1.stdout.trim(), 'Reloaded.');
       // SIGHUP: a policy sends TCP 22 by isp1, whose probe changes (port 80)
-      fs.writeFileSync(d.cfg, `${CONFIG.replace('probe: tcp, port: 22', 'probe: tcp, port: 80')}policies:\n  - { name: ssh-isp1, match: { protocol: tcp, dport: 22 }, via: isp1 }\n`);
+      fs.writeFileSync(
+        d.cfg,
+        `${CONFIG.replace('probe: tcp, port: 22', 'probe: tcp, port: 80')}policies:\n  - { name: ssh-isp1, match: { protocol: tcp, dport: 22 }, via: isp1 }\n`,
+      );
       process.kill(d.daemon.pid, 'SIGHUP');
       await until('the new policy runs', 3000, async () => (await seenFrom(inst)) === ISP1);
       assert.equal(await seenFrom(inst, 80), ISP2, 'the rest still by isp2');

@@ -25,7 +25,9 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
       return `${CONFIG}hooks: [${hook}]\n`;
     });
     await until('isp2 carries new connections', 3000, async () => (await seenFrom(inst)) === '67.17.28.12');
-    const counted = JSON.parse((await cli(['status', '--json'])).stdout) as { providers: { name: string; connections: number | null; packets: number | null; bytes: number | null }[] };
+    const counted = JSON.parse((await cli(['status', '--json'])).stdout) as {
+      providers: { name: string; connections: number | null; packets: number | null; bytes: number | null }[];
+    };
     const isp2 = counted.providers.find((p) => p.name === 'isp2')!;
     assert.ok((isp2.packets ?? 0) > 0 && (isp2.bytes ?? 0) > 0, `isp2's traffic is counted: ${JSON.stringify(isp2)}`);
     assert.equal(typeof isp2.connections, 'number', 'and its connections');
@@ -38,9 +40,21 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
     const switched = Date.now() - cut;
     t.diagnostic(`failover observed ${switched} ms after the cut (the defaults: probe every 50 ms, timeout 250 ms, down 5)`);
     assert.ok(switched < 2500, `switched after ${switched} ms`);
-    const st = JSON.parse((await cli(['status', '--json'])).stdout) as { providers: { name: string; state: string }[]; groups: { name: string; active: string[] }[] };
-    assert.deepEqual(st.providers.map((p) => [p.name, p.state]), [['isp1', 'up'], ['isp2', 'down']]);
-    assert.deepEqual(st.groups.map((g) => ({ name: g.name, active: g.active })), [{ name: 'web', active: ['isp1'] }]);
+    const st = JSON.parse((await cli(['status', '--json'])).stdout) as {
+      providers: { name: string; state: string }[];
+      groups: { name: string; active: string[] }[];
+    };
+    assert.deepEqual(
+      st.providers.map((p) => [p.name, p.state]),
+      [
+        ['isp1', 'up'],
+        ['isp2', 'down'],
+      ],
+    );
+    assert.deepEqual(
+      st.groups.map((g) => ({ name: g.name, active: g.active })),
+      [{ name: 'web', active: ['isp1'] }],
+    );
 
     // Restore: back to isp2 after 5 good rounds.
     await runOk(['ip', 'link', 'set', 'dev', 'up', 'up'], { netns: nsOf(inst, 'isp2') });
@@ -69,8 +83,16 @@ test('the daemon fails over a dead upstream (link up) in about a second, fails b
 test('a daemon killed with SIGKILL is restarted: it takes over its lock and socket, converges, duplicates nothing', async (t) => {
   await withSeedLab(t, async (router) => {
     // isp1 without health: probed by nobody, shown as up
-    const { dir, cfg, cli, daemon: first, start } = await startDaemon(router, CONFIG.replace(', health: { probe: tcp, port: 22, targets: [203.0.113.10] }', ''));
-    const rulesOf77 = async () => (JSON.parse(await runOk(['ip', '-N', '-j', '-d', 'rule', 'show'], { netns: router })) as { protocol?: string }[]).filter((r) => r.protocol === '77').length;
+    const {
+      dir,
+      cfg,
+      cli,
+      daemon: first,
+      start,
+    } = await startDaemon(router, CONFIG.replace(', health: { probe: tcp, port: 22, targets: [203.0.113.10] }', ''));
+    const rulesOf77 = async () =>
+      (JSON.parse(await runOk(['ip', '-N', '-j', '-d', 'rule', 'show'], { netns: router })) as { protocol?: string }[]).filter((r) => r.protocol === '77')
+        .length;
 
     const rules = await rulesOf77();
     process.kill(first.pid, 'SIGKILL');
@@ -104,7 +126,9 @@ test('an upstream that bounces every second does not make the routing churn ever
       // bounce is a flap the damping sees
       await new Promise((r) => setTimeout(r, 1500));
     }
-    const st = JSON.parse((await cli(['status', '--json'])).stdout) as { providers: { name: string; state: string; transitions: number; suppressed: boolean }[] };
+    const st = JSON.parse((await cli(['status', '--json'])).stdout) as {
+      providers: { name: string; state: string; transitions: number; suppressed: boolean }[];
+    };
     const p = st.providers.find((x) => x.name === 'isp2')!;
     t.diagnostic(`${flaps} bounces: ${p.transitions} transitions, now ${p.state}${p.suppressed ? ' (held by damping)' : ''}`);
     assert.ok(p.transitions <= 4, `${p.transitions} transitions for ${flaps} bounces`);
@@ -113,7 +137,7 @@ test('an upstream that bounces every second does not make the routing churn ever
   });
 });
 
-test('the router\'s own link to isp2 cut and restored: connections move to isp1 and back, the route the kernel dropped is put back', async (t) => {
+test("the router's own link to isp2 cut and restored: connections move to isp1 and back, the route the kernel dropped is put back", async (t) => {
   await withSeedLab(t, async (router, inst) => {
     await startEchoServer(inst, 'inet');
     const { daemon } = await startDaemon(router, CONFIG);
@@ -124,7 +148,11 @@ test('the router\'s own link to isp2 cut and restored: connections move to isp1 
     await until('new connections return to isp2', 6000, async () => (await seenFrom(inst)) === '67.17.28.12');
     // isp2's table (101: assigned after isp1's 100) lost its route when the link went down
     const t101 = JSON.parse(await runOk(['ip', '-j', 'route', 'show', 'table', '101'], { netns: router })) as { dst: string; gateway?: string }[];
-    assert.deepEqual(t101.map((r) => [r.dst, r.gateway]), [['default', '67.17.28.14']], 'isp2 table has its default route again');
+    assert.deepEqual(
+      t101.map((r) => [r.dst, r.gateway]),
+      [['default', '67.17.28.14']],
+      'isp2 table has its default route again',
+    );
     await daemon.stop();
   });
 });

@@ -8,8 +8,7 @@ import { SEED_MULTIHOME_FLOWS, type FlowRow } from '../../src/lab/index.js';
 import { cli } from '../helpers/cli.js';
 import { canRunLab } from '../helpers/lab.js';
 
-
-test('lab demo seed: every flow leaves by the expected uplink with that uplink\'s address', async (t) => {
+test("lab demo seed: every flow leaves by the expected uplink with that uplink's address", async (t) => {
   const why = canRunLab();
   if (why) return t.skip(why);
   const before = new Set(await listNetns());

@@ -35,21 +35,34 @@ test('failback after a 3 s hold: new connections return to isp1 only once it has
     const loop = await startConnectLoop(nsOf(inst, 'lan'), { proto: 'tcp', host: SEED_SERVER });
     const flow = await startUdpFlow(inst, { host: SEED_SERVER });
     try {
-      await until('isp1 carries the traffic', 5000, () => loop.sourcesSince(Date.now() - 300).includes(ISP1) && flow.sourcesSince(Date.now() - 300).includes(ISP1));
+      await until(
+        'isp1 carries the traffic',
+        5000,
+        () => loop.sourcesSince(Date.now() - 300).includes(ISP1) && flow.sourcesSince(Date.now() - 300).includes(ISP1),
+      );
       await isp1Upstream(inst, false);
       const cut = Date.now();
       assert.ok((await loop.waitFor(ISP2, cut, 5000)) !== null, 'failed over');
-      assert.ok((await flow.waitFor(ISP2, cut, 5000)) !== null, 'the steady flow too (isp1\'s connections were deleted)');
+      assert.ok((await flow.waitFor(ISP2, cut, 5000)) !== null, "the steady flow too (isp1's connections were deleted)");
       await isp1Upstream(inst, true);
       await until('isp1 is up again', 10_000, async () => (await d.status()).providers.find((p) => p.name === 'isp1')?.state === 'up');
-      const upAt = Date.parse(String(d.events().filter((e) => e.event === 'provider' && e.provider === 'isp1' && e.to === 'up').pop()?.ts));
+      const upAt = Date.parse(
+        String(
+          d
+            .events()
+            .filter((e) => e.event === 'provider' && e.provider === 'isp1' && e.to === 'up')
+            .pop()?.ts,
+        ),
+      );
       const back = await loop.waitFor(ISP1, upAt, 8000);
       assert.ok(back !== null, 'new connections never returned to isp1');
       t.diagnostic(`new connections returned to isp1 ${back - upAt} ms after it was up again (hold 3000 ms)`);
       assert.ok(back - upAt >= 2900 && back - upAt <= 4500, `returned after ${back - upAt} ms`);
       const flowBack = await flow.waitFor(ISP1, upAt, 8000);
       assert.ok(flowBack !== null && flowBack - upAt >= 2900, 'the steady flow came back with the failback (its connection was deleted on isp2)');
-      await until('the daemon logged the deletion', 3000, () => d.events().some((e) => e.event === 'conntrack' && e.provider === 'isp2' && /failback/.test(String(e.why))));
+      await until('the daemon logged the deletion', 3000, () =>
+        d.events().some((e) => e.event === 'conntrack' && e.provider === 'isp2' && /failback/.test(String(e.why))),
+      );
     } finally {
       await loop.stop();
       await flow.stop();
@@ -77,7 +90,10 @@ test('a metered member is used only while no unmetered member is up (even in the
       assert.ok((await loop.waitFor(ISP1, restored, 8000)) !== null, 'back to the unmetered one');
       await new Promise((r) => setTimeout(r, 500));
       const last = loop.firstFrom(ISP1, restored)! + 300;
-      assert.ok(loop.sourcesSince(last).every((s) => s === ISP1), 'and only it');
+      assert.ok(
+        loop.sourcesSince(last).every((s) => s === ISP1),
+        'and only it',
+      );
     } finally {
       await loop.stop();
       await d.daemon.stop();
@@ -120,7 +136,10 @@ test('quota: a metered uplink that has carried its quota leaves its group (traff
       loop = await startConnectLoop(lan, { proto: 'udp', host: SEED_SERVER, port: 443, everyMs: 100 });
       const restarted = Date.now();
       await until('answers after the restart', 5000, () => loop.sourcesSince(restarted).length > 3);
-      assert.ok(loop.sourcesSince(restarted).every((s) => s === ISP1), 'still out after the restart');
+      assert.ok(
+        loop.sourcesSince(restarted).every((s) => s === ISP1),
+        'still out after the restart',
+      );
 
       // last_resort: true — used up, but the only member of its group: used
       fs.writeFileSync(d.cfg, cfg(true)(d.dir));
@@ -133,5 +152,3 @@ test('quota: a metered uplink that has carried its quota leaves its group (traff
     }
   });
 });
-
-

@@ -33,14 +33,15 @@ async function replies(inst: LabInstance): Promise<Record<string, number>> {
   return out;
 }
 
-test('a port forward on isp2 answers through isp2 (connmark), not main\'s default via isp1', async (t) => {
+test("a port forward on isp2 answers through isp2 (connmark), not main's default via isp1", async (t) => {
   await withSeedLab(t, async (router, inst) => {
     const state = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-state-'));
     await startEchoServer(inst, 'lan');
     // The site's own firewall forwards TCP 8080 on isp2's address to the LAN host's port 80.
     await runOk(['nft', '-f', '-'], {
       netns: router,
-      input: 'table ip site {\n chain forwards {\n  type nat hook prerouting priority dstnat;\n  ip daddr 67.17.28.12 tcp dport 8080 dnat to 192.168.99.10:80\n }\n}\n',
+      input:
+        'table ip site {\n chain forwards {\n  type nat hook prerouting priority dstnat;\n  ip daddr 67.17.28.12 tcp dport 8080 dnat to 192.168.99.10:80\n }\n}\n',
     });
     const a = await cli(['apply', '-c', repoPath('examples', 'seed.yaml')], { netns: router, stateDir: state });
     assert.equal(a.code, 0, a.stderr);

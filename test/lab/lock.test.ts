@@ -19,14 +19,18 @@ const SEED = repoPath('examples', 'seed.yaml');
 
 async function race(router: string, state: string, n: number, dir: string): Promise<{ running: BackgroundProcess[]; refused: number }> {
   const logs = Array.from({ length: n }, (_, i) => path.join(dir, `d${Date.now()}-${i}.log`));
-  const procs = logs.map((log) => spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', SEED, '--log-format', 'json'], { stderrTo: log }));
+  const procs = logs.map((log) =>
+    spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', SEED, '--log-format', 'json'], { stderrTo: log }),
+  );
   const codes = new Map<BackgroundProcess, number>();
   for (const p of procs) void p.exited.then((c) => codes.set(p, c));
   // the losers exit at once; the winner applies and answers status
   await until('all but one have exited', 30_000, () => codes.size >= n - 1);
   await new Promise((r) => setTimeout(r, 1000)); // a second winner would have started by now
   const running = procs.filter((p) => !codes.has(p));
-  const refused = logs.filter((l, i) => codes.get(procs[i]!) === 1 && /another multihome \(pid \d+\) is changing this system/.test(fs.readFileSync(l, 'utf8'))).length;
+  const refused = logs.filter(
+    (l, i) => codes.get(procs[i]!) === 1 && /another multihome \(pid \d+\) is changing this system/.test(fs.readFileSync(l, 'utf8')),
+  ).length;
   return { running, refused };
 }
 

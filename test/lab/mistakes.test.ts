@@ -26,7 +26,13 @@ test('--netns naming a namespace that does not exist: exit 1, with a hint', asyn
 test('a YAML alias bomb: exit 1, located', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-bomb-'));
   const f = path.join(dir, 'bomb.yaml');
-  fs.writeFileSync(f, `a: &a [x, x, x, x, x, x, x, x, x]\n${'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`).join('\n')}\n`);
+  fs.writeFileSync(
+    f,
+    `a: &a [x, x, x, x, x, x, x, x, x]\n${'bcdefgh'
+      .split('')
+      .map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)
+      .join('\n')}\n`,
+  );
   const r = await cli(['validate', '-c', f]);
   fs.rmSync(dir, { recursive: true, force: true });
   assert.equal(r.code, 1);

@@ -23,16 +23,26 @@ test('the webhook POSTs every event as JSON, retrying through failures', async (
     const got = path.join(dir, 'got.jsonl');
     const server = spawnInNetns(router, [process.execPath, '-e', RECEIVER(got)]);
     await server.waitForOutput('ready', 5000);
-    const d = await startDaemon(router, `providers:
+    const d = await startDaemon(
+      router,
+      `providers:
   isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: icmp, targets: [${SEED_SERVER}] } }
   isp2: { interface: eth4, gateway: 67.17.28.14, snat: 67.17.28.12, health: { probe: icmp, targets: [${SEED_SERVER}] } }
 groups:
   web: [isp2, isp1]
 default: web
 notify: { url: "http://127.0.0.1:9790/multihome", timeout: 1s, retries: 3 }
-`);
+`,
+    );
     try {
-      const received = () => (fs.existsSync(got) ? fs.readFileSync(got, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { n: number; type: string; body: Record<string, unknown> }) : []);
+      const received = () =>
+        fs.existsSync(got)
+          ? fs
+              .readFileSync(got, 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l) as { n: number; type: string; body: Record<string, unknown> })
+          : [];
       // the first event (applied, at start) needed two retries
       await until('the first event arrives after two failed tries', 10_000, () => received().length >= 1);
       assert.equal(received()[0]!.n, 3);

@@ -45,8 +45,21 @@ async function startDns(inst: LabInstance, dir: string): Promise<BackgroundProce
   await runOk(['ip', 'addr', 'add', `${DNS}/32`, 'dev', 'lo'], { netns: nsOf(inst, 'inet') });
   const common = ['--no-daemon', '--no-resolv', '--no-hosts', '--bind-interfaces', '--cache-size=0', '--log-facility=-'];
   return [
-    spawnInNetns(nsOf(inst, 'inet'), ['dnsmasq', ...common, `--listen-address=${DNS}`, `--port=${DNS_PORT}`, '--address=/lab.test/192.0.2.7', `--pid-file=${path.join(dir, 'inet-dns.pid')}`]),
-    spawnInNetns(nsOf(inst, 'router'), ['dnsmasq', ...common, '--listen-address=192.168.99.1', `--server=${DNS}#${DNS_PORT}`, `--pid-file=${path.join(dir, 'router-dns.pid')}`]),
+    spawnInNetns(nsOf(inst, 'inet'), [
+      'dnsmasq',
+      ...common,
+      `--listen-address=${DNS}`,
+      `--port=${DNS_PORT}`,
+      '--address=/lab.test/192.0.2.7',
+      `--pid-file=${path.join(dir, 'inet-dns.pid')}`,
+    ]),
+    spawnInNetns(nsOf(inst, 'router'), [
+      'dnsmasq',
+      ...common,
+      '--listen-address=192.168.99.1',
+      `--server=${DNS}#${DNS_PORT}`,
+      `--pid-file=${path.join(dir, 'router-dns.pid')}`,
+    ]),
   ];
 }
 
@@ -94,7 +107,11 @@ test("the router's own traffic (TCP and UDP, IPv4 and IPv6, unbound sockets) and
           t.diagnostic(`the router's own new connections reached the internet by isp2, sent this long after the cut (ms): ${JSON.stringify(moved)}`);
           for (const [k, ms] of Object.entries(moved)) assert.ok(ms !== null && ms <= 1500, `${k} moved after ${ms} ms`);
           const after = Math.max(...Object.values(moved).map(Number)) + cut + 200;
-          for (const [k, loop] of Object.entries(loops)) assert.ok(loop.sourcesSince(after).every((src) => src === (k.endsWith('4') ? ISP2[4] : ISP2[6])), `${k} stays on isp2`);
+          for (const [k, loop] of Object.entries(loops))
+            assert.ok(
+              loop.sourcesSince(after).every((src) => src === (k.endsWith('4') ? ISP2[4] : ISP2[6])),
+              `${k} stays on isp2`,
+            );
         } finally {
           for (const l of Object.values(loops)) await l.stop();
         }

@@ -88,7 +88,10 @@ test('probes leave by the uplink they are bound to; a dead upstream fails only t
       assert.deepEqual(await probe(router, { proto: 'tcp', host: SEED_SERVER, port: 80, bind: ISP2 }), { seen: ISP2, port: 80, proto: 'tcp' });
 
       const icmp: Record<string, PingResult[]> = { isp1: [], isp2: [] };
-      for (const [name, source] of [['isp1', ISP1], ['isp2', ISP2]] as const) {
+      for (const [name, source] of [
+        ['isp1', ISP1],
+        ['isp2', ISP2],
+      ] as const) {
         pings.push(startPing({ target: SEED_SERVER, source, intervalMs: 100, timeoutMs: 300, netns: router, onResult: (r) => icmp[name]!.push(r) }));
       }
       const okSince = (name: string, from: number) => icmp[name]!.slice(from).filter((r) => r.ok).length;
@@ -99,7 +102,11 @@ test('probes leave by the uplink they are bound to; a dead upstream fails only t
       // Healthy: every probe kind succeeds on both uplinks (and the non-DNS echo on UDP 53 does not count).
       await until('ICMP replies on both uplinks', () => okSince('isp1', 0) >= 3 && okSince('isp2', 0) >= 3);
       const healthy = await all([...both(ISP1), ...both(ISP2), dns(ISP2, 53)]);
-      assert.deepEqual(healthy.map((r) => r.ok), [true, true, true, true, false, true, true, true, true, false, false], JSON.stringify(healthy));
+      assert.deepEqual(
+        healthy.map((r) => r.ok),
+        [true, true, true, true, false, true, true, true, true, false, false],
+        JSON.stringify(healthy),
+      );
       assert.match(healthy[4]!.error!, /HTTP status 418/);
       assert.match(healthy[10]!.error!, /timeout/, 'a reply that is not DNS is ignored');
 
@@ -109,7 +116,11 @@ test('probes leave by the uplink they are bound to; a dead upstream fails only t
       assert.match(await runOk(['ip', '-br', 'link', 'show', 'dev', 'eth4'], { netns: router }), /\bUP\b/, "the router's isp2 link stays up");
       const cut = { isp1: icmp['isp1']!.length, isp2: icmp['isp2']!.length };
       const dead = await all([tcp(ISP1), dns(ISP1), httpCall(ISP1), tcp(ISP2), dns(ISP2), httpCall(ISP2)]);
-      assert.deepEqual(dead.map((r) => r.ok), [true, true, true, false, false, false], JSON.stringify(dead));
+      assert.deepEqual(
+        dead.map((r) => r.ok),
+        [true, true, true, false, false, false],
+        JSON.stringify(dead),
+      );
       await until('ICMP failures on isp2 only', () => failSince('isp2', cut.isp2) >= 3 && okSince('isp1', cut.isp1) >= 3);
       assert.equal(failSince('isp1', cut.isp1), 0, 'isp1 unaffected');
 
@@ -121,7 +132,11 @@ test('probes leave by the uplink they are bound to; a dead upstream fails only t
       const back = icmp['isp2']!.length;
       await until('ICMP replies on isp2 again', () => okSince('isp2', back) >= 3);
       const restored = await all([tcp(ISP1), tcp(ISP2), dns(ISP2), httpCall(ISP2)]);
-      assert.deepEqual(restored.map((r) => r.ok), [true, true, true, true], JSON.stringify(restored));
+      assert.deepEqual(
+        restored.map((r) => r.ok),
+        [true, true, true, true],
+        JSON.stringify(restored),
+      );
       for (const r of icmp['isp2']!.filter((x) => x.ok)) assert.ok(r.rttMs! >= 0 && r.sentAt <= r.at);
     } finally {
       // The servers are ended by the lab teardown (their stop() awaits an
@@ -131,7 +146,7 @@ test('probes leave by the uplink they are bound to; a dead upstream fails only t
   });
 });
 
-test('with its table flushed by someone else, an uplink\'s probes and connections fail instead of leaving by another uplink', async (t) => {
+test("with its table flushed by someone else, an uplink's probes and connections fail instead of leaving by another uplink", async (t) => {
   await withSeedLab(t, async (router, inst) => {
     const state = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-state-'));
     assert.equal((await cli(['apply', '-c', SEED], { netns: router, stateDir: state })).code, 0);
@@ -145,7 +160,7 @@ test('with its table flushed by someone else, an uplink\'s probes and connection
     const results: PingResult[] = [];
     const pg = startPing({ target: SEED_SERVER, source: ISP2, intervalMs: 100, timeoutMs: 300, netns: router, onResult: (r) => results.push(r) });
     try {
-      await until('ping from isp2\'s address fails', () => results.filter((r) => !r.ok).length >= 2);
+      await until("ping from isp2's address fails", () => results.filter((r) => !r.ok).length >= 2);
       assert.equal(results.filter((r) => r.ok).length, 0);
     } finally {
       await pg.stop();

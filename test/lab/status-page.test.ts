@@ -42,7 +42,15 @@ test('the status page in Chromium shows an uplink going down and the event, live
     const traffic = await startConnectLoop(nsOf(inst, 'lan'), { proto: 'tcp', host: SEED_SERVER, everyMs: 50 });
     const browser = await chromium.launch({
       executablePath: wrapper,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
@@ -58,12 +66,14 @@ test('the status page in Chromium shows an uplink going down and the event, live
       await new Promise((r) => setTimeout(r, 12_000));
       await runOk(['ip', 'link', 'set', 'dev', 'up', 'down'], { netns: nsOf(inst, 'isp2') });
       const cut = Date.now();
-      await page.waitForFunction(() => document.querySelector('#providers tr[data-provider="isp2"] td.state')?.textContent === 'down', undefined, { timeout: 6000 });
+      await page.waitForFunction(() => document.querySelector('#providers tr[data-provider="isp2"] td.state')?.textContent === 'down', undefined, {
+        timeout: 6000,
+      });
       t.diagnostic(`the page showed isp2 down ${Date.now() - cut} ms after the cut (the page polls every 2 s)`);
       await page.waitForFunction(() => document.querySelector('#groups tr[data-group="web"] td.active')?.textContent === 'isp1', undefined, { timeout: 4000 });
       const event = page.locator('#events tr.event.provider', { hasText: 'provider=isp2 from=up to=down' });
       await event.first().waitFor({ timeout: 4000 });
-      assert.ok(await page.locator('#events tr.event.applied').count() > 0, 'applies are in the history');
+      assert.ok((await page.locator('#events tr.event.applied').count()) > 0, 'applies are in the history');
       await new Promise((r) => setTimeout(r, 10_500)); // one more history point, after the failover
       const shot = process.env.MULTIHOME_SCREENSHOT;
       if (shot) await page.screenshot({ path: shot, fullPage: true });
@@ -74,4 +84,3 @@ test('the status page in Chromium shows an uplink going down and the event, live
     }
   });
 });
-

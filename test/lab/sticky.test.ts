@@ -40,7 +40,10 @@ test('balancing by source: a member going down moves only its sources, coming ba
     const d = await startDaemon(router, config('{ tiers: [{ isp1: 1, isp2: 1 }], sticky: source }'));
     try {
       const both = await seenBySource(lan, sources, SEED_SERVER);
-      assert.ok(Object.values(both).every((v) => v === ISP1 || v === ISP2), JSON.stringify(both));
+      assert.ok(
+        Object.values(both).every((v) => v === ISP1 || v === ISP2),
+        JSON.stringify(both),
+      );
       const share2 = on(both, ISP2).length;
       t.diagnostic(`both up: ${on(both, ISP1).length} sources on isp1, ${share2} on isp2`);
       assert.ok(share2 > 25 && share2 < 75, `a 1:1 split of 100 sources: ${share2} on isp2`);
@@ -57,7 +60,7 @@ test('balancing by source: a member going down moves only its sources, coming ba
       const one = await seenBySource(lan, sources, SEED_SERVER);
       const movedDown = moved(both, one);
       t.diagnostic(`isp2 down: ${movedDown.length} sources moved (isp2 had ${share2})`);
-      assert.deepEqual(movedDown.sort(), on(both, ISP2).sort(), 'exactly isp2\'s sources moved');
+      assert.deepEqual(movedDown.sort(), on(both, ISP2).sort(), "exactly isp2's sources moved");
 
       await cut(inst, 'isp2', true);
       await until('isp2 is back', 8000, async () => (await d.status()).groups[0]?.active.length === 2);
@@ -85,8 +88,13 @@ test('sticky_timeout: sources keep the uplink they moved to across connections a
       await cut(inst, 'isp2', false);
       await until('isp2 is down', 5000, async () => (await d.status()).groups[0]?.active.join() === 'isp1');
       const one = await seenBySource(lan, sources, SEED_SERVER);
-      assert.ok(sources.every((s) => one[s] === ISP1), 'all on isp1 while isp2 is down');
-      const sets = JSON.parse(await runOk(['nft', '-j', 'list', 'set', 'inet', 'multihome', 'sticky_spread_isp1_4'], { netns: router })) as { nftables: { set?: { elem?: unknown[] } }[] };
+      assert.ok(
+        sources.every((s) => one[s] === ISP1),
+        'all on isp1 while isp2 is down',
+      );
+      const sets = JSON.parse(await runOk(['nft', '-j', 'list', 'set', 'inet', 'multihome', 'sticky_spread_isp1_4'], { netns: router })) as {
+        nftables: { set?: { elem?: unknown[] } }[];
+      };
       assert.equal(sets.nftables.find((x) => x.set)?.set?.elem?.length, sources.length, 'every source is remembered on isp1');
 
       await cut(inst, 'isp2', true);

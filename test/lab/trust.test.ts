@@ -53,7 +53,10 @@ test('a state dir another user made, or can write to, is refused by plan, apply,
     const theirs = userDir('state');
     // records planted by that user: down would delete the kernel's own rules and set a sysctl of their choice
     const evil = JSON.stringify({ fingerprint: '', digest: '', ownership: { protocol: 2, prefs: [0, 32767], tables: [254, 255] } });
-    assert.equal(asNobody(['sh', '-c', `printf '%s' '${evil}' > ${theirs}/nft.json && printf '{"net/ipv4/ip_forward":"1"}' > ${theirs}/sysctl-originals.json`]).status, 0);
+    assert.equal(
+      asNobody(['sh', '-c', `printf '%s' '${evil}' > ${theirs}/nft.json && printf '{"net/ipv4/ip_forward":"1"}' > ${theirs}/sysctl-originals.json`]).status,
+      0,
+    );
     const loose = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-trust-loose-'));
     fs.chmodSync(loose, 0o777);
     const before = await rawSnapshot(router);
@@ -95,12 +98,25 @@ test('a symbolic link in the state dir is never followed: a root-owned file it p
   });
 });
 
-test('status does not talk to a socket another user put in place of the daemon\'s', async (t) => {
+test("status does not talk to a socket another user put in place of the daemon's", async (t) => {
   if (!canTest(t)) return;
   const dir = userDir('sock');
   const sock = path.join(dir, 'control.sock');
   // the user's fake daemon, listening where the real one would
-  const fake = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e', `require('net').createServer((c) => { c.end('{"ok":true,"status":{"planted":true}}\\n'); }).listen(${JSON.stringify(sock)}, () => console.log('ready'))`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const fake = spawn(
+    'setpriv',
+    [
+      '--reuid',
+      String(NOBODY),
+      '--regid',
+      String(NOBODY),
+      '--clear-groups',
+      process.execPath,
+      '-e',
+      `require('net').createServer((c) => { c.end('{"ok":true,"status":{"planted":true}}\\n'); }).listen(${JSON.stringify(sock)}, () => console.log('ready'))`,
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   try {
     await new Promise<void>((resolve) => fake.stdout.once('data', () => resolve()));
     const r = await cli(['status', '--json'], { stateDir: dir });
@@ -118,7 +134,15 @@ test('confirm only signals its own timer: a pending record naming another proces
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-trust-confirm-'));
   const victim = spawn('sleep', ['60'], { stdio: 'ignore' });
   try {
-    const pending = { deadline: Date.now() + 60_000, pid: victim.pid, before: { snapshot: { state: { rules: [], routes: [], nft: null, sysctls: {}, links: [] }, nftJson: null }, own: { protocol: 77, prefs: [10000, 10999], tables: [] }, sysctlKeys: [] } };
+    const pending = {
+      deadline: Date.now() + 60_000,
+      pid: victim.pid,
+      before: {
+        snapshot: { state: { rules: [], routes: [], nft: null, sysctls: {}, links: [] }, nftJson: null },
+        own: { protocol: 77, prefs: [10000, 10999], tables: [] },
+        sysctlKeys: [],
+      },
+    };
     fs.writeFileSync(path.join(dir, 'pending-confirm.json'), JSON.stringify(pending), { mode: 0o600 });
     const r = await cli(['confirm'], { stateDir: dir });
     assert.equal(r.code, 0, r.stderr);
@@ -141,7 +165,10 @@ test('hooks another user can replace are refused: at start (located in the confi
     const state = path.join(dir, 'state');
     const cfg = path.join(dir, 'multihome.yaml');
     try {
-      fs.writeFileSync(cfg, `providers:\n  isp1: { interface: eth1, gateway: 205.254.211.254, health: { probe: icmp, targets: [203.0.113.10] } }\ndefault: isp1\nhooks: [${userHook}]\n`);
+      fs.writeFileSync(
+        cfg,
+        `providers:\n  isp1: { interface: eth1, gateway: 205.254.211.254, health: { probe: icmp, targets: [203.0.113.10] } }\ndefault: isp1\nhooks: [${userHook}]\n`,
+      );
       const r = await run([process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg], { netns: router });
       assert.equal(r.code, 1);
       assert.match(r.stderr, /multihome\.yaml:\d+:\d+: error: refusing to run hook .*hook\.sh: .* belongs to uid 65534/);
@@ -149,7 +176,10 @@ test('hooks another user can replace are refused: at start (located in the confi
       // a root-owned hook the daemon accepts, made writable by others after the start: refused when it would run
       const rootHook = path.join(dir, 'root-hook.sh');
       fs.writeFileSync(rootHook, `#!/bin/sh\ntouch ${dir}/ran\n`, { mode: 0o755 });
-      const d = await startDaemon(router, `providers:\n  isp1: { interface: eth1, gateway: 205.254.211.254, health: { probe: icmp, targets: [203.0.113.10] } }\n  isp2: { interface: eth4, gateway: 67.17.28.14 }\ndefault: isp1\nhooks: [${rootHook}]\n`);
+      const d = await startDaemon(
+        router,
+        `providers:\n  isp1: { interface: eth1, gateway: 205.254.211.254, health: { probe: icmp, targets: [203.0.113.10] } }\n  isp2: { interface: eth4, gateway: 67.17.28.14 }\ndefault: isp1\nhooks: [${rootHook}]\n`,
+      );
       try {
         fs.chmodSync(rootHook, 0o777);
         spawnSync('ip', ['-n', router, 'link', 'set', 'dev', 'eth1', 'down']);
@@ -165,7 +195,7 @@ test('hooks another user can replace are refused: at start (located in the confi
   });
 });
 
-test('the control socket is root\'s from its first moment, even under umask 000: another user never gets through', async (t) => {
+test("the control socket is root's from its first moment, even under umask 000: another user never gets through", async (t) => {
   if (!canTest(t)) return;
   await withSeedLab(t, async (router) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-trust-umask-'));
@@ -177,10 +207,16 @@ test('the control socket is root\'s from its first moment, even under umask 000:
     const script = `const net = require('net'); let ok = 0, tries = 0; const t0 = Date.now();
       (function go() { if (Date.now() - t0 > 8000) { console.log(JSON.stringify({ ok, tries })); return; }
         tries++; const c = net.connect(${JSON.stringify(sock)}); c.on('connect', () => { ok++; c.destroy(); setImmediate(go); }); c.on('error', () => setImmediate(go)); })();`;
-    const client = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const client = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     client.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    const daemon = spawn('ip', ['netns', 'exec', router, 'sh', '-c', 'umask 000; exec "$@"', 'sh', process.execPath, MAIN, '--state-dir', state, 'run', '-c', SEED], { stdio: 'ignore', detached: true });
+    const daemon = spawn(
+      'ip',
+      ['netns', 'exec', router, 'sh', '-c', 'umask 000; exec "$@"', 'sh', process.execPath, MAIN, '--state-dir', state, 'run', '-c', SEED],
+      { stdio: 'ignore', detached: true },
+    );
     try {
       await until('the client is done', 15_000, () => out.includes('tries'));
       const r = JSON.parse(out) as { ok: number; tries: number };
@@ -188,7 +224,15 @@ test('the control socket is root\'s from its first moment, even under umask 000:
       assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
       assert.equal(r.ok, 0, `${r.ok} of ${r.tries} connections by another user got through`);
       assert.ok(r.tries > 10);
-      assert.ok(await new Promise<boolean>((res) => net.connect(sock).on('connect', () => res(true)).on('error', () => res(false))), 'root gets through');
+      assert.ok(
+        await new Promise<boolean>((res) =>
+          net
+            .connect(sock)
+            .on('connect', () => res(true))
+            .on('error', () => res(false)),
+        ),
+        'root gets through',
+      );
     } finally {
       process.kill(-daemon.pid!, 'SIGTERM');
       await new Promise((r) => setTimeout(r, 500));

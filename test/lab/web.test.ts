@@ -62,11 +62,28 @@ test('/metrics across a failover: provider_up flips within a probe round, totals
           .split('\n')
           .filter(Boolean)
           .map((l) => JSON.parse(l) as [number, string]);
-      await until('a scrape with isp2 up and traffic counted', 15_000, () => scrapes().some(([, b]) => value(b, 'multihome_provider_up', 'provider="isp2"') === 1 && (value(b, 'multihome_provider_bytes_total', 'provider="isp2",direction="out"') ?? 0) > 0));
+      await until('a scrape with isp2 up and traffic counted', 15_000, () =>
+        scrapes().some(
+          ([, b]) =>
+            value(b, 'multihome_provider_up', 'provider="isp2"') === 1 &&
+            (value(b, 'multihome_provider_bytes_total', 'provider="isp2",direction="out"') ?? 0) > 0,
+        ),
+      );
       const body = scrapes().pop()![1];
       const check = await run(['promtool', 'check', 'metrics'], { input: body });
       assert.equal(check.code, 0, `promtool: ${check.stdout}${check.stderr}`);
-      for (const name of ['multihome_provider_state', 'multihome_provider_rtt_seconds', 'multihome_provider_probe_rtt_seconds_bucket', 'multihome_provider_loss_ratio', 'multihome_provider_jitter_seconds', 'multihome_provider_transitions_total', 'multihome_provider_packets_total', 'multihome_group_active', 'multihome_apply_total', 'multihome_drift_repairs_total']) {
+      for (const name of [
+        'multihome_provider_state',
+        'multihome_provider_rtt_seconds',
+        'multihome_provider_probe_rtt_seconds_bucket',
+        'multihome_provider_loss_ratio',
+        'multihome_provider_jitter_seconds',
+        'multihome_provider_transitions_total',
+        'multihome_provider_packets_total',
+        'multihome_group_active',
+        'multihome_apply_total',
+        'multihome_drift_repairs_total',
+      ]) {
         assert.ok(body.includes(name), `${name} is exported`);
       }
       assert.equal(value(body, 'multihome_group_active', 'group="web",provider="isp2"'), 1);
@@ -77,7 +94,9 @@ test('/metrics across a failover: provider_up flips within a probe round, totals
       const downAt = Date.parse(String(d.events().find((e) => e.event === 'provider' && e.provider === 'isp2' && e.to === 'down')!.ts));
       await until('a scrape shows it', 3000, () => scrapes().some(([at, b]) => at >= downAt && value(b, 'multihome_provider_up', 'provider="isp2"') === 0));
       const flipped = scrapes().find(([at, b]) => at >= downAt - 1000 && value(b, 'multihome_provider_up', 'provider="isp2"') === 0)![0];
-      t.diagnostic(`multihome_provider_up{provider="isp2"} was 0 in the scrape started ${flipped - downAt} ms after the state change (scrapes every 50 ms, a probe round 200 ms)`);
+      t.diagnostic(
+        `multihome_provider_up{provider="isp2"} was 0 in the scrape started ${flipped - downAt} ms after the state change (scrapes every 50 ms, a probe round 200 ms)`,
+      );
       assert.ok(flipped - downAt <= 200, `flipped ${flipped - downAt} ms after the change`);
       await new Promise((r) => setTimeout(r, 6000)); // traffic on isp1 meanwhile, the table replaced, counters sampled again
       const after = scrapes().pop()![1];
@@ -99,10 +118,19 @@ test('/metrics across a failover: provider_up flips within a probe round, totals
       t.diagnostic(`${scrapes().length} scrapes, ${checked} total values, none lower than an earlier one`);
 
       // the API
-      const api = JSON.parse((await get(router, 'http://127.0.0.1:9780/api/status')).body) as { providers: { name: string; state: string }[]; groups: { name: string; active: string[] }[] };
+      const api = JSON.parse((await get(router, 'http://127.0.0.1:9780/api/status')).body) as {
+        providers: { name: string; state: string }[];
+        groups: { name: string; active: string[] }[];
+      };
       const cli = JSON.parse((await d.cli(['status', '--json'])).stdout) as typeof api;
-      assert.deepEqual(api.providers.map((p) => [p.name, p.state]), cli.providers.map((p) => [p.name, p.state]));
-      assert.deepEqual(api.groups.map((g) => g.active), [['isp1']]);
+      assert.deepEqual(
+        api.providers.map((p) => [p.name, p.state]),
+        cli.providers.map((p) => [p.name, p.state]),
+      );
+      assert.deepEqual(
+        api.groups.map((g) => g.active),
+        [['isp1']],
+      );
       const events = JSON.parse((await get(router, 'http://127.0.0.1:9780/api/events')).body) as { event: string; provider?: string; to?: string }[];
       assert.ok(events.some((e) => e.event === 'provider' && e.provider === 'isp2' && e.to === 'down'));
       assert.equal((await get(router, 'http://127.0.0.1:9780/api/status', {}, 'POST')).status, 405, 'read-only');

@@ -84,14 +84,22 @@ export function queryDiff(q: Query, k: RawAnswer, d: Decision | Error): string |
 export function expectDiff(e: Expect, answers: RawAnswer[]): string | null {
   const ok = answers.filter((a): a is Extract<RawAnswer, { ok: true }> => a.ok).map((a) => a.json);
   const fails: string[] = [];
-  if (e.ok !== undefined && ok.length !== (e.ok ? answers.length : 0)) fails.push(e.ok ? 'expected an answer, the kernel gave an error' : 'expected an error, the kernel answered');
+  if (e.ok !== undefined && ok.length !== (e.ok ? answers.length : 0))
+    fails.push(e.ok ? 'expected an answer, the kernel gave an error' : 'expected an error, the kernel answered');
   if (e.table !== undefined && !(ok.length === answers.length && ok.every((j) => answerOf(j).table === e.table))) fails.push(`expected table ${e.table}`);
   if (e.notTable !== undefined && ok.some((j) => answerOf(j).table === e.notTable)) fails.push(`expected no table ${e.notTable}`);
-  if (e.dev !== undefined && !(ok.length === answers.length && ok.every((j) => kernelHops(j).some((h) => h.dev === e.dev)))) fails.push(`expected dev ${e.dev} in every answer`);
+  if (e.dev !== undefined && !(ok.length === answers.length && ok.every((j) => kernelHops(j).some((h) => h.dev === e.dev))))
+    fails.push(`expected dev ${e.dev} in every answer`);
   if (e.devsSeen && !e.devsSeen.every((dev) => ok.some((j) => j.dev === dev))) fails.push(`expected each of ${e.devsSeen.join(', ')} among the answers`);
-  if (e.prefsrc !== undefined && !(ok.length === answers.length && ok.every((j) => j.prefsrc === e.prefsrc))) fails.push(`expected source ${e.prefsrc} in every answer`);
-  if (e.tablesSeen && !e.tablesSeen.every((t) => ok.some((j) => answerOf(j).table === t))) fails.push(`expected each of tables ${e.tablesSeen.join(', ')} among the answers`);
-  if (e.linkdown !== undefined && ok.some((j) => kernelHops(j).some((h) => h.flags.includes('linkdown')) || (j.flags as string[] | undefined)?.includes('linkdown')) !== e.linkdown) fails.push(`expected ${e.linkdown ? '' : 'no '}linkdown flag`);
+  if (e.prefsrc !== undefined && !(ok.length === answers.length && ok.every((j) => j.prefsrc === e.prefsrc)))
+    fails.push(`expected source ${e.prefsrc} in every answer`);
+  if (e.tablesSeen && !e.tablesSeen.every((t) => ok.some((j) => answerOf(j).table === t)))
+    fails.push(`expected each of tables ${e.tablesSeen.join(', ')} among the answers`);
+  if (
+    e.linkdown !== undefined &&
+    ok.some((j) => kernelHops(j).some((h) => h.flags.includes('linkdown')) || (j.flags as string[] | undefined)?.includes('linkdown')) !== e.linkdown
+  )
+    fails.push(`expected ${e.linkdown ? '' : 'no '}linkdown flag`);
   if (e.nexthopFlags) {
     const { dev, flags, not } = e.nexthopFlags;
     const has = ok.some((j) => kernelHops(j).some((h) => h.dev === dev && flags.every((f) => h.flags.includes(f))));
@@ -99,7 +107,12 @@ export function expectDiff(e: Expect, answers: RawAnswer[]): string | null {
   }
   if (e.route) {
     const r = e.route;
-    const shows = ok.some((j) => j.dst === r.dst && (r.tos === undefined || Number(j.tos ?? 0) === r.tos) && (r.gateway === undefined || kernelHops(j).some((h) => h.gateway === r.gateway)));
+    const shows = ok.some(
+      (j) =>
+        j.dst === r.dst &&
+        (r.tos === undefined || Number(j.tos ?? 0) === r.tos) &&
+        (r.gateway === undefined || kernelHops(j).some((h) => h.gateway === r.gateway)),
+    );
     if (!shows) fails.push(`expected the route ${r.dst}${r.tos ? ` tos ${r.tos}` : ''}${r.gateway ? ` via ${r.gateway}` : ''}`);
   }
   return fails.length > 0 ? fails.join('; ') : null;

@@ -42,8 +42,20 @@ function redirect(family: Family, m: Match, before: Step[]): Phase {
   return { setup: [...before, ip(`${v}rule add ${m.match} table ${RTABLE}`)], checks };
 }
 
-const same = (match: string, nomatch: string, description: string, nomatchDescription: string): Match => ({ match, getmatch: match, getnomatch: nomatch, description, nomatchDescription });
-const other = (match: string, getmatch: string, getnomatch: string, description: string, nomatchDescription: string): Match => ({ match, getmatch, getnomatch, description, nomatchDescription });
+const same = (match: string, nomatch: string, description: string, nomatchDescription: string): Match => ({
+  match,
+  getmatch: match,
+  getnomatch: nomatch,
+  description,
+  nomatchDescription,
+});
+const other = (match: string, getmatch: string, getnomatch: string, description: string, nomatchDescription: string): Match => ({
+  match,
+  getmatch,
+  getnomatch,
+  description,
+  nomatchDescription,
+});
 
 /** The matches of fib_rule{4,6}_test in script order (those iproute2 6.1 can express). */
 function matches(family: Family): Match[] {
@@ -53,11 +65,25 @@ function matches(family: Family): Match[] {
     same('oif dummy0', 'oif lo', 'oif redirect to table', 'oif no redirect to table'),
     same(`from ${src} iif dummy0`, `from ${src} iif lo`, 'iif redirect to table', 'iif no redirect to table'),
     ...tos.map((t) => other('tos 0x10', `tos ${t}`, 'tos 0x20', `tos ${t} redirect to table`, 'tos 0x20 no redirect to table')),
-    ...tos.map((t) => other('tos 0x10', `from ${src} iif dummy0 tos ${t}`, `from ${src} iif dummy0 tos 0x20`, `iif tos ${t} redirect to table`, 'iif tos 0x20 no redirect to table')),
+    ...tos.map((t) =>
+      other(
+        'tos 0x10',
+        `from ${src} iif dummy0 tos ${t}`,
+        `from ${src} iif dummy0 tos 0x20`,
+        `iif tos ${t} redirect to table`,
+        'iif tos 0x20 no redirect to table',
+      ),
+    ),
     other('fwmark 0x64', 'mark 0x64', 'mark 0x63', 'fwmark redirect to table', 'fwmark no redirect to table'),
     other('uidrange 100-100', 'uid 100', 'uid 101', 'uid redirect to table', 'uid no redirect to table'),
     same('sport 666 dport 777', 'sport 667 dport 778', 'sport and dport redirect to table', 'sport and dport no redirect to table'),
-    other('sport 100-200 dport 300-400', 'sport 100 dport 400', 'sport 100 dport 401', 'sport and dport range redirect to table', 'sport and dport range no redirect to table'),
+    other(
+      'sport 100-200 dport 300-400',
+      'sport 100 dport 400',
+      'sport 100 dport 401',
+      'sport and dport range redirect to table',
+      'sport and dport range no redirect to table',
+    ),
     same('ipproto tcp', 'ipproto udp', 'ipproto tcp match', 'ipproto udp no match'),
     same(`ipproto ${tag}`, 'ipproto tcp', `ipproto ${tag} match`, `ipproto ${family === 6 ? 'ipv6-tcp' : 'tcp'} no match`),
   ];
@@ -68,7 +94,8 @@ function ruleTest(family: Family): Scenario {
   const v = family === 6 ? '-6 ' : '';
   const phases: Phase[] = [];
   matches(family).forEach((m, i) => {
-    const before: Step[] = i === 0 ? [...SETUP, ip(`${v}route add table ${RTABLE} default via ${GW[family]} dev dummy0 onlink`)] : [ip(`${v}rule del pref 32765`)];
+    const before: Step[] =
+      i === 0 ? [...SETUP, ip(`${v}route add table ${RTABLE} default via ${GW[family]} dev dummy0 onlink`)] : [ip(`${v}rule del pref 32765`)];
     // fib_rule4_test enables forwarding and turns rp_filter off on dummy0 before the iif match.
     if (family === 4 && i === 1) before.push(sysctl('net.ipv4.ip_forward=1', 'net.ipv4.conf.dummy0.rp_filter=0'));
     phases.push(redirect(family, m, before));
@@ -96,9 +123,11 @@ function connectTest(family: Family): Scenario {
   const rule = `rule${family} dsfield`;
   const checks: Check[] = [];
   for (const ds of ['0x04', '0x05', '0x06', '0x07']) {
-    for (const proto of ['udp', 'tcp']) checks.push(check(`${rule} ${proto} connect (dsfield ${ds})`, get(family, `${remote} tos ${ds} ipproto ${proto}`), { table: RTABLE_PEER, dev: 'veth0' }));
+    for (const proto of ['udp', 'tcp'])
+      checks.push(check(`${rule} ${proto} connect (dsfield ${ds})`, get(family, `${remote} tos ${ds} ipproto ${proto}`), { table: RTABLE_PEER, dev: 'veth0' }));
   }
-  for (const proto of ['udp', 'tcp']) checks.push(check(`${rule} ${proto} no connect (dsfield 0x20)`, get(family, `${remote} tos 0x20 ipproto ${proto}`), { ok: false }));
+  for (const proto of ['udp', 'tcp'])
+    checks.push(check(`${rule} ${proto} no connect (dsfield 0x20)`, get(family, `${remote} tos 0x20 ipproto ${proto}`), { ok: false }));
   return { script: 'fib_rule_tests', section: `fib_rule${family}_connect_test`, phases: [{ setup, checks }] };
 }
 

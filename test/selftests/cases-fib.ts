@@ -18,7 +18,12 @@ import type { Family } from '../../src/net/ip.js';
 import { carrier, check, dummy, get, get4, get6, ip, sysctl, up, veth, type Check, type Phase, type Scenario, type Step } from './scenario.js';
 
 /** setup(): ns1 with forwarding on and dummy0 = 198.51.100.1/24, 2001:db8:1::1/64. */
-const SETUP: Step[] = [sysctl('net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'), ...dummy('dummy0', 0x10), ip('address add 198.51.100.1/24 dev dummy0'), ip('-6 address add 2001:db8:1::1/64 dev dummy0')];
+const SETUP: Step[] = [
+  sysctl('net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'),
+  ...dummy('dummy0', 0x10),
+  ip('address add 198.51.100.1/24 dev dummy0'),
+  ip('-6 address add 2001:db8:1::1/64 dev dummy0'),
+];
 
 /** dummy1 and the multipath routes of the unregister and down tests. */
 const MPATH: Step[] = [
@@ -48,7 +53,10 @@ function unregister(): Scenario[] {
     { setup: [...SETUP, ...MPATH], checks: both('203.0.113.1', '2001:db8:3::1', (f) => `${f} fibmatch`, ok) },
     {
       setup: [ip('link del dev dummy0')],
-      checks: [check('IPv4 - multipath route removed on delete', fib(4, '203.0.113.1'), fails), check('IPv6 - multipath down to single path', fib(6, '2001:db8:3::1'), ok)],
+      checks: [
+        check('IPv4 - multipath route removed on delete', fib(4, '203.0.113.1'), fails),
+        check('IPv6 - multipath down to single path', fib(6, '2001:db8:3::1'), ok),
+      ],
     },
     { setup: [ip('link del dev dummy1')], checks: [check('IPv6 - no route', fib(6, '2001:db8:3::1'), fails)] },
   ];
@@ -61,7 +69,10 @@ function unregister(): Scenario[] {
 /** fib_down_multipath_test_do: one device down, one up. */
 function downUp(down: string, up: string, when: string): Check[] {
   const v = (f: string, s: string) => `${when}: ${f} ${s}`;
-  const flags = (f: Family, dev: string, not: boolean) => check(v(f === 4 ? 'IPv4' : 'IPv6', `flags on ${not ? 'up' : 'down'} device`), fib(f, f === 4 ? '203.0.113.1' : '2001:db8:3::1'), { nexthopFlags: { dev, flags: ['dead', 'linkdown'], not } });
+  const flags = (f: Family, dev: string, not: boolean) =>
+    check(v(f === 4 ? 'IPv4' : 'IPv6', `flags on ${not ? 'up' : 'down'} device`), fib(f, f === 4 ? '203.0.113.1' : '2001:db8:3::1'), {
+      nexthopFlags: { dev, flags: ['dead', 'linkdown'], not },
+    });
   return [
     check(v('IPv4', 'fibmatch on down device'), get4(`fibmatch 203.0.113.1 oif ${down}`), fails),
     check(v('IPv6', 'fibmatch on down device'), get6(`fibmatch 2001:db8:3::1 oif ${down}`), fails),
@@ -120,7 +131,12 @@ function carrierTests(): Scenario[] {
 const suppress: Scenario = {
   script: 'fib_tests',
   section: 'fib_suppress_test',
-  phases: [{ setup: [...SETUP, ...dummy('dummy1', 0x11), ip('-6 route add default dev dummy1'), ip('-6 rule add table main suppress_prefixlength 0')], checks: [check('FIB rule suppress test', get6('1234::1'))] }],
+  phases: [
+    {
+      setup: [...SETUP, ...dummy('dummy1', 0x11), ip('-6 route add default dev dummy1'), ip('-6 rule add table main suppress_prefixlength 0')],
+      checks: [check('FIB rule suppress test', get6('1234::1'))],
+    },
+  ],
 };
 
 /** route_setup(): veth1 and veth3 to ns2 (here the peer namespace), with their addresses. */
@@ -152,7 +168,12 @@ function dsfield(): Scenario {
 function mangle(family: Family): Scenario {
   const v = family === 6 ? '-6 ' : '';
   const [net, host] = family === 6 ? ['2001:db8:101::/64', '2001:db8:101::2'] : ['172.16.101.0/24', '172.16.101.2'];
-  const setup = [...ROUTE_SETUP, ip(`${v}rule add pref 100 ipproto udp sport 12345 dport 54321 table 123`), ip(`${v}route add table 123 ${net} dev veth1`), ip(`${v}route add unreachable ${host}/${family === 6 ? 128 : 32}`)];
+  const setup = [
+    ...ROUTE_SETUP,
+    ip(`${v}rule add pref 100 ipproto udp sport 12345 dport 54321 table 123`),
+    ip(`${v}route add table 123 ${net} dev veth1`),
+    ip(`${v}route add unreachable ${host}/${family === 6 ? 128 : 32}`),
+  ];
   const checks = [
     check('Connection with correct parameters', get(family, `${host} ipproto udp sport 12345 dport 54321`), { table: 123, dev: 'veth1' }),
     check('Connection with incorrect parameters', get(family, `${host} ipproto udp sport 11111 dport 54321`), fails),
@@ -186,7 +207,9 @@ const IPV6_OIF_WITH_SOURCE = 'IPv6 honours the oif of a locally generated lookup
  */
 function mpathOif(family: Family): Scenario {
   const six = family === 6;
-  const [gw0, gw1, dst, src] = six ? ['2001:db8:1::2', '2001:db8:2::2', '2001:db8:10::', '2001:db8:100::1'] : ['198.51.100.2', '192.0.2.2', '203.0.113.', '192.0.2.17'];
+  const [gw0, gw1, dst, src] = six
+    ? ['2001:db8:1::2', '2001:db8:2::2', '2001:db8:10::', '2001:db8:100::1']
+    : ['198.51.100.2', '192.0.2.2', '203.0.113.', '192.0.2.17'];
   const prefix = six ? '2001:db8:10::/64' : '203.0.113.0/24';
   const setup = [
     ...SETUP,
@@ -200,8 +223,18 @@ function mpathOif(family: Family): Scenario {
   const checks: Check[] = [
     { name: name('first nexthop'), queries: all('oif dummy0'), expect: { dev: 'dummy0' } },
     { name: name('second nexthop'), queries: all('oif dummy1'), expect: { dev: 'dummy1' } },
-    { name: name('first nexthop with source address'), queries: all(`oif dummy0 from ${src}`), expect: { dev: 'dummy0' }, ...(six ? { newerKernel: IPV6_OIF_WITH_SOURCE } : {}) },
-    { name: name('second nexthop with source address'), queries: all(`oif dummy1 from ${src}`), expect: { dev: 'dummy1' }, ...(six ? { newerKernel: IPV6_OIF_WITH_SOURCE } : {}) },
+    {
+      name: name('first nexthop with source address'),
+      queries: all(`oif dummy0 from ${src}`),
+      expect: { dev: 'dummy0' },
+      ...(six ? { newerKernel: IPV6_OIF_WITH_SOURCE } : {}),
+    },
+    {
+      name: name('second nexthop with source address'),
+      queries: all(`oif dummy1 from ${src}`),
+      expect: { dev: 'dummy1' },
+      ...(six ? { newerKernel: IPV6_OIF_WITH_SOURCE } : {}),
+    },
   ];
   return { script: 'fib_tests', section: `ipv${family}_mpath_oif_test`, phases: [{ setup, checks }] };
 }

@@ -32,7 +32,11 @@ function sourceRoutes(): Scenario {
     check('the longest source prefix of the destination', get6('2001:db8:5::1 from 2001:db8:100:1::1 iif dummy0'), via('dummy1')),
     check('a shorter source prefix', get6('2001:db8:5::1 from 2001:db8:100::1 iif dummy1'), via('dummy0')),
     check('no source prefix holds the source: a shorter destination', get6('2001:db8:5::1 from 2001:db8:300::1 iif dummy0'), via('dummy1')),
-    check("no source prefix holds the source: the destination's plain route is passed over", get6('2001:db8:6::1 from 2001:db8:300::1 iif dummy0'), via('dummy0')),
+    check(
+      "no source prefix holds the source: the destination's plain route is passed over",
+      get6('2001:db8:6::1 from 2001:db8:300::1 iif dummy0'),
+      via('dummy0'),
+    ),
     check('the source prefix before the plain route', get6('2001:db8:6::1 from 2001:db8:100::5 iif dummy1'), via('dummy0')),
     check('a source-less lookup passes over a destination with source routes', get6('2001:db8:6::1'), via('dummy0')),
     check('the root: a source default route', get6('2001:db8:9::1 from 2001:db8:200::1 iif dummy0'), via('dummy1')),
@@ -45,7 +49,14 @@ function sourceRoutes(): Scenario {
     check('an unusable source route: the plain route of the same destination', get6('2001:db8:7::1 from 2001:db8:100::7 iif dummy0'), via('dummy0')),
     check('an unusable longest source route: the shorter source prefix', get6('2001:db8:5::1 from 2001:db8:100:1::1 iif dummy0'), via('dummy0')),
   ];
-  return { script: 'gaps', section: 'ipv6 source-specific routes', phases: [{ setup, checks: first }, { setup: backtrack, checks: second }] };
+  return {
+    script: 'gaps',
+    section: 'ipv6 source-specific routes',
+    phases: [
+      { setup, checks: first },
+      { setup: backtrack, checks: second },
+    ],
+  };
 }
 
 /**
@@ -85,7 +96,14 @@ function sourceSelection(): Scenario {
   ];
   const checks = rows.map(([name, q, dev, prefsrc]) => check(name, q, { ...(dev ? { dev } : {}), prefsrc }));
   const localnet = [check('IPv4 bound to lo with route_localnet: 127.0.0.1', get4('192.0.2.1 oif lo'), { dev: 'lo', prefsrc: '127.0.0.1' })];
-  return { script: 'gaps', section: 'source address selection', phases: [{ setup, checks }, { setup: [sysctl('net.ipv4.conf.lo.route_localnet=1')], checks: localnet }] };
+  return {
+    script: 'gaps',
+    section: 'source address selection',
+    phases: [
+      { setup, checks },
+      { setup: [sysctl('net.ipv4.conf.lo.route_localnet=1')], checks: localnet },
+    ],
+  };
 }
 
 /**
@@ -126,7 +144,13 @@ function suppressIfgroup(): Scenario {
  * leaves by dummy0: with one device for both the quick check is not taken).
  */
 function hiddenFlags(): Scenario[] {
-  const setup: Step[] = [FORWARDING, ...dummies(2), ip('address add 198.51.100.1/24 dev dummy0'), ip('address add 192.0.2.1/24 dev dummy1'), ip('route add 203.0.113.0/24 via 198.51.100.2')];
+  const setup: Step[] = [
+    FORWARDING,
+    ...dummies(2),
+    ip('address add 198.51.100.1/24 dev dummy0'),
+    ip('address add 192.0.2.1/24 dev dummy1'),
+    ip('route add 203.0.113.0/24 via 198.51.100.2'),
+  ];
   const checks = (table: number, accepted: boolean): Check[] => [
     check(`a local address from table ${table === 254 ? 'main' : 'local'} (fibmatch)`, get4('fibmatch 198.51.100.1'), { table }),
     check(`a local address from table ${table === 254 ? 'main' : 'local'}`, get4('198.51.100.1'), { table }),
@@ -143,7 +167,12 @@ function hiddenFlags(): Scenario[] {
   const local: Scenario = {
     script: 'gaps',
     section: 'a custom local route',
-    phases: [{ setup: [...setup, ip('route add local 10.9.9.9 dev dummy0')], checks: [check('a subnet broadcast source fails rp_filter 0', get4('203.0.113.1 from 198.51.100.255 iif dummy1'), { ok: false })] }],
+    phases: [
+      {
+        setup: [...setup, ip('route add local 10.9.9.9 dev dummy0')],
+        checks: [check('a subnet broadcast source fails rp_filter 0', get4('203.0.113.1 from 198.51.100.255 iif dummy1'), { ok: false })],
+      },
+    ],
   };
   return [rules, local];
 }

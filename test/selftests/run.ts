@@ -9,7 +9,18 @@ import { addNetns } from '../../src/kernel/netns.js';
 import { explain } from '../../src/sim/explain.js';
 import type { Decision } from '../../src/sim/types.js';
 import type { State } from '../../src/state/types.js';
-import { baselineIpv4Conf, batchOk, line, liveNamespaces, readWorldState, removeWorld, routeGetRaw, routeGetWords, settleIpv6, type RawAnswer } from '../differential/oracle.js';
+import {
+  baselineIpv4Conf,
+  batchOk,
+  line,
+  liveNamespaces,
+  readWorldState,
+  removeWorld,
+  routeGetRaw,
+  routeGetWords,
+  settleIpv6,
+  type RawAnswer,
+} from '../differential/oracle.js';
 import { expectDiff, queryDiff } from './agree.js';
 import type { Check, Query, Scenario, Step } from './scenario.js';
 
@@ -178,7 +189,12 @@ export async function runScenario(sc: Scenario): Promise<CheckResult[]> {
           const sim = simulate(state, query);
           return { query, kernel, sim, diff: queryDiff(query, kernel, sim) };
         });
-        const unexpected = check.expect ? expectDiff(check.expect, results.map((r) => r.kernel)) : null;
+        const unexpected = check.expect
+          ? expectDiff(
+              check.expect,
+              results.map((r) => r.kernel),
+            )
+          : null;
         out.push({ scenario: sc, check, results, unexpected, state });
       }
     }
@@ -210,7 +226,11 @@ export function formatCheck(r: CheckResult): string {
   if (r.unexpected) lines.push(`  the script expects otherwise: ${r.unexpected}`);
   for (const q of r.results.filter((x) => x.diff)) {
     lines.push(`  ip -${q.query.packet.family} route get ${q.query.text}`, `    differs: ${q.diff}`, `    kernel: ${JSON.stringify(q.kernel)}`);
-    if (!(q.sim instanceof Error)) lines.push(...q.sim.trace.map((t) => `    ${t.stage}: ${t.text}`), `    simulator: ${q.sim.outcome} ${q.sim.error ?? ''} table ${q.sim.table} ${q.sim.route ?? ''} src ${q.sim.src}`);
+    if (!(q.sim instanceof Error))
+      lines.push(
+        ...q.sim.trace.map((t) => `    ${t.stage}: ${t.text}`),
+        `    simulator: ${q.sim.outcome} ${q.sim.error ?? ''} table ${q.sim.table} ${q.sim.route ?? ''} src ${q.sim.src}`,
+      );
   }
   return lines.join('\n');
 }

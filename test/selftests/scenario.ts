@@ -87,11 +87,21 @@ export const sysctl = (...kv: string[]): Step => ({ sysctl: kv.map((x) => x.spli
  */
 export function dummy(name: string, n: number): Step[] {
   const mac = `02:00:00:00:00:${n.toString(16).padStart(2, '0')}`;
-  return [ip(`link add name ${name} address ${mac} type veth peer name p-${name} netns PEER`), ip(`link set dev ${name} up`), peer(`link set dev p-${name} up`), { carrier: [name, true] }];
+  return [
+    ip(`link add name ${name} address ${mac} type veth peer name p-${name} netns PEER`),
+    ip(`link set dev ${name} up`),
+    peer(`link set dev p-${name} up`),
+    { carrier: [name, true] },
+  ];
 }
 
 /** A veth NAME to PEER_NAME in the peer namespace, both up, ready (as dummy()). */
-export const veth = (name: string, peerName: string): Step[] => [ip(`link add name ${name} type veth peer name ${peerName} netns PEER`), ip(`link set dev ${name} up`), peer(`link set dev ${peerName} up`), { carrier: [name, true] }];
+export const veth = (name: string, peerName: string): Step[] => [
+  ip(`link add name ${name} type veth peer name ${peerName} netns PEER`),
+  ip(`link set dev ${name} up`),
+  peer(`link set dev ${peerName} up`),
+  { carrier: [name, true] },
+];
 
 /** `ip address add CIDR dev DEV` for each address (IPv4 or IPv6, as the address says). */
 export const addresses = (dev: string, ...cidrs: string[]): Step[] => cidrs.map((c) => ip(`address add ${c} dev ${dev}`));
@@ -124,16 +134,36 @@ export function get(family: Family, text: string): Query {
   for (let i = 0; i < w.length; i += 2) {
     const [k, v] = [w[i]!, w[i + 1]!];
     switch (k) {
-      case 'from': p.src = v; break;
-      case 'iif': p.iif = v; break;
-      case 'oif': p.oif = v; break;
-      case 'tos': case 'dsfield': p.tos = num(v); break;
-      case 'mark': p.mark = num(v); break;
-      case 'uid': p.uid = num(v); break;
-      case 'ipproto': p.proto = PROTOCOLS[v] ?? num(v); break;
-      case 'sport': p.sport = num(v); break;
-      case 'dport': p.dport = num(v); break;
-      default: throw new Error(`route get word ${k} is not transcribed`);
+      case 'from':
+        p.src = v;
+        break;
+      case 'iif':
+        p.iif = v;
+        break;
+      case 'oif':
+        p.oif = v;
+        break;
+      case 'tos':
+      case 'dsfield':
+        p.tos = num(v);
+        break;
+      case 'mark':
+        p.mark = num(v);
+        break;
+      case 'uid':
+        p.uid = num(v);
+        break;
+      case 'ipproto':
+        p.proto = PROTOCOLS[v] ?? num(v);
+        break;
+      case 'sport':
+        p.sport = num(v);
+        break;
+      case 'dport':
+        p.dport = num(v);
+        break;
+      default:
+        throw new Error(`route get word ${k} is not transcribed`);
     }
   }
   return { packet: p, fibmatch, text };

@@ -28,8 +28,11 @@ for (const [name, scenarios] of SUITES) {
     const agree = results.filter((r) => r.results.every((q) => q.diff === null));
     const expected = results.filter((r) => r.unexpected === null);
     const queries = results.reduce((n, r) => n + r.results.length, 0);
-    t.diagnostic(`${name}: ${results.length} cases, ${agree.length} agree (${queries} lookups); the kernel answers ${expected.length} as the script expects (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    for (const r of results.filter((x) => x.unexpected !== null && x.check.newerKernel)) t.diagnostic(`  not as the script expects: ${r.check.name} (${r.check.newerKernel})`);
+    t.diagnostic(
+      `${name}: ${results.length} cases, ${agree.length} agree (${queries} lookups); the kernel answers ${expected.length} as the script expects (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
+    for (const r of results.filter((x) => x.unexpected !== null && x.check.newerKernel))
+      t.diagnostic(`  not as the script expects: ${r.check.name} (${r.check.newerKernel})`);
     // Only a fix this kernel predates excuses the kernel from the script's expectation; the simulator must always agree with the kernel.
     const bad = results.filter((r) => (r.unexpected !== null && !r.check.newerKernel) || r.results.some((q) => q.diff !== null));
     assert.equal(bad.length, 0, bad.map(formatCheck).join('\n'));

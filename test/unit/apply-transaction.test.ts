@@ -30,7 +30,11 @@ test('apply from nothing: sysctls, then routes and rules, then the nft table; ve
   ]);
   assert.equal(readNftRecord(t.stateDir)?.fingerprint, prep.desired.nft!.fingerprint);
   assert.equal(readJournal(t.stateDir), undefined, 'the journal is gone once the apply is recorded');
-  assert.deepEqual(readSysctlOriginals(t.stateDir), { 'net/ipv4/ip_forward': '0', 'net/ipv4/conf/eth1/src_valid_mark': '0', 'net/ipv4/conf/eth4/src_valid_mark': '0' });
+  assert.deepEqual(readSysctlOriginals(t.stateDir), {
+    'net/ipv4/ip_forward': '0',
+    'net/ipv4/conf/eth1/src_valid_mark': '0',
+    'net/ipv4/conf/eth4/src_valid_mark': '0',
+  });
   const again = await applyPrepared(prep, t);
   assert.equal(again.changed, false);
   assert.deepEqual(t.kernel.transcript(), []);
@@ -72,7 +76,10 @@ test('SIGKILL at every point of an apply: plan shows what is left, apply complet
   probe.kernel.transcript();
   await applyPrepared(prepFake(B, probe.kernel), probe);
   const steps = probe.kernel.transcript();
-  assert.deepEqual(steps.map((s) => s.split(':')[0]!.split('=')[0]), ['sysctl net/ipv4/conf/eth4/src_valid_mark', 'ip -4', 'nft-load', 'ip -4']);
+  assert.deepEqual(
+    steps.map((s) => s.split(':')[0]!.split('=')[0]),
+    ['sysctl net/ipv4/conf/eth4/src_valid_mark', 'ip -4', 'nft-load', 'ip -4'],
+  );
   // every step, every line of each ip batch, and the read-back after the last step
   const points: { step: number; ops: number; read?: boolean }[] = [];
   for (const [i, s] of steps.entries()) {
@@ -88,7 +95,8 @@ test('SIGKILL at every point of an apply: plan shows what is left, apply complet
     const t = fakeTarget(k);
     await applyPrepared(prepFake(A, k), t);
     k.transcript();
-    if (at.read) k.crashAtRead = k.readCount + 1; // the read after the steps
+    if (at.read)
+      k.crashAtRead = k.readCount + 1; // the read after the steps
     else {
       k.crashAt = k.stepCount + at.step;
       k.crashAfterOps = at.ops;
@@ -151,17 +159,32 @@ test('a crash after the last step but before the record: apply finds nothing to 
   assert.equal(again.changed, false);
   assert.equal(readNftRecord(t.stateDir)?.ownership?.prefs[0], 20000, 'and now says what the kernel holds (B)');
   await down(t);
-  assert.equal(t.kernel.state.rules.length, 0, 'down finds B\'s rules');
+  assert.equal(t.kernel.state.rules.length, 0, "down finds B's rules");
 });
 
-test('a foreign route where multihome\'s must go: a conflict plan names, apply refuses before any change', async () => {
+test("a foreign route where multihome's must go: a conflict plan names, apply refuses before any change", async () => {
   const t = fakeTarget();
-  t.kernel.state.routes.push({ family: 4, table: 4, dst: 'default', type: 'unicast', tos: 0, metric: 0, protocol: 4, scope: 0, gateway: '67.17.28.14', dev: 'eth4', flags: [] });
+  t.kernel.state.routes.push({
+    family: 4,
+    table: 4,
+    dst: 'default',
+    type: 'unicast',
+    tos: 0,
+    metric: 0,
+    protocol: 4,
+    scope: 0,
+    gateway: '67.17.28.14',
+    dev: 'eth4',
+    flags: [],
+  });
   const before = pristine(t.kernel);
   const prep = prepFake(SEED_TEXT, t.kernel);
   const { plan } = await planPrepared(prep, t);
   assert.equal(plan.conflicts.length, 1);
-  assert.match(plan.conflicts[0]!.message, /^table 4: default via 67\.17\.28\.14 dev eth4 \(proto 4\) is not multihome's.*ip -4 route del default table 4 proto 4 metric 0/);
+  assert.match(
+    plan.conflicts[0]!.message,
+    /^table 4: default via 67\.17\.28\.14 dev eth4 \(proto 4\) is not multihome's.*ip -4 route del default table 4 proto 4 metric 0/,
+  );
   await assert.rejects(applyPrepared(prep, t), (e: unknown) => e instanceof ConflictError && e.tables.join() === '4');
   assert.equal(pristine(t.kernel), before);
   assert.deepEqual(t.kernel.transcript(), []);
@@ -175,7 +198,7 @@ test('a provider dropped from the config gives back its sysctl (and its rules, t
   assert.equal(t.kernel.state.sysctls['net/ipv4/conf/eth4/src_valid_mark'], '0', 'put back to its original value');
   assert.deepEqual(Object.keys(readSysctlOriginals(t.stateDir)).sort(), ['net/ipv4/conf/eth1/src_valid_mark', 'net/ipv4/ip_forward']);
   assert.ok(!t.kernel.state.routes.some((r) => r.table === 4));
-  assert.ok(!t.kernel.state.rules.some((r) => r.fwmark === 4 || r.from === '67.17.28.12' || r.table === 4), 'none of isp2\'s rules');
+  assert.ok(!t.kernel.state.rules.some((r) => r.fwmark === 4 || r.from === '67.17.28.12' || r.table === 4), "none of isp2's rules");
 });
 
 test('down after a provider interface was deleted: no sysctl to restore there, everything else removed', async () => {
@@ -197,19 +220,30 @@ test('an uplink that is down: its route is left out (the kernel would refuse it)
   const t = fakeTarget(k);
   const prep = prepFake(SEED_TEXT, k);
   const { plan } = await planPrepared(prep, t);
-  assert.ok(plan.warnings.some((w) => /provider isp2 is down: eth4 is administratively down/.test(w)), plan.warnings.join('\n'));
+  assert.ok(
+    plan.warnings.some((w) => /provider isp2 is down: eth4 is administratively down/.test(w)),
+    plan.warnings.join('\n'),
+  );
   await applyPrepared(prep, t);
-  assert.deepEqual(k.state.routes.map((r) => `${r.table}/${r.dst}`), ['100/default']);
-  assert.ok(k.state.rules.some((r) => r.pref === 10014 && r.action === 'unreachable'), 'isp2\'s marked traffic is unreachable, not sent elsewhere');
+  assert.deepEqual(
+    k.state.routes.map((r) => `${r.table}/${r.dst}`),
+    ['100/default'],
+  );
+  assert.ok(
+    k.state.rules.some((r) => r.pref === 10014 && r.action === 'unreachable'),
+    "isp2's marked traffic is unreachable, not sent elsewhere",
+  );
 });
 
-test('records from the state dir are checked: a planted record cannot make down touch what is not multihome\'s', async () => {
+test("records from the state dir are checked: a planted record cannot make down touch what is not multihome's", async () => {
   const k = new FakeKernel(SEED_LINKS);
   // the kernel's own rules, and a route of the kernel's protocol
   k.state.rules.push({ family: 4, pref: 0, action: 'lookup', table: 255, protocol: 2 }, { family: 4, pref: 32766, action: 'lookup', table: 254, protocol: 2 });
   k.state.routes.push({ family: 4, table: 254, dst: '192.168.99.0/24', type: 'unicast', tos: 0, metric: 0, protocol: 2, scope: 253, dev: 'eth0', flags: [] });
   const dir = tmpStateDir();
-  fs.writeFileSync(path.join(dir, 'nft.json'), JSON.stringify({ fingerprint: '', digest: '', ownership: { protocol: 2, prefs: [0, 32767], tables: [254] } }), { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'nft.json'), JSON.stringify({ fingerprint: '', digest: '', ownership: { protocol: 2, prefs: [0, 32767], tables: [254] } }), {
+    mode: 0o600,
+  });
   const t = fakeTarget(k, dir);
   await assert.rejects(down(t), /is not a record multihome wrote/);
   fs.writeFileSync(path.join(dir, 'nft.json'), '{}', { mode: 0o600 });
@@ -223,7 +257,10 @@ test('prospect: what plan shows is exactly what apply acts on (ownership joined 
   await applyPrepared(prepFake(SEED_TEXT, t.kernel), t);
   const moved = prepFake(`rule_priority: 20000\n${SEED_TEXT}`, t.kernel);
   const pr = await prospect(moved.desired, moved.own, t);
-  assert.deepEqual(pr.own.previous?.map((p) => p.prefs), [[10000, 10999]]);
+  assert.deepEqual(
+    pr.own.previous?.map((p) => p.prefs),
+    [[10000, 10999]],
+  );
   assert.equal(pr.plan.rules.del.length, 14);
   assert.equal(pr.plan.rules.add.length, 14);
   const r = await applyPrepared(moved, t);
@@ -237,8 +274,14 @@ test('a new route_protocol: everything is moved to the new tag, nothing of the o
   await applyPrepared(prepFake(SEED_TEXT, t.kernel), t);
   const retagged = prepFake(`route_protocol: 80\n${SEED_TEXT}`, t.kernel);
   await applyPrepared(retagged, t);
-  assert.ok(t.kernel.state.rules.every((r) => r.protocol === 80), 'rules');
-  assert.ok(t.kernel.state.routes.every((r) => r.protocol === 80), 'routes');
+  assert.ok(
+    t.kernel.state.rules.every((r) => r.protocol === 80),
+    'rules',
+  );
+  assert.ok(
+    t.kernel.state.routes.every((r) => r.protocol === 80),
+    'routes',
+  );
   assert.equal((await applyPrepared(retagged, t)).changed, false, 'and the next apply finds nothing to do');
   await down(t);
   assert.deepEqual([t.kernel.state.rules, t.kernel.state.routes], [[], []]);

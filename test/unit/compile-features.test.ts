@@ -27,8 +27,26 @@ import { repoPath } from '../helpers/paths.js';
 
 const LINKS: SystemFacts['links'] = [
   { name: 'eth0', index: 2, up: true, carrier: true, addresses: [{ family: 4, address: '192.168.99.1', prefixlen: 24, scope: 'global' }] },
-  { name: 'eth1', index: 3, up: true, carrier: true, addresses: [{ family: 4, address: '205.254.211.179', prefixlen: 24, scope: 'global' }, { family: 6, address: '2001:db8:1::2', prefixlen: 64, scope: 'global' }] },
-  { name: 'eth4', index: 4, up: true, carrier: true, addresses: [{ family: 4, address: '67.17.28.12', prefixlen: 24, scope: 'global' }, { family: 6, address: '2001:db8:2::2', prefixlen: 64, scope: 'global' }] },
+  {
+    name: 'eth1',
+    index: 3,
+    up: true,
+    carrier: true,
+    addresses: [
+      { family: 4, address: '205.254.211.179', prefixlen: 24, scope: 'global' },
+      { family: 6, address: '2001:db8:1::2', prefixlen: 64, scope: 'global' },
+    ],
+  },
+  {
+    name: 'eth4',
+    index: 4,
+    up: true,
+    carrier: true,
+    addresses: [
+      { family: 4, address: '67.17.28.12', prefixlen: 24, scope: 'global' },
+      { family: 6, address: '2001:db8:2::2', prefixlen: 64, scope: 'global' },
+    ],
+  },
   { name: 'wwan0', index: 5, up: true, carrier: true, addresses: [{ family: 4, address: '192.0.2.2', prefixlen: 24, scope: 'global' }] },
 ];
 
@@ -73,18 +91,29 @@ test('members: degraded is second choice only with avoid_degraded; metered only 
   assert.deepEqual(names('wired', view({ down: ['isp1', 'isp2'] })), ['lte']);
   assert.deepEqual(names('bulk', view({ down: ['isp1', 'isp2'], exhausted: ['lte'] })), ['lte'], 'used up, but last_resort: true');
   assert.deepEqual(names('voice', view({ held: { voice: ['isp1'] } })), ['isp2'], 'a held member waits');
-  assert.deepEqual(names('voice', view({ held: { voice: ['isp1'] }, down: ['isp2'] })), ['lte'], 'a hold (or manual failback) is kept even over a metered backup');
+  assert.deepEqual(
+    names('voice', view({ held: { voice: ['isp1'] }, down: ['isp2'] })),
+    ['lte'],
+    'a hold (or manual failback) is kept even over a metered backup',
+  );
   assert.deepEqual(names('voice', view({ held: { voice: ['isp1'] }, down: ['isp2', 'lte'] })), ['isp1'], 'a held member is still used when nothing else is up');
   const noLast = cfgOf(THREE.replace('last_resort: true', 'last_resort: false'));
-  assert.deepEqual(activeMembers(noLast, 'bulk', view({ down: ['isp1', 'isp2'], exhausted: ['lte'] })), [], 'used up and not a last resort: the group\'s last resort');
+  assert.deepEqual(
+    activeMembers(noLast, 'bulk', view({ down: ['isp1', 'isp2'], exhausted: ['lte'] })),
+    [],
+    "used up and not a last resort: the group's last resort",
+  );
 });
 
-test('the bucket map moves only the changed member\'s buckets; jhash mod N moves most of them (3 → 4 members, 256 buckets)', () => {
+test("the bucket map moves only the changed member's buckets; jhash mod N moves most of them (3 → 4 members, 256 buckets)", () => {
   const members = ['isp1', 'isp2', 'isp3', 'isp4'].map((name) => ({ name, weight: 1 }));
   const four = bucketMap(members);
   const three = bucketMap(members.filter((m) => m.name !== 'isp4'));
   const movedHrw = four.filter((m, b) => m !== three[b]).length;
-  assert.ok(four.every((m, b) => m === 'isp4' || m === three[b]), 'only isp4\'s buckets differ');
+  assert.ok(
+    four.every((m, b) => m === 'isp4' || m === three[b]),
+    "only isp4's buckets differ",
+  );
   assert.equal(movedHrw, four.filter((m) => m === 'isp4').length);
   // the old way: bucket = hash mod N, member = bucket index
   let movedMod = 0;
@@ -94,12 +123,15 @@ test('the bucket map moves only the changed member\'s buckets; jhash mod N moves
   assert.ok(share > 0.15 && share < 0.35, `rendezvous moves ~1/4: ${share}`);
   assert.ok(modShare > 0.7, `mod N moves ~3/4: ${modShare}`);
   // weights: a 3:1 split
-  const weighted = bucketMap([{ name: 'a', weight: 3 }, { name: 'b', weight: 1 }]);
+  const weighted = bucketMap([
+    { name: 'a', weight: 3 },
+    { name: 'b', weight: 1 },
+  ]);
   const a = weighted.filter((m) => m === 'a').length / 256;
   assert.ok(a > 0.65 && a < 0.85, `3:1 → ${a}`);
 });
 
-test('jhash is the kernel\'s: buckets nft chose in a namespace (10.0.0.10 → 133, fd00::10 → 37 of 256)', () => {
+test("jhash is the kernel's: buckets nft chose in a namespace (10.0.0.10 → 133, fd00::10 → 37 of 256)", () => {
   assert.equal(jhashBucket([parseAddress('10.0.0.10')!], 256, JHASH_SEED), 133);
   assert.equal(jhashBucket([parseAddress('fd00::10')!], 256, JHASH_SEED), 37);
 });
@@ -116,7 +148,10 @@ policies:
     match: { local: true, protocol: udp, dport: 53, to: [198.51.100.0/24, 203.0.113.0/24] }
     via: isp2
 `);
-  const rules = (facts: Partial<SystemFacts>) => compile(cfg, { links: LINKS, mainRoutes: [], ...facts }).rules.filter((r) => r.iif === 'lo').map(ruleText);
+  const rules = (facts: Partial<SystemFacts>) =>
+    compile(cfg, { links: LINKS, mainRoutes: [], ...facts })
+      .rules.filter((r) => r.iif === 'lo')
+      .map(ruleText);
   assert.deepEqual(rules({}), [
     '10020: from all iif lo lookup main suppress_prefixlength 0',
     '10021: from all to 198.51.100.0/24 iif lo ipproto 17 dport 53 lookup 101',
@@ -125,21 +160,36 @@ policies:
   ]);
   assert.deepEqual(rules({ healthy: ['isp2'] }).at(-1), '10023: from all iif lo lookup 101', 'the default follows the group');
   assert.deepEqual(rules({ healthy: [] }).length, 3, 'every member down: main decides (last resort main)');
-  assert.ok(cfgOf(`${THREE}local_traffic: main\n`) && compile(cfgOf(`${THREE}local_traffic: main\n`), { links: LINKS, mainRoutes: [] }).rules.every((r) => r.iif !== 'lo'));
+  assert.ok(
+    cfgOf(`${THREE}local_traffic: main\n`) &&
+      compile(cfgOf(`${THREE}local_traffic: main\n`), { links: LINKS, mainRoutes: [] }).rules.every((r) => r.iif !== 'lo'),
+  );
 });
 
 test('config: the new keys refuse what cannot work, with the line and what to write', () => {
   const base = `providers:\n  isp1: { interface: eth1, gateway: [205.254.211.254, 2001:db8:1::1] }\n  isp2: { interface: eth4, gateway: 67.17.28.14 }\ndefault: isp1\n`;
-  assert.match(issuesOf(`${base}policies:\n  - { name: x, match: { local: true, from: 10.0.0.0/8 }, via: isp2 }\n`).join(), /from cannot be matched for the router's own traffic/);
+  assert.match(
+    issuesOf(`${base}policies:\n  - { name: x, match: { local: true, from: 10.0.0.0/8 }, via: isp2 }\n`).join(),
+    /from cannot be matched for the router's own traffic/,
+  );
   assert.match(issuesOf(base.replace('gateway: 67.17.28.14', 'gateway: 67.17.28.14, quota: 20GB per month')).join(), /a quota caps a metered provider/);
   assert.match(issuesOf(base.replace('gateway: 67.17.28.14', 'gateway: 67.17.28.14, metered: true, quota: 20 per month')).join(), /"20" is not a size/);
   assert.match(issuesOf(base.replace('gateway: 67.17.28.14', 'gateway: 67.17.28.14, metered: true, quota: 20GB per year')).join(), /"year" is not a period/);
-  assert.match(issuesOf(`${base}groups:\n  g: { tiers: [isp1], sticky_timeout: 5m }\n`).join(), /sticky_timeout keeps a source on its member across connections, but sticky is "connection"/);
+  assert.match(
+    issuesOf(`${base}groups:\n  g: { tiers: [isp1], sticky_timeout: 5m }\n`).join(),
+    /sticky_timeout keeps a source on its member across connections, but sticky is "connection"/,
+  );
   assert.match(issuesOf(`${base}groups:\n  g: { tiers: [isp1], failback: sometimes }\n`).join(), /expected immediate, manual or a hold time/);
-  assert.match(issuesOf(base.replace('2001:db8:1::1] }', '2001:db8:1::1], snat: { ipv6: { npt: "fd00:99::/64" } } }')).join(), /NPTv6 maps the LAN's \/64 to a delegated prefix of the same length/);
+  assert.match(
+    issuesOf(base.replace('2001:db8:1::1] }', '2001:db8:1::1], snat: { ipv6: { npt: "fd00:99::/64" } } }')).join(),
+    /NPTv6 maps the LAN's \/64 to a delegated prefix of the same length/,
+  );
   assert.match(issuesOf(base.replace('2001:db8:1::1] }', '2001:db8:1::1], delegated: 10.0.0.0/8 }')).join(), /a delegated prefix is an IPv6 prefix/);
   assert.match(issuesOf(`${base}ra: { interface: eth0 }\n`).join(), /no provider has one/);
-  assert.match(issuesOf(base.replace('2001:db8:1::1] }', '2001:db8:1::1], health: { targets: [203.0.113.1], jitter: fast } }')).join(), /"fast" is not a duration/);
+  assert.match(
+    issuesOf(base.replace('2001:db8:1::1] }', '2001:db8:1::1], health: { targets: [203.0.113.1], jitter: fast } }')).join(),
+    /"fast" is not a duration/,
+  );
 });
 
 test('NPTv6 and prefix per uplink compile to prefix NAT, from-prefix rules and the classification by source', () => {
@@ -154,9 +204,14 @@ ra: { interface: eth0 }
   assert.match(script, /oifname "eth1" ip6 saddr fd00:99::\/64 snat ip6 prefix to 2001:db8:1:99::\/64/);
   assert.match(script, /iifname "eth1" ip6 daddr 2001:db8:1:99::\/64 dnat ip6 prefix to fd00:99::\/64/);
   assert.match(script, /ip6 saddr 2001:db8:2:99::\/64 jump to_isp2/);
-  assert.ok(st.rules.some((r) => r.family === 6 && r.from === '2001:db8:2:99::/64' && r.table === 101), 'isp2\'s prefix routes by isp2');
+  assert.ok(
+    st.rules.some((r) => r.family === 6 && r.from === '2001:db8:2:99::/64' && r.table === 101),
+    "isp2's prefix routes by isp2",
+  );
   // the simulator: NPTv6 keeps the interface ID
-  st.links = LINKS.map((l) => (l.name === 'eth0' ? { ...l, addresses: [...l.addresses, { family: 6 as const, address: 'fd00:99::1', prefixlen: 64, scope: 'global' }] } : l));
+  st.links = LINKS.map((l) =>
+    l.name === 'eth0' ? { ...l, addresses: [...l.addresses, { family: 6 as const, address: 'fd00:99::1', prefixlen: 64, scope: 'global' }] } : l,
+  );
   const d = explain(st, { family: 6, src: 'fd00:99::1234', dst: '2001:db8:ffff::10', proto: 6, dport: 443, iif: 'eth0' });
   assert.equal(d.snat, '2001:db8:1:99::1234');
   // radvd: isp2's prefix preferred or deprecated
@@ -174,7 +229,11 @@ test('quota periods and usage: counters that restart count from zero; a new peri
   const at = new Date(2026, 11, 3);
   let m = sampleUsage(cfg, { usage: {}, last: {} }, { lte: { bytes: 100 } }, at);
   assert.deepEqual(m.usage.lte, { period: '2026-12', bytes: 0 }, 'the first sample is the baseline');
-  assert.equal(sampleUsage(cfg, sampleUsage(cfg, { usage: {}, last: {} }, {}, at), { lte: { bytes: 50 } }, at).usage.lte!.bytes, 50, 'no table at the first sample: the new one counts from zero');
+  assert.equal(
+    sampleUsage(cfg, sampleUsage(cfg, { usage: {}, last: {} }, {}, at), { lte: { bytes: 50 } }, at).usage.lte!.bytes,
+    50,
+    'no table at the first sample: the new one counts from zero',
+  );
   m = sampleUsage(cfg, m, { lte: { bytes: 600_000_000 } }, at);
   m = sampleUsage(cfg, m, { lte: { bytes: 500_000_000 } }, at); // the table was replaced: counts from zero
   assert.equal(m.usage.lte!.bytes, 600_000_000 - 100 + 500_000_000);
@@ -184,7 +243,9 @@ test('quota periods and usage: counters that restart count from zero; a new peri
 });
 
 test('failback control: a hold keeps a returning member second for its time; manual until released', () => {
-  const cfg = cfgOf(`${THREE}`.replace('bulk: [isp1, isp2, lte]', 'bulk: { tiers: [isp1, isp2], failback: 30s }\n  man: { tiers: [isp1, isp2], failback: manual }'));
+  const cfg = cfgOf(
+    `${THREE}`.replace('bulk: [isp1, isp2, lte]', 'bulk: { tiers: [isp1, isp2], failback: 30s }\n  man: { tiers: [isp1, isp2], failback: manual }'),
+  );
   const f = new FailbackControl();
   f.transition(cfg, 'isp1', 'up', 'down', 1000);
   assert.deepEqual(f.held(cfg, 2000), { man: ['isp1'] }, 'down: manual groups remember it; nothing held while it is down for hold groups');
@@ -215,7 +276,8 @@ test('jitter: the mean difference of consecutive RTTs, degraded over the thresho
 
 test("explain: a packet without --iif is the router's own, routed by the iif lo rules (the seed router's dumps, a local policy)", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-own-'));
-  for (const f of ['ip-d-rule.json', 'ip-6-rule.json', 'ip-d-route.json', 'ip-addr.json', 'ip-link.json', 'sysctl.txt']) fs.copyFileSync(repoPath('test', 'fixtures', 'import', 'seed', f), path.join(dir, f));
+  for (const f of ['ip-d-rule.json', 'ip-6-rule.json', 'ip-d-route.json', 'ip-addr.json', 'ip-link.json', 'sysctl.txt'])
+    fs.copyFileSync(repoPath('test', 'fixtures', 'import', 'seed', f), path.join(dir, f));
   const conf = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mh-own-conf-')), 'multihome.yaml');
   fs.writeFileSync(
     conf,

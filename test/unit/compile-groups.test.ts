@@ -22,7 +22,11 @@ function groupChain(healthy: string[] | undefined, name: string): Chain {
   return s.program!.chains.find((c) => c.name === `group_${name}`)!;
 }
 const targets = (c: Chain) =>
-  c.rules.flatMap((r) => r.actions.flatMap((a) => (a.kind === 'jump' ? [a.chain] : a.kind === 'balance' ? a.entries.map((e) => `${e.chain}*${e.weight}`) : a.kind === 'accept' ? ['main'] : [])));
+  c.rules.flatMap((r) =>
+    r.actions.flatMap((a) =>
+      a.kind === 'jump' ? [a.chain] : a.kind === 'balance' ? a.entries.map((e) => `${e.chain}*${e.weight}`) : a.kind === 'accept' ? ['main'] : [],
+    ),
+  );
 
 test('failover tiers: isp2, then isp1', () => {
   assert.deepEqual(targets(groupChain(undefined, 'web')), ['to_isp2']);
@@ -40,18 +44,35 @@ test('last resort unreachable: a mark the rules answer with "unreachable", and t
   assert.deepEqual(targets(groupChain([], 'banking')), ['to_unreachable']);
   const s = compile(cfg, { ...facts, healthy: ['lte'] });
   assert.ok(s.rules.some((r) => r.action === 'unreachable' && r.fwmark === 4 && r.pref === 10999));
-  const d = explain({ ...s, links: facts.links, rules: [{ family: 4, pref: 0, action: 'lookup', table: 255, protocol: 2 }, ...s.rules, { family: 4, pref: 32766, action: 'lookup', table: 254, protocol: 2 }], sysctls: { ...s.sysctls } }, { family: 4, src: '192.168.99.10', dst: '198.51.100.7', iif: 'eth0', proto: 6, dport: 8443 });
+  const d = explain(
+    {
+      ...s,
+      links: facts.links,
+      rules: [
+        { family: 4, pref: 0, action: 'lookup', table: 255, protocol: 2 },
+        ...s.rules,
+        { family: 4, pref: 32766, action: 'lookup', table: 254, protocol: 2 },
+      ],
+      sysctls: { ...s.sysctls },
+    },
+    { family: 4, src: '192.168.99.10', dst: '198.51.100.7', iif: 'eth0', proto: 6, dport: 8443 },
+  );
   assert.deepEqual([d.outcome, d.error, d.rule?.pref], ['drop', 'ENETUNREACH', 10999]);
 });
 
 test('sticky per source: a hash of the source address, per family the group carries', () => {
   const c = groupChain(undefined, 'banking');
-  assert.deepEqual(c.rules.map((r) => [r.match.family, r.actions[0]?.kind === 'balance' && r.actions[0].by]), [[4, 'source']]);
+  assert.deepEqual(
+    c.rules.map((r) => [r.match.family, r.actions[0]?.kind === 'balance' && r.actions[0].by]),
+    [[4, 'source']],
+  );
 });
 
 test('groups: unknown members, a provider twice, a name taken by a provider are errors at their line', () => {
   const r = parseConfig(
-    ['providers:', '  isp1: { interface: eth1, gateway: 203.0.113.1 }', 'groups:', '  isp1: [isp1]', '  g: [isp1, ips2, { isp1: 2 }]', 'default: g', ''].join('\n'),
+    ['providers:', '  isp1: { interface: eth1, gateway: 203.0.113.1 }', 'groups:', '  isp1: [isp1]', '  g: [isp1, ips2, { isp1: 2 }]', 'default: g', ''].join(
+      '\n',
+    ),
     'x.yaml',
   );
   assert.ok(!r.ok);

@@ -52,11 +52,14 @@ test('more providers than mark_mask has marks: the error names the mask and a wi
   assert.match(text, /widen mark_mask \(e\.g\. 0xfff\)/);
 });
 
-test('rules that would reach the kernel\'s main rule: the error says how many fit and what to lower', () => {
+test("rules that would reach the kernel's main rule: the error says how many fit and what to lower", () => {
   const r = parseConfig(manyUplinksConfig(300, { top: 'mark_mask: 0xfff\nrule_priority: 30000' }), 'many.yaml');
   assert.ok(!r.ok);
   const text = r.issues.map(formatIssue).join('\n');
-  assert.match(text, /300 providers \(10 rule priorities each\) and \d+ rules for the router's own traffic take priorities 30000–33999, past the kernel's "32766: lookup main"; from rule_priority 30000, 199 providers fit/);
+  assert.match(
+    text,
+    /300 providers \(10 rule priorities each\) and \d+ rules for the router's own traffic take priorities 30000–33999, past the kernel's "32766: lookup main"; from rule_priority 30000, 199 providers fit/,
+  );
   assert.match(text, /lower rule_priority/);
   assert.match(text, /^many\.yaml:\d+:\d+/m, 'with a position');
   // the same 300 from the default rule_priority fit

@@ -106,25 +106,17 @@ test('wrong type: gateway: 5 is rejected with a single issue on its line', () =>
   assert.equal(issues[0]!.line, 4);
 });
 
-test(
-  'wrong type: gateway: 5 says an address is expected, at the value',
-
-  () => {
-    expectIssues('bad-gateway-type.yaml', [{ line: 4, col: 14, message: 'expected an IPv4 or IPv6 address' }]);
-  },
-);
+test('wrong type: gateway: 5 says an address is expected, at the value', () => {
+  expectIssues('bad-gateway-type.yaml', [{ line: 4, col: 14, message: 'expected an IPv4 or IPv6 address' }]);
+});
 
 test('wrong type: policies that are not a list are rejected', () => {
   assert.equal(issuesOf('bad-policies-not-list.yaml').length, 1);
 });
 
-test(
-  'wrong type: policies that are not a list say a list is expected, at the value',
-
-  () => {
-    expectIssues('bad-policies-not-list.yaml', [{ line: 5, col: 3, message: 'expected a list of policies' }]);
-  },
-);
+test('wrong type: policies that are not a list say a list is expected, at the value', () => {
+  expectIssues('bad-policies-not-list.yaml', [{ line: 5, col: 3, message: 'expected a list of policies' }]);
+});
 
 test('missing required key: pointed at the object that lacks it', () => {
   expectIssues('bad-missing-via.yaml', [{ line: 5, col: 5, message: 'missing required key "via"' }]);
@@ -133,9 +125,7 @@ test('missing required key: pointed at the object that lacks it', () => {
 // ---------------------------------------------------------------- unknown keys
 
 test('unknown provider key with "did you mean", and no second error for the required key it should have been', () => {
-  const issues = expectIssues('bad-unknown-key-provider.yaml', [
-    { line: 4, col: 5, message: 'unknown key "gatway"', hint: 'did you mean "gateway"?' },
-  ]);
+  const issues = expectIssues('bad-unknown-key-provider.yaml', [{ line: 4, col: 5, message: 'unknown key "gatway"', hint: 'did you mean "gateway"?' }]);
   assert.deepEqual(issues[0]!.path, ['providers', 'isp1', 'gatway']);
   assert.deepEqual(issues[0]!.source, { text: '    gatway: 203.0.113.1', start: 4, length: 6 });
 });
@@ -150,7 +140,12 @@ test('unknown key in match with "did you mean"', () => {
 
 test('unknown key with nothing close lists the known keys', () => {
   expectIssues('bad-unknown-key-no-guess.yaml', [
-    { line: 2, col: 50, message: 'unknown key "colour"', hint: 'known keys here: interface, gateway, snat, table, mark, routes, health, delegated, metered, quota' },
+    {
+      line: 2,
+      col: 50,
+      message: 'unknown key "colour"',
+      hint: 'known keys here: interface, gateway, snat, table, mark, routes, health, delegated, metered, quota',
+    },
   ]);
 });
 
@@ -173,9 +168,7 @@ test('bad prefix: not an address', () => {
 });
 
 test('bad prefix: host bits set, with the network to write', () => {
-  const [i] = expectIssues('bad-prefix-host-bits.yaml', [
-    { line: 7, col: 13, message: '"192.168.99.5/24" has host bits set', hint: 'write 192.168.99.0/24' },
-  ]);
+  const [i] = expectIssues('bad-prefix-host-bits.yaml', [{ line: 7, col: 13, message: '"192.168.99.5/24" has host bits set', hint: 'write 192.168.99.0/24' }]);
   assert.deepEqual(i!.path, ['policies', 0, 'match', 'from', 0]);
   assert.equal(
     formatIssue(i!),
@@ -267,7 +260,12 @@ test('two providers on one interface', () => {
 
 test('ports with protocol icmp', () => {
   expectIssues('bad-ports-icmp.yaml', [
-    { line: 6, col: 24, message: 'ports are matched but protocol icmp has no ports', hint: 'use tcp, udp, sctp or udplite with sport/dport, or drop the ports' },
+    {
+      line: 6,
+      col: 24,
+      message: 'ports are matched but protocol icmp has no ports',
+      hint: 'use tcp, udp, sctp or udplite with sport/dport, or drop the ports',
+    },
   ]);
 });
 
@@ -290,11 +288,16 @@ test('from and to with no family in common', () => {
 
 test('a policy matching IPv6 via a provider with only an IPv4 gateway', () => {
   expectIssues('bad-policy-v6-via-v4.yaml', [
-    { line: 7, col: 10, message: 'the policy matches IPv6 prefixes but provider "isp1" has no IPv6 gateway', hint: 'add an IPv6 gateway to "isp1", or move those prefixes to a policy via another provider' },
+    {
+      line: 7,
+      col: 10,
+      message: 'the policy matches IPv6 prefixes but provider "isp1" has no IPv6 gateway',
+      hint: 'add an IPv6 gateway to "isp1", or move those prefixes to a policy via another provider',
+    },
   ]);
 });
 
-test('iif naming a provider\'s own interface, in a list and alone', () => {
+test("iif naming a provider's own interface, in a list and alone", () => {
   const hint = 'match on the LAN side interface instead';
   const issues = expectIssues('bad-iif-uplink.yaml', [
     { line: 7, col: 26, message: 'eth2 is the uplink of provider "isp2"', hint },
@@ -313,7 +316,12 @@ test('several errors in one file are all reported, sorted by line and column', (
     { line: 6, col: 10, message: 'default names unknown provider or group "isp9"', hint: 'did you mean "isp1"?' },
     { line: 9, col: 20, message: '"10.0.0.1/8" has host bits set', hint: 'write 10.0.0.0/8' },
     { line: 9, col: 39, message: 'the range runs backwards; write "80-90"' },
-    { line: 12, col: 24, message: 'ports are matched but protocol icmp has no ports', hint: 'use tcp, udp, sctp or udplite with sport/dport, or drop the ports' },
+    {
+      line: 12,
+      col: 24,
+      message: 'ports are matched but protocol icmp has no ports',
+      hint: 'use tcp, udp, sctp or udplite with sport/dport, or drop the ports',
+    },
     // isp3 failed to parse but is still a known name, so it is listed
     { line: 13, col: 10, message: 'via names unknown provider or group "nobody"', hint: 'defined providers and groups: isp1, isp2, isp3' },
   ]);
@@ -373,7 +381,14 @@ test('examples/seed.yaml parses; isp1 gets table 100 and mark 1, isp2 keeps tabl
   assert.deepEqual(c.policies, [
     {
       name: 'office-web-via-isp2',
-      match: { from: [net('192.168.99.0/24')], protocol: ['tcp'], dport: [{ from: 80, to: 80 }, { from: 443, to: 443 }] },
+      match: {
+        from: [net('192.168.99.0/24')],
+        protocol: ['tcp'],
+        dport: [
+          { from: 80, to: 80 },
+          { from: 443, to: 443 },
+        ],
+      },
       via: 'isp2',
     },
   ]);
@@ -390,7 +405,11 @@ test('seed: locate() maps later issues to the file', () => {
   // sorted by line: isp1 (line 5) before isp2 (line 6)
   check(out[0], { line: 5, col: 3, message: 'interface missing' });
   check(out[1], { line: 6, col: 37, message: 'gateway unreachable' });
-  assert.deepEqual(out[1]!.source, { text: '  isp2: { interface: eth4, gateway: 67.17.28.14,     snat: 67.17.28.12, table: 4, mark: 4 }', start: 36, length: 11 });
+  assert.deepEqual(out[1]!.source, {
+    text: '  isp2: { interface: eth4, gateway: 67.17.28.14,     snat: 67.17.28.12, table: 4, mark: 4 }',
+    start: 36,
+    length: 11,
+  });
 });
 
 test('defaults: routes follow, mark_mask 0xff, rule_priority 10000, route_protocol 77, no policies', () => {
@@ -508,7 +527,10 @@ test('protocols by name, case and number; port lists merged', () => {
   const [p1, p2, p3] = c.policies;
   assert.deepEqual(p1!.match.protocol, ['tcp', 'udp', 'sctp']);
   assert.deepEqual(p3!.match.protocol, ['icmpv6', '99', 'icmp', 'udplite']);
-  assert.deepEqual(p1!.match.dport, [{ from: 80, to: 90 }, { from: 443, to: 443 }]);
+  assert.deepEqual(p1!.match.dport, [
+    { from: 80, to: 90 },
+    { from: 443, to: 443 },
+  ]);
   assert.deepEqual(p1!.match.sport, [{ from: 1024, to: 65535 }]);
   // ports without a protocol are allowed (they apply to tcp and udp)
   assert.deepEqual(p2!.match.dport, [{ from: 53, to: 53 }]);
@@ -517,9 +539,7 @@ test('protocols by name, case and number; port lists merged', () => {
 });
 
 test('a policy with no from/to may go via an IPv4-only provider', () => {
-  const c = parseOk(
-    'providers:\n  isp1: { interface: eth1, gateway: 203.0.113.1 }\ndefault: isp1\npolicies:\n  - name: all\n    via: isp1\n',
-  );
+  const c = parseOk('providers:\n  isp1: { interface: eth1, gateway: 203.0.113.1 }\ndefault: isp1\npolicies:\n  - name: all\n    via: isp1\n');
   assert.deepEqual(c.policies[0]!.match, {});
 });
 
@@ -535,25 +555,37 @@ test('snat per family: { ipv4: ADDRESS, ipv6: false } and its errors', () => {
   assert.match(bad.issues.map((i) => i.message).join('\n'), /ipv4: 2001:db8::5 is an IPv6 address/);
 });
 
-test('route_protocol may not be another daemon\'s tag; rule_priority keeps clear of the main rule', () => {
+test("route_protocol may not be another daemon's tag; rule_priority keeps clear of the main rule", () => {
   const r = parseConfig('route_protocol: 16\nrule_priority: 32000\nproviders:\n  a: { interface: eth1, gateway: 203.0.113.1 }\ndefault: a\n', 'x.yaml');
   assert.ok(!r.ok);
-  assert.deepEqual(r.issues.map((i) => [i.line, i.message.slice(0, 40)]), [
-    [1, 'route_protocol must not be an id other s'],
-    [2, 'rule_priority must be at most 31766, so '],
-  ]);
+  assert.deepEqual(
+    r.issues.map((i) => [i.line, i.message.slice(0, 40)]),
+    [
+      [1, 'route_protocol must not be an id other s'],
+      [2, 'rule_priority must be at most 31766, so '],
+    ],
+  );
 });
 
 test('a protocol name that is an Object property (constructor, __proto__) is unknown', () => {
-  const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1 }\ndefault: a\npolicies:\n  - { name: p, match: { protocol: constructor }, via: a }\n', 'x.yaml');
+  const r = parseConfig(
+    'providers:\n  a: { interface: eth1, gateway: 203.0.113.1 }\ndefault: a\npolicies:\n  - { name: p, match: { protocol: constructor }, via: a }\n',
+    'x.yaml',
+  );
   assert.ok(!r.ok);
   assert.match(r.issues[0]!.message, /unknown protocol "constructor"/);
 });
 
 test('via and default naming Object properties (toString, constructor) are unknown providers, not crashes', () => {
-  const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1 }\ndefault: toString\npolicies:\n  - { name: p, via: constructor }\n', 'x.yaml');
+  const r = parseConfig(
+    'providers:\n  a: { interface: eth1, gateway: 203.0.113.1 }\ndefault: toString\npolicies:\n  - { name: p, via: constructor }\n',
+    'x.yaml',
+  );
   assert.ok(!r.ok);
-  assert.deepEqual(r.issues.map((i) => i.message), ['default names unknown provider or group "toString"', 'via names unknown provider or group "constructor"']);
+  assert.deepEqual(
+    r.issues.map((i) => i.message),
+    ['default names unknown provider or group "toString"', 'via names unknown provider or group "constructor"'],
+  );
 });
 
 test('providers given as a list: one error, no stray "provider name 0"', () => {
@@ -571,17 +603,26 @@ test('health: a probe target of a family the provider has no gateway for is an e
 });
 
 test('health: durations as 200ms / 1s / numbers, with defaults', () => {
-  const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1, health: { probe: tcp, port: 22, targets: [198.51.100.1], interval: 1s, timeout: 300ms } }\ndefault: a\n', 'h.yaml');
+  const r = parseConfig(
+    'providers:\n  a: { interface: eth1, gateway: 203.0.113.1, health: { probe: tcp, port: 22, targets: [198.51.100.1], interval: 1s, timeout: 300ms } }\ndefault: a\n',
+    'h.yaml',
+  );
   assert.ok(r.ok);
   const h = r.config.providers.a!.health!;
   assert.deepEqual([h.probe, h.interval, h.timeout, h.down, h.up, h.initial, h.policy], ['tcp', 1000, 300, 5, 20, 'up', 'any']);
-  const bad = parseConfig('providers:\n  a: { interface: eth1, gateway: 203.0.113.1, health: { targets: [198.51.100.1], interval: soon } }\ndefault: a\n', 'h.yaml');
+  const bad = parseConfig(
+    'providers:\n  a: { interface: eth1, gateway: 203.0.113.1, health: { targets: [198.51.100.1], interval: soon } }\ndefault: a\n',
+    'h.yaml',
+  );
   assert.ok(!bad.ok);
   assert.match(bad.issues[0]!.message, /"soon" is not a duration/);
 });
 
 test('three providers with one mark: each duplicate reported once, and no false "no room in mark_mask"', () => {
-  const r = parseConfig('providers:\n  a: { interface: eth1, gateway: 10.0.1.1, mark: 1 }\n  b: { interface: eth2, gateway: 10.0.2.1, mark: 1 }\n  c: { interface: eth3, gateway: 10.0.3.1, mark: 1 }\ndefault: a\n', 'marks.yaml');
+  const r = parseConfig(
+    'providers:\n  a: { interface: eth1, gateway: 10.0.1.1, mark: 1 }\n  b: { interface: eth2, gateway: 10.0.2.1, mark: 1 }\n  c: { interface: eth3, gateway: 10.0.3.1, mark: 1 }\ndefault: a\n',
+    'marks.yaml',
+  );
   assert.ok(!r.ok);
   assert.deepEqual(
     r.issues.map((i) => `${i.line}:${i.col} ${i.message}`),
@@ -590,9 +631,15 @@ test('three providers with one mark: each duplicate reported once, and no false 
 });
 
 test('a group with last_resort unreachable needs a mark of its own: counted in the room check', () => {
-  const r = parseConfig('mark_mask: 0x3\nproviders:\n  a: { interface: eth1, gateway: 10.0.1.1 }\n  b: { interface: eth2, gateway: 10.0.2.1 }\n  c: { interface: eth3, gateway: 10.0.3.1 }\ngroups:\n  g: { tiers: [a, b, c], last_resort: unreachable }\ndefault: g\n', 'room.yaml');
+  const r = parseConfig(
+    'mark_mask: 0x3\nproviders:\n  a: { interface: eth1, gateway: 10.0.1.1 }\n  b: { interface: eth2, gateway: 10.0.2.1 }\n  c: { interface: eth3, gateway: 10.0.3.1 }\ngroups:\n  g: { tiers: [a, b, c], last_resort: unreachable }\ndefault: g\n',
+    'room.yaml',
+  );
   assert.ok(!r.ok);
-  assert.deepEqual(r.issues.map((i) => i.message), ['mark_mask 0x3 leaves room for 3 marks, but 3 providers and the "unreachable" last resort need 4']);
+  assert.deepEqual(
+    r.issues.map((i) => i.message),
+    ['mark_mask 0x3 leaves room for 3 marks, but 3 providers and the "unreachable" last resort need 4'],
+  );
 });
 
 test('durations above a day are refused (Node timers cannot hold them)', () => {

@@ -36,7 +36,10 @@ test('failback after a hold: the group stays on the backup until the returning m
     probes.rounds('isp1', true, 6);
     await d.idle();
     assert.equal(group(k), 'jump to_isp2', 'isp1 is back but held');
-    assert.deepEqual((await d.status()).groups.map((g) => g.held), [['isp1']]);
+    assert.deepEqual(
+      (await d.status()).groups.map((g) => g.held),
+      [['isp1']],
+    );
     await wait(450);
     await d.idle();
     assert.equal(group(k), 'jump to_isp1', 'the hold is over: back to isp1');
@@ -57,7 +60,10 @@ test('manual failback: the group stays on the backup until `multihome failback` 
     await d.idle();
     await wait(100);
     assert.equal(group(k), 'jump to_isp2', 'isp1 is back, but the group waits for the admin');
-    assert.deepEqual((await d.status()).groups.map((g) => g.held), [['isp1']]);
+    assert.deepEqual(
+      (await d.status()).groups.map((g) => g.held),
+      [['isp1']],
+    );
     assert.deepEqual((await d.failbackNow('nope')).ok, false);
     const r = await d.failbackNow('web');
     assert.deepEqual(r, { ok: true, released: ['web'] });
@@ -68,7 +74,10 @@ test('manual failback: the group stays on the backup until `multihome failback` 
 });
 
 test('brownout: a degraded member leaves an avoid_degraded group and returns once its quality is back', async () => {
-  const lossy = config('{ tiers: [isp1, isp2], avoid_degraded: true }').replace(`isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: ${health} }`, `isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: icmp, targets: [203.0.113.10], latency: 50ms, ${PINNED} } }`);
+  const lossy = config('{ tiers: [isp1, isp2], avoid_degraded: true }').replace(
+    `isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: ${health} }`,
+    `isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, health: { probe: icmp, targets: [203.0.113.10], latency: 50ms, ${PINNED} } }`,
+  );
   const { d, k, probes, events } = await startDaemon(lossy);
   try {
     assert.equal(group(k), 'jump to_isp1');
@@ -80,13 +89,16 @@ test('brownout: a degraded member leaves an avoid_degraded group and returns onc
     probes.rounds('isp1', true, 40, 1);
     await d.idle();
     assert.equal(group(k), 'jump to_isp1', 'back once latency is under 80 % of the threshold');
-    assert.deepEqual(events.filter((e) => e.event === 'provider').map((e) => `${String(e.from)}→${String(e.to)}`), ['up→degraded', 'degraded→up']);
+    assert.deepEqual(
+      events.filter((e) => e.event === 'provider').map((e) => `${String(e.from)}→${String(e.to)}`),
+      ['up→degraded', 'degraded→up'],
+    );
   } finally {
     await d.stop();
   }
 });
 
-test('quota: a metered backup\'s bytes are counted across table replaces and restarts; once used up it is out of the group', async () => {
+test("quota: a metered backup's bytes are counted across table replaces and restarts; once used up it is out of the group", async () => {
   const dir = tmpStateDir();
   const usage = path.join(dir, 'usage.json');
   const cfg = config('[isp1, isp2]', `usage_file: ${usage}\n`, ', metered: true, quota: { limit: 1000, per: month }');

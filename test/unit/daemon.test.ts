@@ -15,7 +15,6 @@ import { FakeKernel } from '../helpers/fake-kernel.js';
 import { fakeTarget, SEED_DAEMON_CONFIG, SEED_LINKS, tmpStateDir } from '../helpers/seed-fake.js';
 import { fakeProbers, groupTarget, routesOf, startDaemon } from '../helpers/fake-daemon.js';
 
-
 // The fake prober's rounds are 200 ms apart and time out at 600 ms (test/helpers/fake-daemon.ts):
 // the settings they stand for, pinned, so these tests do not follow the defaults (issue 14).
 const CONFIG = SEED_DAEMON_CONFIG.replace('probe: icmp, targets', 'probe: icmp, interval: 200ms, timeout: 600ms, down: 3, up: 5, targets');
@@ -26,10 +25,13 @@ test('start: applies with every provider up, reports what the kernel holds', asy
     assert.deepEqual(routesOf(k), ['100/default via 205.254.211.254', '101/default via 67.17.28.14']);
     assert.equal(groupTarget(k), 'jump to_isp2');
     const s = await d.status();
-    assert.deepEqual(s.providers.map((p) => [p.name, p.state, p.link, p.routes]), [
-      ['isp1', 'up', null, { ipv4: 'present' }],
-      ['isp2', 'up', null, { ipv4: 'present' }],
-    ]);
+    assert.deepEqual(
+      s.providers.map((p) => [p.name, p.state, p.link, p.routes]),
+      [
+        ['isp1', 'up', null, { ipv4: 'present' }],
+        ['isp2', 'up', null, { ipv4: 'present' }],
+      ],
+    );
     assert.equal(s.kernel?.nft, 'as applied');
     assert.deepEqual(s.groups, [{ name: 'web', active: ['isp2'], tiers: [[{ name: 'isp2', weight: 1 }], [{ name: 'isp1', weight: 1 }]] }]);
     assert.deepEqual(kinds(), ['applied', 'running']);
@@ -55,13 +57,20 @@ test('a link going down takes its provider down at once: program switched, its c
     await d.idle();
     assert.equal(groupTarget(k), 'jump to_isp1', 'new connections go to isp1');
     assert.deepEqual(k.conntrackDeleted, [2], "isp2's connections (mark 2) are deleted, nobody else's");
-    assert.deepEqual(k.transcript(), ['ip -4: add rule 10021 lookup', 'nft-load', 'ip -4: del rule 10021 lookup'], 'the program and the router\'s own default switched (the kernel itself took the route away)');
+    assert.deepEqual(
+      k.transcript(),
+      ['ip -4: add rule 10021 lookup', 'nft-load', 'ip -4: del rule 10021 lookup'],
+      "the program and the router's own default switched (the kernel itself took the route away)",
+    );
     let s = await d.status();
     const isp2 = s.providers.find((p) => p.name === 'isp2')!;
     assert.equal(isp2.state, 'down');
     assert.equal(isp2.link, 'eth4 is administratively down');
     assert.match(String(isp2.routes.ipv4), /^left out: eth4 is down/);
-    assert.deepEqual(hooks.map((h) => [h.MULTIHOME_PROVIDER, h.MULTIHOME_FROM, h.MULTIHOME_TO, h.MULTIHOME_REASON]), [['isp2', 'up', 'down', 'link: eth4 is administratively down']]);
+    assert.deepEqual(
+      hooks.map((h) => [h.MULTIHOME_PROVIDER, h.MULTIHOME_FROM, h.MULTIHOME_TO, h.MULTIHOME_REASON]),
+      [['isp2', 'up', 'down', 'link: eth4 is administratively down']],
+    );
 
     k.setLink('eth4', true);
     await d.idle();
@@ -138,14 +147,29 @@ test('reload: keeps the health of unchanged providers, resets a changed one, ref
   }
 });
 
-test('one provider\'s trouble does not block the others: a foreign route in its table, a route the kernel refuses', async () => {
+test("one provider's trouble does not block the others: a foreign route in its table, a route the kernel refuses", async () => {
   const k = new FakeKernel(SEED_LINKS);
   // another tool's default route where isp2's must go
-  k.state.routes.push({ family: 4, table: 101, dst: 'default', type: 'unicast', tos: 0, metric: 0, protocol: 4, scope: 0, gateway: '67.17.28.14', dev: 'eth4', flags: [] });
+  k.state.routes.push({
+    family: 4,
+    table: 101,
+    dst: 'default',
+    type: 'unicast',
+    tos: 0,
+    metric: 0,
+    protocol: 4,
+    scope: 0,
+    gateway: '67.17.28.14',
+    dev: 'eth4',
+    flags: [],
+  });
   const { d, events } = await startDaemon(CONFIG, k);
   try {
     assert.ok(k.state.nft, 'the nft program is applied');
-    assert.ok(k.state.routes.some((r) => r.table === 100 && r.protocol === 77), "isp1's route is there");
+    assert.ok(
+      k.state.routes.some((r) => r.table === 100 && r.protocol === 77),
+      "isp1's route is there",
+    );
     assert.equal(groupTarget(k), 'jump to_isp1', 'isp2 is left out of its group');
     assert.ok(events.some((e) => e.event === 'warning' && e.provider === 'isp2' && /not multihome's/.test(String(e.warning))));
     const s = await d.status();
@@ -174,7 +198,10 @@ test('a route the kernel refuses mid-apply (the address went away meanwhile): th
   try {
     assert.ok(k.state.nft);
     assert.ok(k.state.routes.some((r) => r.table === 100));
-    assert.ok(events.some((e) => e.event === 'warning' && e.provider === 'isp2' && /Nexthop has invalid gateway/.test(String(e.warning))), JSON.stringify(events));
+    assert.ok(
+      events.some((e) => e.event === 'warning' && e.provider === 'isp2' && /Nexthop has invalid gateway/.test(String(e.warning))),
+      JSON.stringify(events),
+    );
     assert.equal((await d.status()).lastApply?.ok, true);
   } finally {
     await d.stop();
@@ -241,14 +268,39 @@ test('reload works with every kind of config: each golden config, and health of 
     kinds.push([`health ${probe}`, CONFIG.replace('probe: icmp', `probe: ${probe}`), SEED_LINKS]);
   }
   const noCopy: typeof startRouteCopy = () =>
-    Promise.resolve({ status: () => ({ tables: [], mainRoutes: { 4: 0, 6: 0 }, values: 0, bytes: 0, resyncs: 0, lastResync: null, driftRepaired: 0, eventsApplied: 0, writeErrors: 0, lastWriteError: null, lastLagMs: null, foreign: [], syncing: false }), resync: () => Promise.resolve(), stop: () => undefined });
+    Promise.resolve({
+      status: () => ({
+        tables: [],
+        mainRoutes: { 4: 0, 6: 0 },
+        values: 0,
+        bytes: 0,
+        resyncs: 0,
+        lastResync: null,
+        driftRepaired: 0,
+        eventsApplied: 0,
+        writeErrors: 0,
+        lastWriteError: null,
+        lastLagMs: null,
+        foreign: [],
+        syncing: false,
+      }),
+      resync: () => Promise.resolve(),
+      stop: () => undefined,
+    });
   for (const [name, text, links] of kinds) {
     const dir = tmpStateDir();
     const file = path.join(dir, 'multihome.yaml');
     fs.writeFileSync(file, text);
     const k = new FakeKernel(links);
     const probes = fakeProbers();
-    const d = new Daemon({ target: fakeTarget(k, path.join(dir, 'state')), readConfig: () => ({ text: fs.readFileSync(file, 'utf8'), file }), log: () => {}, startProber: probes.start, startRouteCopy: noCopy, checkEvery: 3_600_000 });
+    const d = new Daemon({
+      target: fakeTarget(k, path.join(dir, 'state')),
+      readConfig: () => ({ text: fs.readFileSync(file, 'utf8'), file }),
+      log: () => {},
+      startProber: probes.start,
+      startRouteCopy: noCopy,
+      checkEvery: 3_600_000,
+    });
     try {
       await d.start();
       await d.idle();

@@ -8,7 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { repoPath } from '../helpers/paths.js';
 
-const DOCS = ['README.md', 'BENCHMARKS.md', ...fs.readdirSync(repoPath('docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  'BENCHMARKS.md',
+  ...fs
+    .readdirSync(repoPath('docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const PATH = /(?<![\w./-])((?:src|test|bench|scripts|contrib|examples|docs)\/[\w./-]*[\w/])/g;
 
 /** Every path a doc names, with the line it is on. */
@@ -30,13 +37,16 @@ function named(doc: string): { path: string; line: number }[] {
 const exists = (p: string): boolean => [p, `${p}.ts`, p.replace(/\.js$/, '.ts')].some((c) => fs.existsSync(repoPath(c)));
 
 test('every source path the docs name exists', () => {
-  const missing = DOCS.flatMap((doc) => named(doc).filter((n) => !exists(n.path)).map((n) => `${doc}:${n.line}: ${n.path}`));
+  const missing = DOCS.flatMap((doc) =>
+    named(doc)
+      .filter((n) => !exists(n.path))
+      .map((n) => `${doc}:${n.line}: ${n.path}`),
+  );
   assert.deepEqual(missing, []);
 });
 
 /** All files under a directory, as paths relative to it. */
-const filesUnder = (dir: string): string[] =>
-  fs.readdirSync(repoPath(dir), { recursive: true, encoding: 'utf8' }).map((f) => f.split(path.sep).join('/'));
+const filesUnder = (dir: string): string[] => fs.readdirSync(repoPath(dir), { recursive: true, encoding: 'utf8' }).map((f) => f.split(path.sep).join('/'));
 
 test('every file the architecture table names in a directory row is in that directory', () => {
   // rows like "| `src/apply/` | `ownership.ts` (…), `plan.ts` …": file names relative to the row's directory

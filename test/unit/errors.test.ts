@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplyError, EXIT, formatIssue, InternalError, UserError, type SourceIssue } from '../../src/errors/index.js';
 
-const base: SourceIssue = { file: 'multihome.yaml', line: 7, col: 13, path: ['policies', 0, 'match', 'from', 0], message: '"192.168.99.5/24" has host bits set' };
+const base: SourceIssue = {
+  file: 'multihome.yaml',
+  line: 7,
+  col: 13,
+  path: ['policies', 0, 'match', 'from', 0],
+  message: '"192.168.99.5/24" has host bits set',
+};
 
 test('formatIssue: only the location line when there is no source and no hint', () => {
   assert.equal(formatIssue(base), 'multihome.yaml:7:13: error: "192.168.99.5/24" has host bits set');
@@ -37,7 +43,10 @@ test('formatIssue: the source without a hint', () => {
 });
 
 test('formatIssue: a hint without a source', () => {
-  assert.equal(formatIssue({ ...base, hint: 'did you mean "isp1"?' }), 'multihome.yaml:7:13: error: "192.168.99.5/24" has host bits set\n  hint: did you mean "isp1"?');
+  assert.equal(
+    formatIssue({ ...base, hint: 'did you mean "isp1"?' }),
+    'multihome.yaml:7:13: error: "192.168.99.5/24" has host bits set\n  hint: did you mean "isp1"?',
+  );
 });
 
 test('formatIssue: a zero-length span still gets one caret', () => {

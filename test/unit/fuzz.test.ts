@@ -34,7 +34,8 @@ const expected = (e: unknown) => e instanceof UserError || e instanceof ApplyErr
 function configCorpus(): string[] {
   const files = [repoPath('examples', 'seed.yaml')];
   const golden = repoPath('test', 'golden', 'cases');
-  for (const c of fs.readdirSync(golden)) for (const f of ['config.yaml', 'previous.yaml']) if (fs.existsSync(path.join(golden, c, f))) files.push(path.join(golden, c, f));
+  for (const c of fs.readdirSync(golden))
+    for (const f of ['config.yaml', 'previous.yaml']) if (fs.existsSync(path.join(golden, c, f))) files.push(path.join(golden, c, f));
   const bad = repoPath('test', 'fixtures', 'config');
   for (const f of fs.readdirSync(bad)) files.push(path.join(bad, f));
   return files.map((f) => fs.readFileSync(f, 'utf8'));
@@ -43,7 +44,16 @@ function configCorpus(): string[] {
 /** Links named like the corpus's interfaces, with addresses on their gateways' subnets, so many mutants compile for real. */
 const LINKS = [
   ...SEED_LINKS,
-  ...['eth2', 'eth3', 'wwan0', 'ppp0', 'eth5'].map((name, i) => ({ name, index: 10 + i, up: true, carrier: true, addresses: [{ family: 4 as const, address: `192.0.2.${i * 16 + 2}`, prefixlen: 20, scope: 'global' }, { family: 6 as const, address: `2001:db8:${i}::2`, prefixlen: 64, scope: 'global' }] })),
+  ...['eth2', 'eth3', 'wwan0', 'ppp0', 'eth5'].map((name, i) => ({
+    name,
+    index: 10 + i,
+    up: true,
+    carrier: true,
+    addresses: [
+      { family: 4 as const, address: `192.0.2.${i * 16 + 2}`, prefixlen: 20, scope: 'global' },
+      { family: 6 as const, address: `2001:db8:${i}::2`, prefixlen: 64, scope: 'global' },
+    ],
+  })),
 ];
 
 test(`fuzz: 3,000 mutated configs through validate, compile, plan and apply (seed ${SEED}): no internal error, nothing half-applied`, async (t) => {
@@ -60,7 +70,10 @@ test(`fuzz: 3,000 mutated configs through validate, compile, plan and apply (see
     try {
       const parsed = parseConfig(text, 'fuzz.yaml');
       if (!parsed.ok) {
-        assert.ok(parsed.issues.every((x) => x.line >= 1 && x.col >= 1 && x.message), 'every issue is located');
+        assert.ok(
+          parsed.issues.every((x) => x.line >= 1 && x.col >= 1 && x.message),
+          'every issue is located',
+        );
         continue;
       }
       valid++;
@@ -90,10 +103,17 @@ test(`fuzz: 3,000 mutated configs through validate, compile, plan and apply (see
 });
 
 test('fuzz: YAML bombs are user errors with a position (aliases, nesting), in bounded time', () => {
-  const alias = `a: &a [x, x, x, x, x, x, x, x, x]\n${'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`).join('\n')}\n`;
+  const alias = `a: &a [x, x, x, x, x, x, x, x, x]\n${'bcdefgh'
+    .split('')
+    .map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)
+    .join('\n')}\n`;
   const deep = `providers: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`;
   const deepMap = `providers:\n${Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i + 1)}k${i}:`).join('\n')} 1\n`;
-  for (const [what, text] of [['aliases', alias], ['nested lists', deep], ['nested mappings', deepMap]] as const) {
+  for (const [what, text] of [
+    ['aliases', alias],
+    ['nested lists', deep],
+    ['nested mappings', deepMap],
+  ] as const) {
     const t0 = Date.now();
     const r = parseConfig(text, 'bomb.yaml');
     assert.equal(r.ok, false, what);
@@ -113,7 +133,8 @@ test(`fuzz: 1,500 mutated saved states through explain --state (seed ${SEED}): a
   const golden = repoPath('test', 'golden', 'cases');
   for (const c of fs.readdirSync(golden)) states.push(JSON.parse(fs.readFileSync(path.join(golden, c, 'state.json'), 'utf8')));
   const regressions = repoPath('test', 'differential', 'regressions');
-  for (const f of fs.readdirSync(regressions).slice(0, 8)) states.push((JSON.parse(fs.readFileSync(path.join(regressions, f), 'utf8')) as { state: unknown }).state);
+  for (const f of fs.readdirSync(regressions).slice(0, 8))
+    states.push((JSON.parse(fs.readFileSync(path.join(regressions, f), 'utf8')) as { state: unknown }).state);
   const r = rng(SEED + 1);
   let answered = 0;
   const internal: string[] = [];
@@ -161,9 +182,18 @@ test(`fuzz: 600 mutated state-dir records under plan and down (seed ${SEED}): a 
   await applyPrepared(prep, t0);
   const records: Record<string, unknown> = {};
   for (const f of fs.readdirSync(t0.stateDir.dir)) if (f.endsWith('.json')) records[f] = JSON.parse(fs.readFileSync(path.join(t0.stateDir.dir, f), 'utf8'));
-  records['journal.json'] = { pid: 12345, startedAt: new Date().toISOString(), command: 'apply', ownership: { protocol: 77, prefs: [10000, 10999], tables: [4, 100] }, sysctlKeys: ['net/ipv4/ip_forward'] };
+  records['journal.json'] = {
+    pid: 12345,
+    startedAt: new Date().toISOString(),
+    command: 'apply',
+    ownership: { protocol: 77, prefs: [10000, 10999], tables: [4, 100] },
+    sysctlKeys: ['net/ipv4/ip_forward'],
+  };
   records['confirm-timer.json'] = { at: new Date().toISOString(), result: 'reverted' };
-  records['pending-confirm.json'] = { deadline: 1, before: { snapshot: { state: k0.state, nftJson: null }, own: { protocol: 77, prefs: [10000, 10999], tables: [4, 100] }, sysctlKeys: [] } };
+  records['pending-confirm.json'] = {
+    deadline: 1,
+    before: { snapshot: { state: k0.state, nftJson: null }, own: { protocol: 77, prefs: [10000, 10999], tables: [4, 100] }, sysctlKeys: [] },
+  };
   const names = Object.keys(records);
   const r = rng(SEED + 2);
   let refused = 0;
@@ -197,10 +227,15 @@ test(`fuzz: 600 mutated state-dir records under plan and down (seed ${SEED}): a 
 test(`fuzz: 3,000 mutated control-socket messages (seed ${SEED}): only exact requests act; long lines, idle and excess clients are dropped; memory stays bounded`, async (t) => {
   const dir = tmpStateDir();
   const acted: string[] = [];
-  const server = await serveControl({ dir }, (req) => {
-    acted.push(req.cmd);
-    return Promise.resolve({ ok: true });
-  }, () => {}, { idleMs: 300 });
+  const server = await serveControl(
+    { dir },
+    (req) => {
+      acted.push(req.cmd);
+      return Promise.resolve({ ok: true });
+    },
+    () => {},
+    { idleMs: 300 },
+  );
   const sock = path.join(dir, 'control.sock');
   const ask = (payload: Buffer | string) =>
     new Promise<string>((resolve) => {
@@ -213,7 +248,18 @@ test(`fuzz: 3,000 mutated control-socket messages (seed ${SEED}): only exact req
     });
   try {
     const r = rng(SEED + 3);
-    const seeds = ['{"cmd":"status"}', '{"cmd":"reload"}', '{}', '[]', '1', '{"cmd":"shutdown"}', '{"cmd":"status","x":1}', '{"cmd":["status"]}', 'null', '"status"'];
+    const seeds = [
+      '{"cmd":"status"}',
+      '{"cmd":"reload"}',
+      '{}',
+      '[]',
+      '1',
+      '{"cmd":"shutdown"}',
+      '{"cmd":"status","x":1}',
+      '{"cmd":["status"]}',
+      'null',
+      '"status"',
+    ];
     let valid = 0;
     for (let i = 0; i < 3000; i++) {
       let m = pick(r, seeds);
@@ -234,12 +280,16 @@ test(`fuzz: 3,000 mutated control-socket messages (seed ${SEED}): only exact req
     assert.ok(grew < 100, `rss grew ${grew} MB`);
     // 1,000 idle connections: at most MAX_CLIENTS held, each dropped after the idle time
     const idle = await Promise.all(
-      Array.from({ length: 1000 }, () => new Promise<net.Socket>((resolve) => {
-        const c = net.connect(sock);
-        c.on('error', () => undefined);
-        c.on('connect', () => resolve(c));
-        c.on('close', () => resolve(c));
-      })),
+      Array.from(
+        { length: 1000 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const c = net.connect(sock);
+            c.on('error', () => undefined);
+            c.on('connect', () => resolve(c));
+            c.on('close', () => resolve(c));
+          }),
+      ),
     );
     const count = await new Promise<number>((res) => server.getConnections((_e, n) => res(n)));
     assert.ok(count <= MAX_CLIENTS, `${count} connections held`);

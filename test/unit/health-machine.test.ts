@@ -67,7 +67,10 @@ function simulate(settings: Partial<HealthSettings>, o: SimOptions, initialAt = 
     // place for speed, and must never write to the one it was given (strict mode throws if it does).
     deepFreeze(m);
     // the sentAt is left out on purpose half the time: the machine must infer it
-    const r = e.kind === 'tick' ? tick(m, e.t) : observe(m, e.ok ? { at: e.t, ok: true, rttMs: e.rtt!, ...(e.sentAt % 400 ? {} : { sentAt: e.sentAt }) } : { at: e.t, ok: false });
+    const r =
+      e.kind === 'tick'
+        ? tick(m, e.t)
+        : observe(m, e.ok ? { at: e.t, ok: true, rttMs: e.rtt!, ...(e.sentAt % 400 ? {} : { sentAt: e.sentAt }) } : { at: e.t, ok: false });
     m = r.machine;
     if (r.transition) {
       transitions.push(r.transition);
@@ -326,7 +329,7 @@ test('the defaults: 30 min of 5 % random loss and 20 ms jitter take a healthy up
   assert.ok(old >= 1, `the old defaults went down ${old} times in 4 simulated half-hours`);
 });
 
-test('detectionBound: ≤ 1 s with the defaults, ≥ 50 s with mwan3\'s defaults, and the simulation agrees', () => {
+test("detectionBound: ≤ 1 s with the defaults, ≥ 50 s with mwan3's defaults, and the simulation agrees", () => {
   assert.ok(detectionBound(DEFAULT_HEALTH) <= 1000);
   assert.equal(detectionBound(), detectionBound(DEFAULT_HEALTH));
   const mw = detectionBound(MWAN3);

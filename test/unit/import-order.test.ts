@@ -12,7 +12,13 @@ test('importDump keeps the dump order among routes to one destination (IPv6 thro
   ].join('\n');
   const s = importDump([{ name: 'ip-6-route.txt', text }]);
   const nine = s.routes.filter((r) => r.dst === '2001:db8:9::/64');
-  assert.deepEqual(nine.map((r) => r.type), ['unicast', 'throw']);
+  assert.deepEqual(
+    nine.map((r) => r.type),
+    ['unicast', 'throw'],
+  );
   const reversed = importDump([{ name: 'ip-6-route.txt', text: [text.split('\n')[1], text.split('\n')[0]].join('\n') }]);
-  assert.deepEqual(reversed.routes.filter((r) => r.dst === '2001:db8:9::/64').map((r) => r.type), ['throw', 'unicast']);
+  assert.deepEqual(
+    reversed.routes.filter((r) => r.dst === '2001:db8:9::/64').map((r) => r.type),
+    ['throw', 'unicast'],
+  );
 });

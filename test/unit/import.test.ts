@@ -100,9 +100,22 @@ test('seed: route text and ip -j JSON give equal RouteState sets (plain, -d, -N 
 test('seed: table 4 is the copy of main with the alternate default; routes without "table" are main', () => {
   const routes = parseIpRouteText(fx('seed/ip-route.txt'));
   const t4 = routes.filter((r) => r.table === 4);
-  assert.deepEqual(t4.find((r) => r.dst === 'default'), {
-    family: 4, table: 4, dst: 'default', type: 'unicast', tos: 0, metric: 0, protocol: 3, scope: 0, flags: [], gateway: '67.17.28.14', dev: 'eth4',
-  });
+  assert.deepEqual(
+    t4.find((r) => r.dst === 'default'),
+    {
+      family: 4,
+      table: 4,
+      dst: 'default',
+      type: 'unicast',
+      tos: 0,
+      metric: 0,
+      protocol: 3,
+      scope: 0,
+      flags: [],
+      gateway: '67.17.28.14',
+      dev: 'eth4',
+    },
+  );
   const strip = (r: RouteState) => ({ ...r, table: 0 });
   const mainNoDefault = routes.filter((r) => r.family === 4 && r.table === 254 && r.dst !== 'default');
   sameSet(t4.filter((r) => r.dst !== 'default').map(strip), mainNoDefault.map(strip));
@@ -133,11 +146,17 @@ test('seed: ip -j addr show and ip -j -d link show → the same three uplinks, m
 test('seed: iptables-save → MARK in mangle PREROUTING, SNAT per uplink in nat POSTROUTING', () => {
   const p = parseIptablesSave(fx('seed/iptables-save.txt'));
   const pre = chain(p, 'ip/mangle/PREROUTING');
-  assert.deepEqual({ ...pre, rules: [] }, { name: 'ip/mangle/PREROUTING', hook: 'prerouting', type: 'filter', priority: -150, families: [4], policy: 'accept', rules: [] });
-  assert.deepEqual(pre.rules.map(bare), [80, 443].map((port) => ({
-    match: { saddr: { values: ['192.168.99.0/24'] }, l4proto: { values: [6] }, dport: { values: [{ from: port, to: port }] } },
-    actions: [{ kind: 'mark', and: 0, xor: 4 }],
-  })));
+  assert.deepEqual(
+    { ...pre, rules: [] },
+    { name: 'ip/mangle/PREROUTING', hook: 'prerouting', type: 'filter', priority: -150, families: [4], policy: 'accept', rules: [] },
+  );
+  assert.deepEqual(
+    pre.rules.map(bare),
+    [80, 443].map((port) => ({
+      match: { saddr: { values: ['192.168.99.0/24'] }, l4proto: { values: [6] }, dport: { values: [{ from: port, to: port }] } },
+      actions: [{ kind: 'mark', and: 0, xor: 4 }],
+    })),
+  );
   assert.equal(pre.rules[0]!.origin, '-A PREROUTING -s 192.168.99.0/24 -p tcp -m tcp --dport 80 -j MARK --set-xmark 0x4/0xffffffff');
   const post = chain(p, 'ip/nat/POSTROUTING');
   assert.equal(post.priority, 100);
@@ -179,7 +198,10 @@ test('seed: a paste of several commands with prompts imports like the separate J
   assert.deepEqual(paste.routes, json.routes);
   assert.deepEqual(paste.links, json.links);
   assert.deepEqual(paste.program, json.program);
-  assert.deepEqual(paste.rules.map((r) => `${r.family}:${r.pref}`), ['4:0', '4:32765', '4:32766', '4:32767', '6:0', '6:32766']);
+  assert.deepEqual(
+    paste.rules.map((r) => `${r.family}:${r.pref}`),
+    ['4:0', '4:32765', '4:32766', '4:32767', '6:0', '6:32766'],
+  );
 });
 
 test('seed: sysctl output → slash-form keys', () => {
@@ -222,13 +244,32 @@ test('seed: the recipe’s own pasted steps 1 and 3 (older ip: decimal fwmark, s
   ].join('\n');
   const s = importDump([{ name: 'seed.txt', text: quoted }]);
   const live = importDump([{ name: 'paste.txt', text: fx('seed/paste.txt') }]);
-  const inLive = (x: unknown, list: unknown[]) => assert.ok(list.some((y) => stableStringify(y) === stableStringify(x)), JSON.stringify(x));
-  assert.deepEqual(s.rules.map((r) => [r.pref, r.fwmark, r.fwmask, r.table]), [[32765, 4, 0xffffffff, 4], [32766, undefined, undefined, 254]]);
+  const inLive = (x: unknown, list: unknown[]) =>
+    assert.ok(
+      list.some((y) => stableStringify(y) === stableStringify(x)),
+      JSON.stringify(x),
+    );
+  assert.deepEqual(
+    s.rules.map((r) => [r.pref, r.fwmark, r.fwmask, r.table]),
+    [
+      [32765, 4, 0xffffffff, 4],
+      [32766, undefined, undefined, 254],
+    ],
+  );
   s.rules.forEach((r) => inLive(r, live.rules));
-  assert.deepEqual(s.routes.map((r) => [r.table, r.dst, r.gateway, r.dev]), [[4, 'default', '67.17.28.14', 'eth4'], [254, 'default', '205.254.211.254', 'eth1']]);
+  assert.deepEqual(
+    s.routes.map((r) => [r.table, r.dst, r.gateway, r.dev]),
+    [
+      [4, 'default', '67.17.28.14', 'eth4'],
+      [254, 'default', '205.254.211.254', 'eth1'],
+    ],
+  );
   s.routes.forEach((r) => inLive(r, live.routes));
   // a listing command's output cannot be imported, and says what to paste instead
-  importError(() => importDump([{ name: 'x.txt', text: '# iptables -t mangle -nvL\nChain PREROUTING (policy ACCEPT 0 packets, 0 bytes)\n' }]), { line: 1, reason: /paste `iptables-save`/ });
+  importError(() => importDump([{ name: 'x.txt', text: '# iptables -t mangle -nvL\nChain PREROUTING (policy ACCEPT 0 packets, 0 bytes)\n' }]), {
+    line: 1,
+    reason: /paste `iptables-save`/,
+  });
 });
 
 // ---------------------------------------------------------------- every rule syntax
@@ -247,11 +288,27 @@ test('rich: rule text and JSON agree for every syntax (plain, -6, -d, -N, both f
 });
 
 test('rich: the selectors of one rule line (not, from, tos, fwmark/mask, iif, uidrange, ipproto, ports, lookup main, suppress_prefixlength)', () => {
-  const r = parseIpRuleText('100:\tnot from 10.0.0.0/8 iif eth0 [detached] fwmark 0x3/0x1 ipproto tcp sport 80-90 dport 443 uidrange 100-200 tos 0x10 lookup main suppress_prefixlength 0');
+  const r = parseIpRuleText(
+    '100:\tnot from 10.0.0.0/8 iif eth0 [detached] fwmark 0x3/0x1 ipproto tcp sport 80-90 dport 443 uidrange 100-200 tos 0x10 lookup main suppress_prefixlength 0',
+  );
   assert.deepEqual(r, [
     {
-      family: 4, pref: 100, action: 'lookup', protocol: 0, not: true, from: '10.0.0.0/8', fwmark: 3, fwmask: 1, iif: 'eth0', tos: 16, ipproto: 6,
-      sport: { from: 80, to: 90 }, dport: { from: 443, to: 443 }, uidrange: { from: 100, to: 200 }, suppressPrefixlength: 0, table: 254,
+      family: 4,
+      pref: 100,
+      action: 'lookup',
+      protocol: 0,
+      not: true,
+      from: '10.0.0.0/8',
+      fwmark: 3,
+      fwmask: 1,
+      iif: 'eth0',
+      tos: 16,
+      ipproto: 6,
+      sport: { from: 80, to: 90 },
+      dport: { from: 443, to: 443 },
+      uidrange: { from: 100, to: 200 },
+      suppressPrefixlength: 0,
+      table: 254,
     },
   ]);
 });
@@ -259,11 +316,24 @@ test('rich: the selectors of one rule line (not, from, tos, fwmark/mask, iif, ui
 test('rich: rule actions, hosts, oif, proto, numeric forms (-N), dsfield names', () => {
   const rules = parseIpRuleText(fx('rich/ip-rule.txt'));
   const at = (pref: number): RuleState => rules.find((r) => r.pref === pref)!;
-  assert.deepEqual(at(101), { family: 4, pref: 101, action: 'lookup', protocol: 77, from: '10.0.0.5', to: '192.168.0.0/16', iif: 'nosuch', oif: 'eth0', table: 100 });
+  assert.deepEqual(at(101), {
+    family: 4,
+    pref: 101,
+    action: 'lookup',
+    protocol: 77,
+    from: '10.0.0.5',
+    to: '192.168.0.0/16',
+    iif: 'nosuch',
+    oif: 'eth0',
+    table: 100,
+  });
   assert.equal(at(102).fwmark, undefined); // `fwmark 0` without a mask is no selector: ip prints none
   assert.deepEqual([at(103).fwmark, at(103).fwmask], [0, 0xffffffff]);
   assert.deepEqual([at(104).action, at(104).goto, at(104).table], ['goto', 300, undefined]);
-  assert.deepEqual([105, 106, 107, 108].map((p) => at(p).action), ['unreachable', 'prohibit', 'blackhole', 'nop']);
+  assert.deepEqual(
+    [105, 106, 107, 108].map((p) => at(p).action),
+    ['unreachable', 'prohibit', 'blackhole', 'nop'],
+  );
   assert.deepEqual([at(109).ipproto, at(109).dport, at(109).suppressIfgroup, at(109).table], [17, { from: 53, to: 53 }, 5, 200]);
   assert.equal(at(110).ipproto, 77);
   assert.deepEqual([at(111).action, at(111).goto, at(111).fwmark, at(111).fwmask], ['goto', 99999, 0x10, 0xff]);
@@ -279,7 +349,11 @@ test('rich: rule actions, hosts, oif, proto, numeric forms (-N), dsfield names',
 });
 
 test('rule text: custom table names need rt_tables (or ip -N)', () => {
-  importError(() => parseIpRuleText('0:\tfrom all lookup local\n32765:\tfrom all fwmark 0x4 lookup isp2'), { line: 2, text: '32765:\tfrom all fwmark 0x4 lookup isp2', reason: /unknown table name "isp2"/ });
+  importError(() => parseIpRuleText('0:\tfrom all lookup local\n32765:\tfrom all fwmark 0x4 lookup isp2'), {
+    line: 2,
+    text: '32765:\tfrom all fwmark 0x4 lookup isp2',
+    reason: /unknown table name "isp2"/,
+  });
   const names = parseRtTables('#\n# reserved values\n255\tlocal\n254\tmain\n4\tisp2\n');
   assert.deepEqual(names, { isp2: 4 });
   assert.equal(parseIpRuleText('32765:\tfrom all fwmark 0x4 lookup isp2', { tableNames: names })[0]!.table, 4);
@@ -292,7 +366,12 @@ test('rule text: custom table names need rt_tables (or ip -N)', () => {
 
 test('rule text: a line it cannot read → ImportError naming the line and its text', () => {
   const text = '0:\tfrom all lookup local\n\n32765:\tfrom all fwmark 0x4 lookup 4 frobnicate 7\n';
-  importError(() => parseIpRuleText(text, { source: 'rules.txt' }), { line: 3, text: '32765:\tfrom all fwmark 0x4 lookup 4 frobnicate 7', reason: /unknown word "frobnicate"/, source: 'rules.txt' });
+  importError(() => parseIpRuleText(text, { source: 'rules.txt' }), {
+    line: 3,
+    text: '32765:\tfrom all fwmark 0x4 lookup 4 frobnicate 7',
+    reason: /unknown word "frobnicate"/,
+    source: 'rules.txt',
+  });
   importError(() => parseIpRuleText('from all lookup main'), { line: 1, reason: /not an `ip rule show` line/ });
   importError(() => parseIpRuleText('10:\tfrom 10.0.0.0/33 lookup main'), { line: 1, reason: /prefix/ });
   importError(() => parseIpRuleText('10:\tfrom all lookup [l3mdev-table]'), { line: 1, reason: /l3mdev/ });
@@ -325,24 +404,77 @@ test('rich: route types, via/dev/proto/scope/src/metric/table/tos, onlink and li
     ['unreachable', 'prohibit', 'blackhole', 'throw', 'anycast'],
   );
   assert.equal(find(4, 100, '1.2.4.0/24').metric, 9);
-  assert.deepEqual(find(4, 300, 'default'), { family: 4, table: 300, dst: 'default', type: 'unreachable', tos: 0, metric: 0, protocol: 3, scope: 0, flags: [] });
+  assert.deepEqual(find(4, 300, 'default'), {
+    family: 4,
+    table: 300,
+    dst: 'default',
+    type: 'unreachable',
+    tos: 0,
+    metric: 0,
+    protocol: 3,
+    scope: 0,
+    flags: [],
+  });
   assert.deepEqual(find(4, 100, '1.2.7.0/24').flags, ['onlink']);
   assert.deepEqual(find(4, 100, '1.2.8.0/24'), {
-    family: 4, table: 100, dst: '1.2.8.0/24', type: 'unicast', tos: 0, metric: 0, protocol: 16, scope: 0, flags: ['linkdown'], prefsrc: '10.2.0.1', gateway: '10.2.0.254', dev: 'eth2',
+    family: 4,
+    table: 100,
+    dst: '1.2.8.0/24',
+    type: 'unicast',
+    tos: 0,
+    metric: 0,
+    protocol: 16,
+    scope: 0,
+    flags: ['linkdown'],
+    prefsrc: '10.2.0.1',
+    gateway: '10.2.0.254',
+    dev: 'eth2',
   });
   assert.equal(find(4, 100, '1.2.10.0/24').protocol, 0); // "proto unspec"
   assert.equal(find(4, 100, '1.2.11.0/24').scope, 253); // realm, mtu lock, advmss skipped
   assert.deepEqual([find(4, 100, '8.8.0.0/16').protocol, find(4, 100, '8.8.0.0/16').metric], [4, 7]);
-  assert.deepEqual(routes.filter((r) => r.dst === '8.8.8.0/24').map((r) => r.tos).sort(), [0x10, 0x20]); // "tos CS1"
+  assert.deepEqual(
+    routes
+      .filter((r) => r.dst === '8.8.8.0/24')
+      .map((r) => r.tos)
+      .sort(),
+    [0x10, 0x20],
+  ); // "tos CS1"
   assert.equal(find(4, 200, '1.2.9.0/24').scope, 253);
   assert.equal(find(4, 100, '5.5.5.5').gateway, '10.1.0.7');
-  assert.deepEqual(find(4, 255, '10.0.0.1'), { family: 4, table: 255, dst: '10.0.0.1', type: 'local', tos: 0, metric: 0, protocol: 2, scope: 254, flags: [], prefsrc: '10.0.0.1', dev: 'eth0' });
+  assert.deepEqual(find(4, 255, '10.0.0.1'), {
+    family: 4,
+    table: 255,
+    dst: '10.0.0.1',
+    type: 'local',
+    tos: 0,
+    metric: 0,
+    protocol: 2,
+    scope: 254,
+    flags: [],
+    prefsrc: '10.0.0.1',
+    dev: 'eth0',
+  });
   assert.equal(find(4, 255, '10.0.0.255').type, 'broadcast');
   // IPv6: the family of "default" comes from the route itself (pref), reject routes show dev lo
-  assert.deepEqual(find(6, 300, 'default'), { family: 6, table: 300, dst: 'default', type: 'unreachable', tos: 0, metric: 1024, protocol: 3, scope: 0, flags: [], dev: 'lo' });
+  assert.deepEqual(find(6, 300, 'default'), {
+    family: 6,
+    table: 300,
+    dst: 'default',
+    type: 'unreachable',
+    tos: 0,
+    metric: 1024,
+    protocol: 3,
+    scope: 0,
+    flags: [],
+    dev: 'lo',
+  });
   assert.equal(find(6, 100, 'default').gateway, '2001:db8::fe');
   assert.equal(find(6, 100, 'default').metric, 10);
-  assert.deepEqual(['2001:db8:6::/48', '2001:db8:8::/48', '2001:db8:9::/48'].map((d) => find(6, 100, d).type), ['prohibit', 'throw', 'blackhole']);
+  assert.deepEqual(
+    ['2001:db8:6::/48', '2001:db8:8::/48', '2001:db8:9::/48'].map((d) => find(6, 100, d).type),
+    ['prohibit', 'throw', 'blackhole'],
+  );
   assert.equal(find(6, 255, 'ff00::/8', (r) => r.dev === 'eth0').type, 'multicast');
   assert.deepEqual(find(6, 254, 'fe80::/64', (r) => r.dev === 'eth2').flags, ['linkdown']);
 });
@@ -355,7 +487,18 @@ test('rich: multipath routes keep their nexthops, weights and nexthop flags', ()
   ]);
   assert.deepEqual(routes.find((r) => r.table === 101)!.nexthops![1], { weight: 1, flags: ['linkdown'], gateway: '10.2.0.254', dev: 'eth2' });
   const v6 = routes.find((r) => r.dst === '2001:db8:5::/48')!;
-  assert.deepEqual([v6.family, v6.table, v6.gateway, v6.nexthops!.map((n) => [n.gateway, n.weight])], [6, 254, undefined, [['2001:db8::fe', 2], ['2001:db8:1::fe', 1]]]);
+  assert.deepEqual(
+    [v6.family, v6.table, v6.gateway, v6.nexthops!.map((n) => [n.gateway, n.weight])],
+    [
+      6,
+      254,
+      undefined,
+      [
+        ['2001:db8::fe', 2],
+        ['2001:db8:1::fe', 1],
+      ],
+    ],
+  );
 });
 
 test('route text: dead nexthops, via inet6, cache lines, a one-table dump, -6 prompt family', () => {
@@ -374,7 +517,13 @@ test('route text: dead nexthops, via inet6, cache lines, a one-table dump, -6 pr
     { weight: 1, flags: ['dead', 'linkdown'], gateway: '10.0.0.254', dev: 'eth0' },
     { weight: 2, flags: [], gateway: 'fe80::1', dev: 'eth1' },
   ]);
-  assert.deepEqual(routes.map((r) => [r.table, r.protocol, r.metric]), [[7, 4, 10], [7, 3, 0]]);
+  assert.deepEqual(
+    routes.map((r) => [r.table, r.protocol, r.metric]),
+    [
+      [7, 4, 10],
+      [7, 3, 0],
+    ],
+  );
   const s = importDump([{ name: 'p.txt', text: '$ ip -6 route show table 100\nunreachable default dev lo metric 1024\n' }]);
   assert.deepEqual([s.routes[0]!.family, s.routes[0]!.table], [6, 100]);
 });
@@ -385,7 +534,10 @@ test('route text: a line it cannot read → ImportError naming the line and its 
   importError(() => parseIpRouteText('ohno dev eth0'), { line: 1, reason: /expected a destination/ });
   importError(() => parseIpRouteText('a\n\tnexthop via 10.0.0.1 dev eth0'), { line: 1 });
   importError(() => parseIpRouteText('\tnexthop via 10.0.0.1 dev eth0'), { line: 1, reason: /without a route above/ });
-  importError(() => parseIpRouteText('2001:db8::/64 from 2001:db8:1::/64 via 2001:db8::1 dev eth0 metric 1024 pref medium'), { line: 1, reason: /source-specific/ });
+  importError(() => parseIpRouteText('2001:db8::/64 from 2001:db8:1::/64 via 2001:db8::1 dev eth0 metric 1024 pref medium'), {
+    line: 1,
+    reason: /source-specific/,
+  });
   importError(() => parseIpRouteText('10.0.0.0/8 encap mpls 100 via 10.1.1.1 dev eth0'), { line: 1, reason: /encap/ });
   importError(() => parseIpRouteText('default via 10.0.0.1 dev eth0 table isp1'), { line: 1, reason: /unknown table name "isp1"/ });
 });
@@ -393,7 +545,8 @@ test('route text: a line it cannot read → ImportError naming the line and its 
 // ---------------------------------------------------------------- ip -json
 
 test('ip -json: detection of rule, route, addr and link output; mixed families in one pasted array', () => {
-  for (const f of ['seed/ip-rule.json', 'seed/ip-route.json', 'seed/ip-addr.json', 'seed/ip-link.json', 'rich/ip-Nd-route.json']) assert.equal(detectKind(fx(f)), 'ip-json', f);
+  for (const f of ['seed/ip-rule.json', 'seed/ip-route.json', 'seed/ip-addr.json', 'seed/ip-link.json', 'rich/ip-Nd-route.json'])
+    assert.equal(detectKind(fx(f)), 'ip-json', f);
   // a jq-merged array: v4 rules, then v6 rules (the v6 part starts again at pref 0)
   const v4 = JSON.parse(fx('rich/ip-rule.json')) as unknown[];
   const v6 = JSON.parse(fx('rich/ip-6-rule.json')) as unknown[];
@@ -424,24 +577,49 @@ test('iptables-save: matches — addresses with !, -p, ports, multiport, interfa
   assert.deepEqual(bare(pre[3]), { match: { ctstate: { values: ['related', 'established'] } }, actions: [{ kind: 'accept' }] });
   assert.deepEqual(bare(pre[4]), { match: { ctstate: { values: ['new'] } }, actions: [{ kind: 'noop', what: 'LOG' }] });
   assert.deepEqual(bare(pre[5]), { match: { daddrType: { values: ['local'] } }, actions: [{ kind: 'return' }] });
-  assert.deepEqual(bare(pre[6]), { match: { daddrType: { values: ['unicast'], not: true } }, actions: [{ kind: 'return' }], unsupported: '-m addrtype --limit-iface-in' });
+  assert.deepEqual(bare(pre[6]), {
+    match: { daddrType: { values: ['unicast'], not: true } },
+    actions: [{ kind: 'return' }],
+    unsupported: '-m addrtype --limit-iface-in',
+  });
   assert.deepEqual(bare(pre[7]), {
     match: {
       saddr: { values: ['192.168.99.0/24'] },
       daddr: { values: ['10.0.0.0/8'], not: true },
       iif: { values: ['eth+'] },
       l4proto: { values: [6] },
-      dport: { values: [{ from: 80, to: 80 }, { from: 443, to: 443 }, { from: 8000, to: 8080 }] },
+      dport: {
+        values: [
+          { from: 80, to: 80 },
+          { from: 443, to: 443 },
+          { from: 8000, to: 8080 },
+        ],
+      },
     },
     actions: [{ kind: 'jump', chain: 'ip/mangle/MH_MARK' }],
     comment: 'office "web"',
   });
-  assert.deepEqual(bare(pre[8]), { match: { iif: { values: ['eth0'], not: true }, l4proto: { values: [17] }, sport: { values: [{ from: 1000, to: 2000 }] } }, actions: [{ kind: 'goto', chain: 'ip/mangle/to_isp2' }] });
+  assert.deepEqual(bare(pre[8]), {
+    match: { iif: { values: ['eth0'], not: true }, l4proto: { values: [17] }, sport: { values: [{ from: 1000, to: 2000 }] } },
+    actions: [{ kind: 'goto', chain: 'ip/mangle/to_isp2' }],
+  });
   assert.deepEqual(bare(pre[9]), { match: { saddr: { values: ['10.1.1.1'], not: true }, l4proto: { values: [47] } }, actions: [{ kind: 'drop' }] });
   assert.deepEqual(pre[10]!.match, { l4proto: { values: [6] }, dport: { values: [{ from: 22, to: 22 }], not: true } });
-  assert.deepEqual(pre[11]!.match, { l4proto: { values: [17] }, sport: { values: [{ from: 53, to: 53 }, { from: 123, to: 123 }], not: true } });
+  assert.deepEqual(pre[11]!.match, {
+    l4proto: { values: [17] },
+    sport: {
+      values: [
+        { from: 53, to: 53 },
+        { from: 123, to: 123 },
+      ],
+      not: true,
+    },
+  });
   assert.deepEqual(pre[12]!.match, { saddr: { values: ['10.9.0.1', '10.9.0.2/31', '10.9.0.4/30', '10.9.0.8/31'] } });
-  assert.equal(pre[7]!.origin, '-A PREROUTING -s 192.168.99.0/24 ! -d 10.0.0.0/8 -i eth+ -p tcp -m multiport --dports 80,443,8000:8080 -m comment --comment "office \\"web\\"" -j MH_MARK');
+  assert.equal(
+    pre[7]!.origin,
+    '-A PREROUTING -s 192.168.99.0/24 ! -d 10.0.0.0/8 -i eth+ -p tcp -m multiport --dports 80,443,8000:8080 -m comment --comment "office \\"web\\"" -j MH_MARK',
+  );
 });
 
 test('iptables-save: MARK and CONNMARK targets compute exactly what the kernel does', () => {
@@ -465,14 +643,26 @@ test('iptables-save: MARK and CONNMARK targets compute exactly what the kernel d
   check(mh[4]!.actions[0], () => 0x2, 'CONNMARK --set-mark 0x2');
   assert.deepEqual(bare(pre[0]), { match: {}, actions: [{ kind: 'restore-mark', nfmask: 0xff, ctmask: 0xff }] });
   const isp2 = chain(p, 'ip/mangle/to_isp2').rules;
-  assert.deepEqual(isp2.map((r) => r.actions[0]), [
-    { kind: 'mark', and: 0, xor: 4 },
-    { kind: 'save-mark', nfmask: 0xffffffff, ctmask: 0xffffffff },
-    { kind: 'restore-mark', nfmask: 0xff00, ctmask: 0xff00 },
-  ]);
+  assert.deepEqual(
+    isp2.map((r) => r.actions[0]),
+    [
+      { kind: 'mark', and: 0, xor: 4 },
+      { kind: 'save-mark', nfmask: 0xffffffff, ctmask: 0xffffffff },
+      { kind: 'restore-mark', nfmask: 0xff00, ctmask: 0xff00 },
+    ],
+  );
   // the hand-written forms iptables accepts read the same as what iptables-save prints for them
   const hand = parseIptablesSave(
-    ['*mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j MARK --set-mark 0x8/0xf0', '-A PREROUTING -j MARK --or-mark 0x10', '-A PREROUTING -j MARK --and-mark 0xff00', '-A PREROUTING -j MARK --xor-mark 3', '-A PREROUTING -j CONNMARK --restore-mark --mask 0xff00', 'COMMIT'].join('\n'),
+    [
+      '*mangle',
+      ':PREROUTING ACCEPT [0:0]',
+      '-A PREROUTING -j MARK --set-mark 0x8/0xf0',
+      '-A PREROUTING -j MARK --or-mark 0x10',
+      '-A PREROUTING -j MARK --and-mark 0xff00',
+      '-A PREROUTING -j MARK --xor-mark 3',
+      '-A PREROUTING -j CONNMARK --restore-mark --mask 0xff00',
+      'COMMIT',
+    ].join('\n'),
   );
   assert.deepEqual(
     chain(hand, 'ip/mangle/PREROUTING').rules.map((r) => r.actions[0]),
@@ -482,10 +672,17 @@ test('iptables-save: MARK and CONNMARK targets compute exactly what the kernel d
 
 test('iptables-save: NAT targets, user chains, filter/raw tables kept, counters (-c), ip6tables', () => {
   const p = parseIptablesSave(fx('rich/iptables-save.txt'));
-  assert.deepEqual(chain(p, 'ip/nat/PREROUTING').rules.map((r) => r.actions), [[{ kind: 'dnat', to: '192.168.99.5', port: 80 }], [{ kind: 'dnat', to: '192.168.99.6' }]]);
+  assert.deepEqual(
+    chain(p, 'ip/nat/PREROUTING').rules.map((r) => r.actions),
+    [[{ kind: 'dnat', to: '192.168.99.5', port: 80 }], [{ kind: 'dnat', to: '192.168.99.6' }]],
+  );
   const post = chain(p, 'ip/nat/POSTROUTING').rules;
   assert.deepEqual(bare(post[1]), { match: { oif: { values: ['eth5'] }, l4proto: { values: [6] } }, actions: [{ kind: 'snat', to: '67.17.28.12' }] });
-  assert.deepEqual(bare(post[2]), { match: { oif: { values: ['eth6'] } }, actions: [{ kind: 'snat', to: '67.17.28.20-67.17.28.22' }], unsupported: 'SNAT to an address range 67.17.28.20-67.17.28.22' });
+  assert.deepEqual(bare(post[2]), {
+    match: { oif: { values: ['eth6'] } },
+    actions: [{ kind: 'snat', to: '67.17.28.20-67.17.28.22' }],
+    unsupported: 'SNAT to an address range 67.17.28.20-67.17.28.22',
+  });
   assert.deepEqual(bare(post[3]), { match: { oif: { values: ['ppp+'] } }, actions: [{ kind: 'masquerade' }] });
   assert.deepEqual({ ...chain(p, 'ip/mangle/MH_MARK'), rules: [] }, { name: 'ip/mangle/MH_MARK', rules: [] });
   const fwd = chain(p, 'ip/filter/FORWARD');
@@ -494,16 +691,25 @@ test('iptables-save: NAT targets, user chains, filter/raw tables kept, counters 
   assert.equal(chain(p, 'ip/raw/PREROUTING').priority, -300);
   // -c puts [packets:bytes] before each rule: the same program
   const c = parseIptablesSave(fx('rich/iptables-save-c.txt'));
-  assert.deepEqual(c.chains.map((ch) => ({ ...ch, rules: ch.rules.map(bare) })), p.chains.map((ch) => ({ ...ch, rules: ch.rules.map(bare) })));
+  assert.deepEqual(
+    c.chains.map((ch) => ({ ...ch, rules: ch.rules.map(bare) })),
+    p.chains.map((ch) => ({ ...ch, rules: ch.rules.map(bare) })),
+  );
   const v6 = parseIptablesSave(fx('rich/ip6tables-save.txt'));
   assert.ok(v6.chains.every((ch) => ch.name.startsWith('ip6/')));
   assert.deepEqual(chain(v6, 'ip6/mangle/PREROUTING').families, [6]);
   assert.deepEqual(chain(v6, 'ip6/mangle/PREROUTING').rules[0]!.match, {
-    saddr: { values: ['2001:db8:99::/48'] }, daddr: { values: ['2001:db8::1'] }, l4proto: { values: [6] }, dport: { values: [{ from: 443, to: 443 }] },
+    saddr: { values: ['2001:db8:99::/48'] },
+    daddr: { values: ['2001:db8::1'] },
+    l4proto: { values: [6] },
+    dport: { values: [{ from: 443, to: 443 }] },
   });
   assert.equal(chain(v6, 'ip6/mangle/PREROUTING').rules[1]!.match.l4proto!.values[0], 58);
   assert.deepEqual(chain(v6, 'ip6/nat/PREROUTING').rules[0]!.actions, [{ kind: 'dnat', to: '2001:db8:99::5', port: 8080 }]);
-  assert.deepEqual(chain(v6, 'ip6/nat/POSTROUTING').rules.map((r) => r.actions[0]), [{ kind: 'snat', to: '2001:db8:1::2' }, { kind: 'masquerade' }]);
+  assert.deepEqual(
+    chain(v6, 'ip6/nat/POSTROUTING').rules.map((r) => r.actions[0]),
+    [{ kind: 'snat', to: '2001:db8:1::2' }, { kind: 'masquerade' }],
+  );
   // without its header, ip6tables-save output is told by its addresses
   const noHeader = fx('rich/ip6tables-save.txt').replace(/^#.*$/gm, '');
   assert.ok(parseIptablesSave(noHeader).chains.every((ch) => ch.name.startsWith('ip6/')));
@@ -518,7 +724,9 @@ test('iptables-save: unknown targets and matches keep the rule with `unsupported
   assert.equal(chain(p, 'ip/mangle/FORWARD').rules[0]!.unsupported, '-m tcp --tcp-flags SYN,RST SYN; target TCPMSS --clamp-mss-to-pmtu');
   assert.equal(chain(p, 'ip/mangle/OUTPUT').rules[1]!.unsupported, '-m owner --uid-owner 1000');
   assert.equal(chain(p, 'ip/nat/POSTROUTING').rules[4]!.unsupported, 'target NETMAP --to 10.0.0.0/24');
-  const q = parseIptablesSave('*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j NOSUCHTARGET --frob 1\n-A PREROUTING -m set --match-set blocked src -j DROP\n-A PREROUTING -g nowhere\nCOMMIT\n');
+  const q = parseIptablesSave(
+    '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j NOSUCHTARGET --frob 1\n-A PREROUTING -m set --match-set blocked src -j DROP\n-A PREROUTING -g nowhere\nCOMMIT\n',
+  );
   assert.deepEqual(chain(q, 'ip/mangle/PREROUTING').rules.map(bare), [
     { match: {}, actions: [], unsupported: 'target NOSUCHTARGET --frob 1' },
     { match: {}, actions: [{ kind: 'drop' }], unsupported: '-m set --match-set blocked src' },
@@ -541,16 +749,26 @@ test('iptables: hand-written forms iptables accepts read like the saved ones', (
   );
   assert.deepEqual(chain(p, 'ip/mangle/PREROUTING').rules.map(bare), [
     { match: { l4proto: { values: [6] }, dport: { values: [{ from: 80, to: 80 }] } }, actions: [{ kind: 'accept' }], comment: 'x' },
-    { match: { saddr: { values: ['10.0.0.0/8', '192.168.1.7'] }, l4proto: { values: [17] }, sport: { values: [{ from: 53, to: 65535 }] } }, actions: [{ kind: 'jump', chain: 'ip/mangle/mine' }] },
+    {
+      match: { saddr: { values: ['10.0.0.0/8', '192.168.1.7'] }, l4proto: { values: [17] }, sport: { values: [{ from: 53, to: 65535 }] } },
+      actions: [{ kind: 'jump', chain: 'ip/mangle/mine' }],
+    },
     { match: { saddr: { values: ['10.0.0.0/8'] } }, actions: [{ kind: 'mark', and: 0, xor: 1 }] },
-    { match: { iif: { values: ['eth0'] }, l4proto: { values: [6], not: true } }, actions: [{ kind: 'dnat', to: '', port: 8080 }], unsupported: 'DNAT to ports only' },
+    {
+      match: { iif: { values: ['eth0'] }, l4proto: { values: [6], not: true } },
+      actions: [{ kind: 'dnat', to: '', port: 8080 }],
+      unsupported: 'DNAT to ports only',
+    },
   ]);
 });
 
 test('iptables-save: a line it cannot read → ImportError naming the line and its text', () => {
   const base = ['# Generated by iptables-save', '*mangle', ':PREROUTING ACCEPT [0:0]'];
   importError(() => parseIptablesSave([...base, '-A PREROUTING -s not-an-address -j ACCEPT', 'COMMIT'].join('\n'), { source: 'ipt' }), {
-    line: 4, text: '-A PREROUTING -s not-an-address -j ACCEPT', reason: /cannot read address/, source: 'ipt',
+    line: 4,
+    text: '-A PREROUTING -s not-an-address -j ACCEPT',
+    reason: /cannot read address/,
+    source: 'ipt',
   });
   importError(() => parseIptablesSave([...base, '-A NOCHAIN -j ACCEPT'].join('\n')), { line: 4, reason: /not declared/ });
   importError(() => parseIptablesSave([...base, 'iptables -t mangle -A PREROUTING -j ACCEPT'].join('\n')), { line: 4, reason: /not an iptables-save line/ });
@@ -565,7 +783,8 @@ test('iptables-save: a line it cannot read → ImportError naming the line and i
 /** Program chains of multihome's own table with the "inet/multihome/" prefix taken off, as compile names them. */
 function ownChains(p: Program): Chain[] {
   const strip = (n: string) => n.replace(/^inet\/multihome\//, '');
-  const sortEntries = (a: Action): Action => (a.kind === 'vmap' ? { ...a, entries: [...a.entries].sort((x, y) => String(x.key).localeCompare(String(y.key))) } : a);
+  const sortEntries = (a: Action): Action =>
+    a.kind === 'vmap' ? { ...a, entries: [...a.entries].sort((x, y) => String(x.key).localeCompare(String(y.key))) } : a;
   return p.chains
     .filter((c) => c.name !== 'inet/multihome/fingerprint')
     .map((c) => ({
@@ -581,7 +800,11 @@ function ownChains(p: Program): Chain[] {
               a.kind === 'jump' || a.kind === 'goto'
                 ? { ...a, chain: strip(a.chain) }
                 : a.kind === 'vmap' || a.kind === 'balance'
-                  ? ({ ...a, entries: a.entries.map((e) => ({ ...e, chain: strip(e.chain) })), ...(a.kind === 'balance' && a.map ? { map: a.map.map(strip) } : {}) } as Action)
+                  ? ({
+                      ...a,
+                      entries: a.entries.map((e) => ({ ...e, chain: strip(e.chain) })),
+                      ...(a.kind === 'balance' && a.map ? { map: a.map.map(strip) } : {}),
+                    } as Action)
                   : a.kind === 'remember'
                     ? { ...a, set: strip(a.set) }
                     : a,
@@ -610,16 +833,19 @@ for (const name of fs.readdirSync(goldenDir).sort()) {
 
 test('nft -j: base chains keep hook/type/priority/policy/families; names are family/table/chain', () => {
   const p = parseNftJson(fx('rich/nft.json'));
-  assert.deepEqual(p.chains.map((c) => [c.name, c.hook, c.type, c.priority, c.families, c.policy]), [
-    ['inet/mix/pre', 'prerouting', 'filter', -150, [4, 6], 'accept'],
-    ['inet/mix/to_a', undefined, undefined, undefined, undefined, undefined],
-    ['inet/mix/to_b', undefined, undefined, undefined, undefined, undefined],
-    ['inet/mix/out', 'output', 'route', -150, [4, 6], 'accept'],
-    ['inet/mix/post', 'postrouting', 'nat', 100, [4, 6], 'accept'],
-    ['inet/mix/dnat_in', 'prerouting', 'nat', -100, [4, 6], 'accept'],
-    ['ip/filt/forward_f', 'forward', 'filter', 0, [4], 'drop'],
-    ['ip6/six/pre', 'prerouting', 'filter', -160, [6], 'accept'],
-  ]);
+  assert.deepEqual(
+    p.chains.map((c) => [c.name, c.hook, c.type, c.priority, c.families, c.policy]),
+    [
+      ['inet/mix/pre', 'prerouting', 'filter', -150, [4, 6], 'accept'],
+      ['inet/mix/to_a', undefined, undefined, undefined, undefined, undefined],
+      ['inet/mix/to_b', undefined, undefined, undefined, undefined, undefined],
+      ['inet/mix/out', 'output', 'route', -150, [4, 6], 'accept'],
+      ['inet/mix/post', 'postrouting', 'nat', 100, [4, 6], 'accept'],
+      ['inet/mix/dnat_in', 'prerouting', 'nat', -100, [4, 6], 'accept'],
+      ['ip/filt/forward_f', 'forward', 'filter', 0, [4], 'drop'],
+      ['ip6/six/pre', 'prerouting', 'filter', -160, [6], 'accept'],
+    ],
+  );
   assert.equal(chain(p, 'inet/mix/pre').rules[0]!.origin, 'inet/mix/pre handle 10');
 });
 
@@ -627,18 +853,25 @@ test('nft -j: mark statements — set, |, &, ^, restore (meta mark set ct mark),
   const pre = chain(parseNftJson(fx('rich/nft.json')), 'inet/mix/pre').rules;
   assert.deepEqual(bare(pre[0]), { match: {}, actions: [{ kind: 'restore-mark', nfmask: 0xffffffff, ctmask: 0xffffffff }], comment: 'restore' });
   assert.deepEqual(pre[1]!.actions, [{ kind: 'restore-mark', nfmask: 0xffffffff, ctmask: 0xff00 }]);
-  assert.deepEqual(pre.slice(17, 23).map((r) => r.actions), [
-    [{ kind: 'mark', and: 0, xor: 0x10 }],
-    [{ kind: 'mark', and: ~0x20 >>> 0, xor: 0x20 }],
-    [{ kind: 'mark', and: 0xff, xor: 0 }],
-    [{ kind: 'mark', and: 0xffffffff, xor: 3 }],
-    [{ kind: 'save-mark', nfmask: 0xffffffff, ctmask: 0xffffffff }],
-    [{ kind: 'save-mark', nfmask: 0xff, ctmask: 0xffffffff }],
-  ]);
+  assert.deepEqual(
+    pre.slice(17, 23).map((r) => r.actions),
+    [
+      [{ kind: 'mark', and: 0, xor: 0x10 }],
+      [{ kind: 'mark', and: ~0x20 >>> 0, xor: 0x20 }],
+      [{ kind: 'mark', and: 0xff, xor: 0 }],
+      [{ kind: 'mark', and: 0xffffffff, xor: 3 }],
+      [{ kind: 'save-mark', nfmask: 0xffffffff, ctmask: 0xffffffff }],
+      [{ kind: 'save-mark', nfmask: 0xff, ctmask: 0xffffffff }],
+    ],
+  );
   assert.deepEqual(bare(pre[23]), { match: {}, actions: [], unsupported: 'meta mark set {"numgen":{"mode":"inc","mod":2,"offset":0}}' });
   // nft folds "& 0xffffff00 | 0x01" into "& 0xffffff01 | 0x01": still (mark & 0xffffff00) ^ 1
   assert.deepEqual(linear({ '|': [{ '&': [{ meta: { key: 'mark' } }, 0xffffff01] }, 1] }), { mark: 0xffffff00, ctmark: 0, c: 1 });
-  assert.deepEqual(linear({ '|': [{ '&': [{ meta: { key: 'mark' } }, 0xff00] }, { '&': [{ ct: { key: 'mark' } }, 0xff] }] }), { mark: 0xff00, ctmark: 0xff, c: 0 });
+  assert.deepEqual(linear({ '|': [{ '&': [{ meta: { key: 'mark' } }, 0xff00] }, { '&': [{ ct: { key: 'mark' } }, 0xff] }] }), {
+    mark: 0xff00,
+    ctmark: 0xff,
+    c: 0,
+  });
   assert.equal(linear({ '|': [{ meta: { key: 'mark' } }, { ct: { key: 'mark' } }] }), null);
 });
 
@@ -646,7 +879,17 @@ test('nft -j: matches — named and anonymous sets, ranges, prefixes, negation, 
   const pre = chain(parseNftJson(fx('rich/nft.json')), 'inet/mix/pre').rules;
   assert.deepEqual(bare(pre[2]), {
     match: {},
-    actions: [{ kind: 'vmap', key: 'ctmark', mask: 0xff00, entries: [{ key: 0x100, verdict: 'jump', chain: 'inet/mix/to_a' }, { key: 0x200, verdict: 'goto', chain: 'inet/mix/to_b' }] }],
+    actions: [
+      {
+        kind: 'vmap',
+        key: 'ctmark',
+        mask: 0xff00,
+        entries: [
+          { key: 0x100, verdict: 'jump', chain: 'inet/mix/to_a' },
+          { key: 0x200, verdict: 'goto', chain: 'inet/mix/to_b' },
+        ],
+      },
+    ],
   });
   assert.deepEqual(pre[3]!.match, { mark: { value: 1, mask: 0xff } });
   assert.deepEqual(pre[4]!.match, { mark: { value: 0, mask: 0xffffffff, not: true } });
@@ -658,17 +901,48 @@ test('nft -j: matches — named and anonymous sets, ranges, prefixes, negation, 
     family: 4,
     saddr: { values: ['10.0.0.0/8', '172.16.0.1', '192.168.1.10/31', '192.168.1.12/30', '192.168.1.16/30', '192.168.1.20'] },
     l4proto: { values: [6] },
-    dport: { values: [{ from: 80, to: 80 }, { from: 443, to: 443 }, { from: 8000, to: 8080 }] },
+    dport: {
+      values: [
+        { from: 80, to: 80 },
+        { from: 443, to: 443 },
+        { from: 8000, to: 8080 },
+      ],
+    },
   });
   assert.deepEqual(bare(pre[8]), {
-    match: { iif: { values: ['lo', 'eth0'], not: true }, family: 4, daddr: { values: ['10.1.2.0/24'], not: true }, l4proto: { values: [17] }, sport: { values: [{ from: 1000, to: 2000 }] } },
+    match: {
+      iif: { values: ['lo', 'eth0'], not: true },
+      family: 4,
+      daddr: { values: ['10.1.2.0/24'], not: true },
+      l4proto: { values: [17] },
+      sport: { values: [{ from: 1000, to: 2000 }] },
+    },
     actions: [{ kind: 'goto', chain: 'inet/mix/to_b' }],
   });
-  assert.deepEqual(pre[10]!.match, { family: 6, daddr: { values: ['2001:db8::/32'] }, l4proto: { values: [17] }, dport: { values: [{ from: 53, to: 53 }, { from: 5353, to: 5353 }] } });
+  assert.deepEqual(pre[10]!.match, {
+    family: 6,
+    daddr: { values: ['2001:db8::/32'] },
+    l4proto: { values: [17] },
+    dport: {
+      values: [
+        { from: 53, to: 53 },
+        { from: 5353, to: 5353 },
+      ],
+    },
+  });
   assert.deepEqual(pre[11]!.match, { l4proto: { values: [6], not: true }, dport: { values: [{ from: 100, to: 100 }] } });
   assert.deepEqual(pre[12]!.match, { daddrType: { values: ['local'] } });
   assert.equal(pre[13]!.unsupported, 'fib daddr . iif type');
-  assert.deepEqual(pre[14]!.actions, [{ kind: 'vmap', key: 'mark', entries: [{ key: 1, verdict: 'jump', chain: 'inet/mix/to_a' }, { key: 2, verdict: 'goto', chain: 'inet/mix/to_b' }] }]);
+  assert.deepEqual(pre[14]!.actions, [
+    {
+      kind: 'vmap',
+      key: 'mark',
+      entries: [
+        { key: 1, verdict: 'jump', chain: 'inet/mix/to_a' },
+        { key: 2, verdict: 'goto', chain: 'inet/mix/to_b' },
+      ],
+    },
+  ]);
   assert.equal(pre[15]!.unsupported, 'match on ip dscp');
   assert.equal(pre[16]!.unsupported, 'match on tcp flags');
   assert.equal(pre[24]!.unsupported, 'statement limit');
@@ -683,15 +957,18 @@ test('nft -j: NAT statements, oifname vmap, reject, ip/ip6 tables', () => {
   assert.deepEqual(chain(p, 'inet/mix/post').rules.map(bare), [
     { match: { oif: { values: ['eth1'] } }, actions: [{ kind: 'masquerade' }] },
     { match: { oif: { values: ['eth2'] }, l4proto: { values: [6] }, family: 4 }, actions: [{ kind: 'snat', to: '1.2.3.4' }] },
-    { match: { oif: { values: ['eth3'] }, family: 4 }, actions: [{ kind: 'snat', to: '1.2.3.4-1.2.3.6' }], unsupported: 'snat to an address range 1.2.3.4-1.2.3.6' },
+    {
+      match: { oif: { values: ['eth3'] }, family: 4 },
+      actions: [{ kind: 'snat', to: '1.2.3.4-1.2.3.6' }],
+      unsupported: 'snat to an address range 1.2.3.4-1.2.3.6',
+    },
     { match: { oif: { values: ['eth4'] }, family: 6 }, actions: [{ kind: 'snat', to: '2001:db8::1' }] },
     { match: {}, actions: [{ kind: 'vmap', key: 'oif', entries: [{ key: 'eth5', verdict: 'jump', chain: 'inet/mix/to_b' }] }] },
   ]);
-  assert.deepEqual(chain(p, 'inet/mix/dnat_in').rules.map((r) => r.actions), [
-    [{ kind: 'dnat', to: '192.168.1.5', port: 80 }],
-    [{ kind: 'dnat', to: '10.0.0.2' }],
-    [{ kind: 'dnat', to: '2001:db8::5', port: 2323 }],
-  ]);
+  assert.deepEqual(
+    chain(p, 'inet/mix/dnat_in').rules.map((r) => r.actions),
+    [[{ kind: 'dnat', to: '192.168.1.5', port: 80 }], [{ kind: 'dnat', to: '10.0.0.2' }], [{ kind: 'dnat', to: '2001:db8::5', port: 2323 }]],
+  );
   assert.deepEqual(chain(p, 'ip/filt/forward_f').rules.map(bare), [
     { match: { ctstate: { values: ['established'] } }, actions: [{ kind: 'accept' }] },
     { match: {}, actions: [{ kind: 'drop' }] },
@@ -707,7 +984,10 @@ test('nft -j: iptables-nft tables next to native ones; structure errors are Impo
   const xt = all.chains.flatMap((c) => c.rules).filter((r) => /iptables-nft/.test(r.unsupported ?? ''));
   assert.ok(xt.length > 10);
   importError(() => parseNftJson('{"foo": []}', { source: 'n.json' }), { line: 1, reason: /no "nftables" list/, source: 'n.json' });
-  importError(() => parseNftJson('{"nftables":[{"rule":{"family":"inet","table":"t","chain":"c","handle":1,"expr":[]}}]}'), { line: 1, reason: /does not list/ });
+  importError(() => parseNftJson('{"nftables":[{"rule":{"family":"inet","table":"t","chain":"c","handle":1,"expr":[]}}]}'), {
+    line: 1,
+    reason: /does not list/,
+  });
   importError(() => parseNftJson('{"nftables": [\n'), { line: 1, reason: /unfinished/ });
 });
 
@@ -715,11 +995,21 @@ test('nft -j: iptables-nft tables next to native ones; structure errors are Impo
 
 test('detectKind: each fixture is told by its content', () => {
   const want: [string, string][] = [
-    ['seed/ip-rule.txt', 'ip-rule'], ['seed/ip-6-rule.txt', 'ip-rule'], ['seed/ip-d-rule.txt', 'ip-rule'], ['rich/ip-N-rule.txt', 'ip-rule'],
-    ['seed/ip-route.txt', 'ip-route'], ['rich/ip-Nd-route.txt', 'ip-route'], ['rich/ip-d-route.txt', 'ip-route'],
-    ['seed/ip-rule.json', 'ip-json'], ['seed/ip-addr.json', 'ip-json'],
-    ['seed/iptables-save.txt', 'iptables-save'], ['rich/iptables-save-c.txt', 'iptables-save'], ['rich/ip6tables-save.txt', 'iptables-save'],
-    ['seed/nft.json', 'nft-json'], ['nft/seed.json', 'nft-json'], ['seed/sysctl.txt', 'sysctl'],
+    ['seed/ip-rule.txt', 'ip-rule'],
+    ['seed/ip-6-rule.txt', 'ip-rule'],
+    ['seed/ip-d-rule.txt', 'ip-rule'],
+    ['rich/ip-N-rule.txt', 'ip-rule'],
+    ['seed/ip-route.txt', 'ip-route'],
+    ['rich/ip-Nd-route.txt', 'ip-route'],
+    ['rich/ip-d-route.txt', 'ip-route'],
+    ['seed/ip-rule.json', 'ip-json'],
+    ['seed/ip-addr.json', 'ip-json'],
+    ['seed/iptables-save.txt', 'iptables-save'],
+    ['rich/iptables-save-c.txt', 'iptables-save'],
+    ['rich/ip6tables-save.txt', 'iptables-save'],
+    ['seed/nft.json', 'nft-json'],
+    ['nft/seed.json', 'nft-json'],
+    ['seed/sysctl.txt', 'sysctl'],
   ];
   for (const [f, k] of want) assert.equal(detectKind(fx(f)), k, f);
   assert.equal(detectKind('255\tlocal\n254\tmain\n4 isp2\n'), 'rt-tables');
@@ -762,19 +1052,40 @@ test('importDump: merges every kind into one State, rules in kernel order, dupli
   assert.ok(s.program!.chains.some((c) => c.name === 'inet/multihome/prerouting'));
   // equal prefs keep the order the dump printed (the kernel's)
   const same = importDump([{ name: 'r', text: '0:\tfrom all lookup local\n100:\tfrom all lookup 20\n100:\tfrom all lookup 10\n' }]);
-  assert.deepEqual(same.rules.map((r) => r.table), [255, 20, 10]);
+  assert.deepEqual(
+    same.rules.map((r) => r.table),
+    [255, 20, 10],
+  );
   // no netfilter dump: no program
   assert.equal(importDump([{ name: 'r', text: fx('seed/ip-rule.txt') }]).program, undefined);
 });
 
 test('importDump: errors name the file and the line', () => {
-  importError(() => importDump([{ name: 'ok.txt', text: fx('seed/ip-rule.txt') }, { name: 'notes.txt', text: '\n\nsome notes here\n' }]), { line: 3, text: 'some notes here', reason: /cannot tell what this is/, source: 'notes.txt' });
+  importError(
+    () =>
+      importDump([
+        { name: 'ok.txt', text: fx('seed/ip-rule.txt') },
+        { name: 'notes.txt', text: '\n\nsome notes here\n' },
+      ]),
+    { line: 3, text: 'some notes here', reason: /cannot tell what this is/, source: 'notes.txt' },
+  );
   // inside a paste: the line in the whole file
   const paste = 'root@r:~# ip rule show\n0:\tfrom all lookup local\n32766:\tfrom all lookup main zzz\n';
   importError(() => importDump([{ name: 'paste.txt', text: paste }]), { line: 3, reason: /unknown word "zzz"/, source: 'paste.txt' });
-  importError(() => importDump([{ name: 'p.txt', text: 'root@r:~# ip addr\n1: lo: <LOOPBACK,UP>\n' }]), { line: 1, reason: /ip -j addr show/, source: 'p.txt' });
+  importError(() => importDump([{ name: 'p.txt', text: 'root@r:~# ip addr\n1: lo: <LOOPBACK,UP>\n' }]), {
+    line: 1,
+    reason: /ip -j addr show/,
+    source: 'p.txt',
+  });
   // the same nft ruleset twice
-  importError(() => importDump([{ name: 'a.json', text: fx('nft/seed.json') }, { name: 'b.json', text: fx('nft/seed.json') }]), { line: 1, reason: /also in a\.json/, source: 'b.json' });
+  importError(
+    () =>
+      importDump([
+        { name: 'a.json', text: fx('nft/seed.json') },
+        { name: 'b.json', text: fx('nft/seed.json') },
+      ]),
+    { line: 1, reason: /also in a\.json/, source: 'b.json' },
+  );
 });
 
 test('address ranges become the fewest covering prefixes', () => {

@@ -362,14 +362,7 @@ test('minimalPrefixes: a /0 covers its whole family and only that', () => {
 
 test('minimalPrefixes: sorted by family, then address, then length', () => {
   const list = ['2001:db8::/32', '192.168.1.0/24', '10.0.0.0/24', '10.0.1.0/24', '::1', '172.16.0.0/12'].map((t) => pfx(t));
-  assert.deepEqual(minimalPrefixes(list).map(formatPrefix), [
-    '10.0.0.0/24',
-    '10.0.1.0/24',
-    '172.16.0.0/12',
-    '192.168.1.0/24',
-    '::1/128',
-    '2001:db8::/32',
-  ]);
+  assert.deepEqual(minimalPrefixes(list).map(formatPrefix), ['10.0.0.0/24', '10.0.1.0/24', '172.16.0.0/12', '192.168.1.0/24', '::1/128', '2001:db8::/32']);
 });
 
 test('minimalPrefixes: neighbours are not merged, the input is not changed, equal sets give equal output', () => {
@@ -384,10 +377,10 @@ test('minimalPrefixes: neighbours are not merged, the input is not changed, equa
   assert.deepEqual(minimalPrefixes([]), []);
 });
 
-test('parseAddress (IPv4 fast scan) agrees with Node\'s own parser on random dotted strings', async () => {
+test("parseAddress (IPv4 fast scan) agrees with Node's own parser on random dotted strings", async () => {
   const { isIPv4 } = await import('node:net');
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const pieces = ['0', '1', '9', '10', '01', '00', '255', '256', '999', '1000', '', 'a', ' ', '-1', '+1'];
   for (let i = 0; i < 20000; i++) {
     const n = 1 + Math.floor(rand() * 5);

@@ -28,7 +28,11 @@ function imports(): [string, string][] {
 }
 
 const RULES: { from: RegExp; to: RegExp; why: string }[] = [
-  { from: /^(config|compile|state|sim|net|routecopy|util|errors)\//, to: /^(kernel\/|node:child_process$|node:fs$|node:net$|node:dgram$|node:http$)/, why: 'the pure core does no I/O' },
+  {
+    from: /^(config|compile|state|sim|net|routecopy|util|errors)\//,
+    to: /^(kernel\/|node:child_process$|node:fs$|node:net$|node:dgram$|node:http$)/,
+    why: 'the pure core does no I/O',
+  },
   { from: /^kernel\//, to: /^(compile|config|apply|daemon|cli)\//, why: 'kernel/ is the port; shared names live in ids.ts' },
   { from: /^config\//, to: /^(state\/import\/|state\/from-ip-json\.ts$)/, why: 'config does not need the importers of kernel dumps' },
   { from: /^apply\//, to: /^(daemon|cli)\//, why: 'the daemon uses apply, not the other way round' },
@@ -37,12 +41,17 @@ const RULES: { from: RegExp; to: RegExp; why: string }[] = [
 ];
 
 test('src/ keeps its layers', () => {
-  const bad = imports().flatMap(([file, target]) => RULES.filter((r) => r.from.test(file) && r.to.test(target)).map((r) => `${file} imports ${target}: ${r.why}`));
+  const bad = imports().flatMap(([file, target]) =>
+    RULES.filter((r) => r.from.test(file) && r.to.test(target)).map((r) => `${file} imports ${target}: ${r.why}`),
+  );
   assert.deepEqual(bad, []);
 });
 
 test('the layering check sees the imports it checks', () => {
   const all = imports();
-  assert.ok(all.some(([f, t]) => f === 'kernel/read.ts' && t === 'ids.ts'), 'kernel/read.ts imports ids.ts');
+  assert.ok(
+    all.some(([f, t]) => f === 'kernel/read.ts' && t === 'ids.ts'),
+    'kernel/read.ts imports ids.ts',
+  );
   assert.ok(all.length > 300);
 });

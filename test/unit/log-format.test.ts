@@ -9,7 +9,10 @@ const at = new Date('2026-12-03T10:00:00.000Z');
 test('formats: json keeps every field and adds ts and level; text and journal are one readable line', () => {
   const e = { event: 'provider', provider: 'isp2', from: 'up', to: 'down', reason: 'link: eth4 is administratively down' };
   assert.deepEqual(JSON.parse(formatEvent(e, 'json', 'info', at)), { ts: '2026-12-03T10:00:00.000Z', level: 'warning', ...e });
-  assert.equal(formatEvent(e, 'text', 'info', at), '2026-12-03T10:00:00.000Z WARNING provider provider=isp2 from=up to=down reason="link: eth4 is administratively down"\n');
+  assert.equal(
+    formatEvent(e, 'text', 'info', at),
+    '2026-12-03T10:00:00.000Z WARNING provider provider=isp2 from=up to=down reason="link: eth4 is administratively down"\n',
+  );
   assert.equal(formatEvent(e, 'journal', 'info', at), '<4>provider provider=isp2 from=up to=down reason="link: eth4 is administratively down"\n');
   assert.equal(formatEvent({ event: 'error', during: 'x', error: 'a\nb' }, 'journal', 'info', at), '<3>error during=x error="a\\nb"\n');
   assert.equal(formatEvent({ event: 'applied', changes: ['a'] }, 'text', 'info', at), '2026-12-03T10:00:00.000Z INFO    applied changes=["a"]\n');

@@ -46,7 +46,23 @@ test('ipv4ToInt / intToIpv4 round trip and edges', () => {
 });
 
 test('ipv4ToInt rejects what ip.ts rejects', () => {
-  for (const t of ['', '1', '1.2.3', '1.2.3.4.5', '256.0.0.1', '01.2.3.4', '1.2.3.04', '1..3.4', '.1.2.3', '1.2.3.', ' 1.2.3.4', '1.2.3.4 ', 'a.b.c.d', '1.2.3.1000', '-1.2.3.4']) {
+  for (const t of [
+    '',
+    '1',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.0.0.1',
+    '01.2.3.4',
+    '1.2.3.04',
+    '1..3.4',
+    '.1.2.3',
+    '1.2.3.',
+    ' 1.2.3.4',
+    '1.2.3.4 ',
+    'a.b.c.d',
+    '1.2.3.1000',
+    '-1.2.3.4',
+  ]) {
     assert.equal(ipv4ToInt(t), -1, t);
     // ip.ts trims spaces first; the fast parser takes route text as ip prints it.
     if (t.trim() === t) assert.equal(parseAddress(t)?.family === 4, false, t);
@@ -114,7 +130,10 @@ test('Lpm4: nested prefixes, longest first, with the default and host routes', (
   // An int32 with the same bits is the same address.
   assert.equal(lpm.longest(-1), lpm.longest(0xffffffff));
   assert.equal(lpm.valuesOf(lpm.longest(-1))[0], 'bcast');
-  assert.deepEqual([...lpm.matches(v4('10.1.4.9'))].map((id) => lpm.valuesOf(id)[0]), ['b', 'a', 'def']);
+  assert.deepEqual(
+    [...lpm.matches(v4('10.1.4.9'))].map((id) => lpm.valuesOf(id)[0]),
+    ['b', 'a', 'def'],
+  );
   assert.deepEqual(lpm.prefixOf(lpm.longest(v4('10.1.2.131'))), { network: v4('10.1.2.131'), length: 32 });
   assert.equal(lpm.parent(-1), -1);
 });
@@ -187,7 +206,10 @@ test('Lpm4: many values at one prefix keep insertion order, duplicates do not ad
     Array.from({ length: 10 }, (_, i) => `long${i * 100}`),
   );
   assert.equal(lpm.parent(long), id);
-  assert.deepEqual(lpm.valuesOf(lpm.parent(id)).map((v) => v.via), ['d1', 'd2']);
+  assert.deepEqual(
+    lpm.valuesOf(lpm.parent(id)).map((v) => v.via),
+    ['d1', 'd2'],
+  );
 });
 
 test('Lpm4: arguments are checked, the index is frozen after build', () => {
@@ -373,7 +395,10 @@ test('Lpm6: every length around the number/bigint key boundary (/52, /53) and at
   lpm.build();
   assert.equal(lpm.size, 129);
   const chain = [...lpm.matches(addr)].map((id) => lpm.valueAt(id, 0));
-  assert.deepEqual(chain, Array.from({ length: 129 }, (_, i) => 128 - i));
+  assert.deepEqual(
+    chain,
+    Array.from({ length: 129 }, (_, i) => 128 - i),
+  );
   // Flip one bit: only the prefixes shorter than its position still match.
   for (const bit of [0, 1, 50, 51, 52, 53, 75, 76, 77, 127]) {
     const other = addr ^ (1n << BigInt(127 - bit));

@@ -9,7 +9,20 @@ import { CommandError } from '../../src/kernel/exec.js';
 import { emptyState, type RouteState, type State } from '../../src/state/types.js';
 
 const own = { protocol: 77, prefs: [10000, 10999] as [number, number], tables: [4] };
-const route = (over: Partial<RouteState>): RouteState => ({ family: 4, table: 4, dst: 'default', type: 'unicast', tos: 0, metric: 0, protocol: 77, scope: 0, gateway: '192.0.2.1', dev: 'eth4', flags: [], ...over });
+const route = (over: Partial<RouteState>): RouteState => ({
+  family: 4,
+  table: 4,
+  dst: 'default',
+  type: 'unicast',
+  tos: 0,
+  metric: 0,
+  protocol: 77,
+  scope: 0,
+  gateway: '192.0.2.1',
+  dev: 'eth4',
+  flags: [],
+  ...over,
+});
 
 test('an empty plan still shows its warnings (foreign objects where multihome works)', () => {
   const desired: State = { ...emptyState(), routes: [route({})] };
@@ -28,18 +41,27 @@ test('ownership needs the tag AND the place: a tagged rule outside the range or 
     routes: [route({ table: 66 }), route({})],
   };
   const p = plan(emptyState(), current, own);
-  assert.deepEqual(p.rules.del.map((r) => r.pref), [10001]);
-  assert.deepEqual(p.routes.del.map((r) => r.table), [4]);
+  assert.deepEqual(
+    p.rules.del.map((r) => r.pref),
+    [10001],
+  );
+  assert.deepEqual(
+    p.routes.del.map((r) => r.table),
+    [4],
+  );
 });
 
-test('a table looked up by one of multihome\'s own rules is multihome\'s even when the config no longer names it', () => {
+test("a table looked up by one of multihome's own rules is multihome's even when the config no longer names it", () => {
   const current: State = {
     ...emptyState(),
     rules: [{ family: 4, pref: 10011, action: 'lookup', table: 9, fwmark: 4, fwmask: 0xff, protocol: 77 }],
     routes: [route({ table: 9 })],
   };
   const p = plan(emptyState(), current, { ...own, tables: [] });
-  assert.deepEqual(p.routes.del.map((r) => r.table), [9]);
+  assert.deepEqual(
+    p.routes.del.map((r) => r.table),
+    [9],
+  );
 });
 
 test('an IPv6 gateway change is one replace, not add + delete (the kernel refuses a second gateway route)', () => {
@@ -52,7 +74,7 @@ test('an IPv6 gateway change is one replace, not add + delete (the kernel refuse
 test('without root, a kernel refusal is a user error with a hint, not an internal one', () => {
   const writes: string[] = [];
   const orig = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => (writes.push(s), true));
+  process.stderr.write = (s: string) => (writes.push(s), true);
   try {
     const code = reportError(new CommandError(['nft', '-j', 'list', 'table', 'inet', 'multihome'], 1, 'Error: Operation not permitted'), false);
     assert.equal(code, EXIT.user);

@@ -22,7 +22,15 @@ async function fakeSystemd(): Promise<{ socket: string; got: () => string[]; clo
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
   for (let i = 0; i < 100 && !fs.existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
-  return { socket, got: () => out.split(/(?=READY=1|RELOADING=1|STOPPING=1|WATCHDOG=1)/).map((x) => x.trim()).filter(Boolean), close: () => child.kill() };
+  return {
+    socket,
+    got: () =>
+      out
+        .split(/(?=READY=1|RELOADING=1|STOPPING=1|WATCHDOG=1)/)
+        .map((x) => x.trim())
+        .filter(Boolean),
+    close: () => child.kill(),
+  };
 }
 
 const until = async (f: () => boolean, ms = 3000) => {
@@ -32,32 +40,42 @@ const until = async (f: () => boolean, ms = 3000) => {
 
 test('the notify datagram: socat to a path or an abstract socket, else systemd-notify; nothing without NOTIFY_SOCKET', async () => {
   const have = (bins: string[]) => (b: string) => (bins.includes(b) ? `/usr/bin/${b}` : null);
-  assert.deepEqual(notifyArgv('/run/systemd/notify', 'READY=1', have(['socat'])), { argv: ['/usr/bin/socat', '-u', '-', 'UNIX-SENDTO:/run/systemd/notify'], input: 'READY=1' });
+  assert.deepEqual(notifyArgv('/run/systemd/notify', 'READY=1', have(['socat'])), {
+    argv: ['/usr/bin/socat', '-u', '-', 'UNIX-SENDTO:/run/systemd/notify'],
+    input: 'READY=1',
+  });
   assert.deepEqual(notifyArgv('@/org/x', 'READY=1', have(['socat']))?.argv.at(-1), 'ABSTRACT-SENDTO:/org/x');
   assert.deepEqual(notifyArgv('/s', 'READY=1\nSTATUS=ok', have(['systemd-notify'])), { argv: ['/usr/bin/systemd-notify', 'READY=1', 'STATUS=ok'] });
   assert.equal(notifyArgv('/s', 'READY=1', have([])), null);
   assert.equal(await sdNotify('READY=1', {}), false);
 });
 
-test('the daemon under a fake systemd: READY after the first apply, RELOADING/READY on reload, WATCHDOG while healthy, STOPPING', { skip: hasSocat ? false : 'needs socat' }, async () => {
-  const sd = await fakeSystemd();
-  try {
-    const notify = (state: string) => void sdNotify(state, { NOTIFY_SOCKET: sd.socket });
-    const { d } = await startDaemon(undefined, undefined, { notify, watchdogMs: 200 });
-    await until(() => sd.got().some((x) => x.startsWith('READY=1')));
-    assert.match(sd.got()[0] ?? '', /^READY=1\nSTATUS=2 providers, all up; 0 repairs$/);
-    await until(() => sd.got().filter((x) => x === 'WATCHDOG=1').length >= 2);
-    assert.ok(sd.got().filter((x) => x === 'WATCHDOG=1').length >= 2, 'the watchdog is fed every 100 ms');
-    assert.equal(d.loopHealthy(), true);
-    assert.equal(d.loopHealthy(Date.now() + 5000), false, 'a loop whose tick stopped is not healthy');
-    await d.reload();
-    await until(() => sd.got().filter((x) => x.startsWith('READY=1')).length >= 2);
-    const seq = sd.got().filter((x) => x !== 'WATCHDOG=1');
-    assert.deepEqual(seq.map((x) => x.split('\n')[0]), ['READY=1', 'RELOADING=1', 'READY=1']);
-    await d.stop();
-    await until(() => sd.got().includes('STOPPING=1'));
-    assert.ok(sd.got().includes('STOPPING=1'));
-  } finally {
-    sd.close();
-  }
-});
+test(
+  'the daemon under a fake systemd: READY after the first apply, RELOADING/READY on reload, WATCHDOG while healthy, STOPPING',
+  { skip: hasSocat ? false : 'needs socat' },
+  async () => {
+    const sd = await fakeSystemd();
+    try {
+      const notify = (state: string) => void sdNotify(state, { NOTIFY_SOCKET: sd.socket });
+      const { d } = await startDaemon(undefined, undefined, { notify, watchdogMs: 200 });
+      await until(() => sd.got().some((x) => x.startsWith('READY=1')));
+      assert.match(sd.got()[0] ?? '', /^READY=1\nSTATUS=2 providers, all up; 0 repairs$/);
+      await until(() => sd.got().filter((x) => x === 'WATCHDOG=1').length >= 2);
+      assert.ok(sd.got().filter((x) => x === 'WATCHDOG=1').length >= 2, 'the watchdog is fed every 100 ms');
+      assert.equal(d.loopHealthy(), true);
+      assert.equal(d.loopHealthy(Date.now() + 5000), false, 'a loop whose tick stopped is not healthy');
+      await d.reload();
+      await until(() => sd.got().filter((x) => x.startsWith('READY=1')).length >= 2);
+      const seq = sd.got().filter((x) => x !== 'WATCHDOG=1');
+      assert.deepEqual(
+        seq.map((x) => x.split('\n')[0]),
+        ['READY=1', 'RELOADING=1', 'READY=1'],
+      );
+      await d.stop();
+      await until(() => sd.got().includes('STOPPING=1'));
+      assert.ok(sd.got().includes('STOPPING=1'));
+    } finally {
+      sd.close();
+    }
+  },
+);

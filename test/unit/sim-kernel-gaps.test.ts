@@ -10,15 +10,49 @@ import { renderDecision } from '../../src/sim/render.js';
 import type { Packet } from '../../src/sim/types.js';
 import type { AddressState, LinkState, RouteState, RuleState, State } from '../../src/state/types.js';
 
-const rule = (family: 4 | 6, pref: number, table: number, extra: Partial<RuleState> = {}): RuleState => ({ family, pref, action: 'lookup', table, protocol: 2, ...extra });
+const rule = (family: 4 | 6, pref: number, table: number, extra: Partial<RuleState> = {}): RuleState => ({
+  family,
+  pref,
+  action: 'lookup',
+  table,
+  protocol: 2,
+  ...extra,
+});
 const DEFAULTS = [rule(4, 0, 255), rule(4, 32766, 254), rule(4, 32767, 253), rule(6, 0, 255), rule(6, 32766, 254)];
-const addr = (address: string, prefixlen: number, scope = 'global', flags?: string[]): AddressState => ({ family: address.includes(':') ? 6 : 4, address, prefixlen, scope, ...(flags ? { flags } : {}) });
-const link = (name: string, index: number, addresses: AddressState[], group?: number): LinkState => ({ name, index, up: true, carrier: true, addresses, ...(group ? { group } : {}) });
-const route = (o: Partial<RouteState> & { dst: string }): RouteState => ({ family: o.dst.includes(':') ? 6 : 4, table: 254, type: 'unicast', tos: 0, metric: o.dst.includes(':') ? 1024 : 0, protocol: 3, scope: 0, flags: [], ...o });
+const addr = (address: string, prefixlen: number, scope = 'global', flags?: string[]): AddressState => ({
+  family: address.includes(':') ? 6 : 4,
+  address,
+  prefixlen,
+  scope,
+  ...(flags ? { flags } : {}),
+});
+const link = (name: string, index: number, addresses: AddressState[], group?: number): LinkState => ({
+  name,
+  index,
+  up: true,
+  carrier: true,
+  addresses,
+  ...(group ? { group } : {}),
+});
+const route = (o: Partial<RouteState> & { dst: string }): RouteState => ({
+  family: o.dst.includes(':') ? 6 : 4,
+  table: 254,
+  type: 'unicast',
+  tos: 0,
+  metric: o.dst.includes(':') ? 1024 : 0,
+  protocol: 3,
+  scope: 0,
+  flags: [],
+  ...o,
+});
 
 function world(o: { links?: LinkState[]; routes?: RouteState[]; rules?: RuleState[]; hidden?: State['hidden'] } = {}): State {
   return {
-    links: o.links ?? [link('lo', 1, [addr('127.0.0.1', 8, 'host')]), link('d0', 2, [addr('198.51.100.1', 24), addr('2001:db8:1::1', 64)]), link('d1', 3, [addr('192.0.2.1', 24), addr('2001:db8:2::1', 64)])],
+    links: o.links ?? [
+      link('lo', 1, [addr('127.0.0.1', 8, 'host')]),
+      link('d0', 2, [addr('198.51.100.1', 24), addr('2001:db8:1::1', 64)]),
+      link('d1', 3, [addr('192.0.2.1', 24), addr('2001:db8:2::1', 64)]),
+    ],
     rules: o.rules ?? DEFAULTS,
     routes: o.routes ?? [],
     nft: null,
@@ -26,7 +60,12 @@ function world(o: { links?: LinkState[]; routes?: RouteState[]; rules?: RuleStat
     ...(o.hidden ? { hidden: o.hidden } : {}),
   };
 }
-const out = (dst: string, extra: Partial<Packet> = {}): Packet => ({ family: dst.includes(':') ? 6 : 4, src: dst.includes(':') ? '::' : '0.0.0.0', dst, ...extra });
+const out = (dst: string, extra: Partial<Packet> = {}): Packet => ({
+  family: dst.includes(':') ? 6 : 4,
+  src: dst.includes(':') ? '::' : '0.0.0.0',
+  dst,
+  ...extra,
+});
 const traced = (s: State, p: Packet) => {
   const d = explain(s, p);
   return { d, text: renderDecision(d) };
@@ -44,13 +83,19 @@ test('no rule ever changed: a local address is answered from table main, and the
 });
 
 test('rp_filter 0: the quick check unless a rule or local route was ever added; the trace says when that would differ', () => {
-  const routes = [route({ dst: '203.0.113.0/24', gateway: '198.51.100.2', dev: 'd0' }), route({ dst: '198.51.100.255', table: 255, type: 'broadcast', scope: 253, dev: 'd0', protocol: 2, prefsrc: '198.51.100.1' })];
+  const routes = [
+    route({ dst: '203.0.113.0/24', gateway: '198.51.100.2', dev: 'd0' }),
+    route({ dst: '198.51.100.255', table: 255, type: 'broadcast', scope: 253, dev: 'd0', protocol: 2, prefsrc: '198.51.100.1' }),
+  ];
   const broadcastSource: Packet = { family: 4, src: '198.51.100.255', dst: '203.0.113.1', iif: 'd1' };
   const unknown = traced(world({ routes }), broadcastSource);
   assert.equal(unknown.d.outcome, 'forward');
   assert.match(unknown.text, /full reverse-path check drops this packet/);
   assert.equal(explain(world({ routes, hidden: { customRules4: true } }), broadcastSource).error, 'EINVAL');
-  assert.equal(explain(world({ routes: [...routes, route({ dst: '10.9.9.9', table: 255, type: 'local', scope: 254, dev: 'd0' })] }), broadcastSource).error, 'EINVAL');
+  assert.equal(
+    explain(world({ routes: [...routes, route({ dst: '10.9.9.9', table: 255, type: 'local', scope: 254, dev: 'd0' })] }), broadcastSource).error,
+    'EINVAL',
+  );
 });
 
 test('IPv6 source-specific routes: by source within a destination; a destination none of whose sources match is passed over', () => {
@@ -86,12 +131,22 @@ test('IPv6 suppress_ifgroup on a multipath route: the outcome depends on the nex
     links,
     rules: [...DEFAULTS, rule(6, 100, 100, { suppressIfgroup: 5 })],
     routes: [
-      route({ dst: '2001:db8:9::/64', table: 100, nexthops: [{ gateway: '2001:db8:1::2', dev: 'd0', weight: 1, flags: [] }, { gateway: '2001:db8:2::2', dev: 'd1', weight: 1, flags: [] }] }),
+      route({
+        dst: '2001:db8:9::/64',
+        table: 100,
+        nexthops: [
+          { gateway: '2001:db8:1::2', dev: 'd0', weight: 1, flags: [] },
+          { gateway: '2001:db8:2::2', dev: 'd1', weight: 1, flags: [] },
+        ],
+      }),
       route({ dst: '2001:db8:9::/64', gateway: '2001:db8:1::3', dev: 'd0' }),
     ],
   });
   const { d, text } = traced(s, out('2001:db8:9::1'));
   assert.deepEqual([d.table, d.gateway], [100, '2001:db8:1::2']);
-  assert.deepEqual(d.alternatives?.map((a) => [a.picks.map((n) => n.dev), a.decision.table, a.decision.gateway]), [[['d1'], 'main', '2001:db8:1::3']]);
+  assert.deepEqual(
+    d.alternatives?.map((a) => [a.picks.map((n) => n.dev), a.decision.table, a.decision.gateway]),
+    [[['d1'], 'main', '2001:db8:1::3']],
+  );
   assert.match(text, /if the hash picks 2001:db8:2::2 dev d1 \(suppress_ifgroup 5: d1 in that group\): leaves via 2001:db8:1::3 dev d0/);
 });

@@ -16,13 +16,28 @@ const link = (name: string, index: number, addr: string, len: number): LinkState
   carrier: true,
   addresses: [{ family: 4, address: addr, prefixlen: len, scope: 'global' }],
 });
-const route = (o: Partial<RouteState> & { dst: string }): RouteState => ({ family: 4, table: 254, type: 'unicast', tos: 0, metric: 0, protocol: 3, scope: 0, flags: [], ...o });
+const route = (o: Partial<RouteState> & { dst: string }): RouteState => ({
+  family: 4,
+  table: 254,
+  type: 'unicast',
+  tos: 0,
+  metric: 0,
+  protocol: 3,
+  scope: 0,
+  flags: [],
+  ...o,
+});
 const rule = (o: Partial<RuleState> & { pref: number }): RuleState => ({ family: 4, action: 'lookup', protocol: 0, ...o });
 const DEFAULT_RULES = [rule({ pref: 0, table: 255 }), rule({ pref: 32766, table: 254 }), rule({ pref: 32767, table: 253 })];
 
 function world(extra: { rules?: RuleState[]; routes?: RouteState[]; sysctls?: Record<string, string> } = {}): State {
   return {
-    links: [{ name: 'lo', index: 1, up: true, carrier: true, addresses: [{ family: 4, address: '127.0.0.1', prefixlen: 8, scope: 'host' }] }, link('veth0', 2, '10.0.0.1', 24), link('veth1', 3, '10.1.0.1', 24), link('veth2', 4, '192.168.1.1', 24)],
+    links: [
+      { name: 'lo', index: 1, up: true, carrier: true, addresses: [{ family: 4, address: '127.0.0.1', prefixlen: 8, scope: 'host' }] },
+      link('veth0', 2, '10.0.0.1', 24),
+      link('veth1', 3, '10.1.0.1', 24),
+      link('veth2', 4, '192.168.1.1', 24),
+    ],
     rules: [...DEFAULT_RULES, ...(extra.rules ?? [])],
     routes: [
       route({ dst: 'default', gateway: '10.0.0.254', dev: 'veth0' }),
@@ -64,7 +79,9 @@ test('case 4: rules added without pref go first (32765 lookup 100, then 32764 lo
 });
 
 test('case 5: goto skips to its target rule', () => {
-  const s = world({ rules: [rule({ pref: 100, fwmark: 1, fwmask: 0xffffffff, action: 'goto', goto: 300 }), rule({ pref: 200, table: 100 }), rule({ pref: 300, table: 200 })] });
+  const s = world({
+    rules: [rule({ pref: 100, fwmark: 1, fwmask: 0xffffffff, action: 'goto', goto: 300 }), rule({ pref: 200, table: 100 }), rule({ pref: 300, table: 200 })],
+  });
   assert.equal(T(s, { dst: '8.8.8.8', mark: 1 }), 200);
   assert.equal(T(s, { dst: '8.8.8.8', mark: 2 }), 100);
 });
@@ -75,7 +92,7 @@ test('case 6: `not` inverts the whole conjunction', () => {
   assert.equal(T(s, { dst: '8.8.8.8', src: '192.168.1.5', iif: 'veth2', mark: 2 }), 100);
 });
 
-test('case 7: iif lo matches only the host\'s own lookups', () => {
+test("case 7: iif lo matches only the host's own lookups", () => {
   const s = world({ rules: [rule({ pref: 100, iif: 'lo', table: 100 })] });
   assert.equal(T(s, { dst: '8.8.8.8' }), 100);
   assert.equal(T(s, { dst: '8.8.8.8', src: '192.168.1.5', iif: 'veth2' }), 'main');
@@ -106,14 +123,25 @@ test('case 10: a route with a matching TOS wins over lower metrics', () => {
 });
 
 test('case 11: longest prefix beats metric; an unreachable at the winning prefix is an error', () => {
-  const s = world({ routes: [route({ dst: '8.8.0.0/16', metric: 1, gateway: '10.0.0.254', dev: 'veth0' }), route({ dst: '8.8.8.0/24', metric: 1000, gateway: '10.1.0.254', dev: 'veth1' })] });
+  const s = world({
+    routes: [
+      route({ dst: '8.8.0.0/16', metric: 1, gateway: '10.0.0.254', dev: 'veth0' }),
+      route({ dst: '8.8.8.0/24', metric: 1000, gateway: '10.1.0.254', dev: 'veth1' }),
+    ],
+  });
   assert.equal(get(s, { dst: '8.8.8.8' }).dev, 'veth1');
-  const u = world({ routes: [route({ dst: '8.8.8.8', type: 'unreachable', metric: 5 }), route({ dst: '8.8.8.8', metric: 10, gateway: '10.0.0.254', dev: 'veth0' })] });
+  const u = world({
+    routes: [route({ dst: '8.8.8.8', type: 'unreachable', metric: 5 }), route({ dst: '8.8.8.8', metric: 10, gateway: '10.0.0.254', dev: 'veth0' })],
+  });
   assert.equal(get(u, { dst: '8.8.8.8' }).error, 'EHOSTUNREACH');
 });
 
 test('case 12: prohibit, blackhole and throw in main', () => {
-  for (const [type, err] of [['prohibit', 'EACCES'], ['blackhole', 'EINVAL'], ['throw', 'ENETUNREACH']] as const) {
+  for (const [type, err] of [
+    ['prohibit', 'EACCES'],
+    ['blackhole', 'EINVAL'],
+    ['throw', 'ENETUNREACH'],
+  ] as const) {
     const s = world({ routes: [route({ dst: '8.8.8.8', type })] });
     assert.equal(get(s, { dst: '8.8.8.8' }).error, err, type);
   }
@@ -129,7 +157,7 @@ test('case 13: throw returns to the rules at once; a missing table is skipped', 
   assert.equal(T(s, { dst: '1.1.1.1' }), 100);
 });
 
-test('case 14: suppress_prefixlength 0 skips main\'s default only; 24 also skips a /24', () => {
+test("case 14: suppress_prefixlength 0 skips main's default only; 24 also skips a /24", () => {
   const mk = (n: number) =>
     world({
       rules: [rule({ pref: 100, table: 254, suppressPrefixlength: n }), rule({ pref: 200, table: 100 })],
@@ -145,7 +173,13 @@ test('case 14: suppress_prefixlength 0 skips main\'s default only; 24 also skips
 test('case 15: rp_filter (all, dev) for a packet from 8.8.8.8 arriving on veth1', () => {
   const s = (all: number, dev: number) => world({ sysctls: { 'net/ipv4/conf/all/rp_filter': String(all), 'net/ipv4/conf/veth1/rp_filter': String(dev) } });
   const p = { dst: '192.168.1.5', src: '8.8.8.8', iif: 'veth1' };
-  for (const [all, dev, ok] of [[0, 0, true], [0, 2, true], [0, 1, false], [1, 0, false], [2, 1, true]] as const) {
+  for (const [all, dev, ok] of [
+    [0, 0, true],
+    [0, 2, true],
+    [0, 1, false],
+    [1, 0, false],
+    [2, 1, true],
+  ] as const) {
     const d = get(s(all, dev), p);
     assert.equal(d.error === null && d.outcome === 'forward', ok, `rp_filter ${all},${dev}: ${d.error}`);
     if (!ok) assert.equal(d.error, 'EINVAL');
@@ -167,7 +201,10 @@ test('case 16: strict rp_filter with fwmark rules needs src_valid_mark', () => {
 test('case 17: carrier down with ignore_routes_with_linkdown falls back to a shorter prefix', () => {
   const mk = (ignore: string) =>
     world({
-      routes: [route({ dst: '5.5.5.0/24', gateway: '10.1.0.254', dev: 'veth1', flags: ['linkdown'] }), route({ dst: '5.5.0.0/16', gateway: '10.0.0.254', dev: 'veth0' })],
+      routes: [
+        route({ dst: '5.5.5.0/24', gateway: '10.1.0.254', dev: 'veth1', flags: ['linkdown'] }),
+        route({ dst: '5.5.0.0/16', gateway: '10.0.0.254', dev: 'veth0' }),
+      ],
       sysctls: { 'net/ipv4/conf/all/ignore_routes_with_linkdown': ignore },
     });
   assert.equal(get(mk('0'), { dst: '5.5.5.5' }).dev, 'veth1');
@@ -185,7 +222,13 @@ test('case 18: a mark set in mangle OUTPUT reroutes, but the source chosen first
           type: 'route',
           priority: -150,
           families: [4],
-          rules: [{ match: { l4proto: { values: [17] }, dport: { values: [{ from: 9999, to: 9999 }] } }, actions: [{ kind: 'mark', and: 0, xor: 2 }], origin: '-A OUTPUT -p udp --dport 9999 -j MARK --set-mark 2' }],
+          rules: [
+            {
+              match: { l4proto: { values: [17] }, dport: { values: [{ from: 9999, to: 9999 }] } },
+              actions: [{ kind: 'mark', and: 0, xor: 2 }],
+              origin: '-A OUTPUT -p udp --dport 9999 -j MARK --set-mark 2',
+            },
+          ],
         },
       ],
     },

@@ -20,7 +20,9 @@ const base: State = {
     { family: 4, pref: 32766, action: 'lookup', table: 254, protocol: 2 },
     { family: 4, pref: 32767, action: 'lookup', table: 253, protocol: 2 },
   ],
-  routes: [{ family: 4, table: 254, dst: 'default', type: 'unicast', tos: 0, metric: 0, protocol: 3, scope: 0, gateway: '205.254.211.254', dev: 'eth1', flags: [] }],
+  routes: [
+    { family: 4, table: 254, dst: 'default', type: 'unicast', tos: 0, metric: 0, protocol: 3, scope: 0, gateway: '205.254.211.254', dev: 'eth1', flags: [] },
+  ],
   nft: null,
   sysctls: { 'net/ipv4/conf/all/rp_filter': '1' },
 };
@@ -48,21 +50,44 @@ test('seed: everything else leaves by isp1 (the default) with 205.254.211.179', 
   }
 });
 
-test('seed: LAN traffic to the LAN stays on main\'s route (suppress rule), not the uplink', () => {
+test("seed: LAN traffic to the LAN stays on main's route (suppress rule), not the uplink", () => {
   const d = explain(seed, { ...lan, dst: '192.168.99.20', src: '192.168.99.10' });
   assert.deepEqual([d.dev, d.gateway, d.table], ['eth0', null, 'main']);
 });
 
 test('seed: a reply from the internet on eth4 passes strict rp_filter thanks to the restored mark', () => {
-  const d = explain(seed, { family: 4, src: '203.0.113.10', dst: '192.168.99.10', iif: 'eth4', proto: 6, sport: 443, dport: 40000, ctstate: 'established', ctmark: 4 });
+  const d = explain(seed, {
+    family: 4,
+    src: '203.0.113.10',
+    dst: '192.168.99.10',
+    iif: 'eth4',
+    proto: 6,
+    sport: 443,
+    dport: 40000,
+    ctstate: 'established',
+    ctmark: 4,
+  });
   assert.deepEqual([d.outcome, d.error, d.dev], ['forward', null, 'eth0']);
   // without src_valid_mark the same reply fails strict rp_filter, as in the seed recipe
   const strict = structuredClone(seed);
   for (const k of Object.keys(strict.sysctls)) if (k.endsWith('src_valid_mark')) delete strict.sysctls[k];
-  assert.equal(explain(strict, { family: 4, src: '203.0.113.10', dst: '192.168.99.10', iif: 'eth4', proto: 6, sport: 443, dport: 40000, ctstate: 'established', ctmark: 4 }).error, 'EINVAL');
+  assert.equal(
+    explain(strict, {
+      family: 4,
+      src: '203.0.113.10',
+      dst: '192.168.99.10',
+      iif: 'eth4',
+      proto: 6,
+      sport: 443,
+      dport: 40000,
+      ctstate: 'established',
+      ctmark: 4,
+    }).error,
+    'EINVAL',
+  );
 });
 
-test('seed: the router\'s own traffic follows main, unless bound to an uplink address', () => {
+test("seed: the router's own traffic follows main, unless bound to an uplink address", () => {
   const own = explain(seed, { family: 4, src: '0.0.0.0', dst: '203.0.113.10', proto: 6, dport: 80 });
   assert.deepEqual([own.outcome, own.dev, own.src], ['forward', 'eth1', '205.254.211.179']);
   const bound = explain(seed, { family: 4, src: '67.17.28.12', dst: '203.0.113.10', proto: 6, dport: 80 });

@@ -14,9 +14,20 @@ function routes(n: number, rand: () => number): RouteState[] {
   for (let i = 0; i < n; i++) {
     const len = [0, 8, 12, 16, 20, 24, 24, 28, 32][Math.floor(rand() * 9)]!;
     const host = 32 - len;
-    const net = len === 0 ? 0n : ((BigInt(Math.floor(rand() * 2 ** 32)) >> BigInt(host)) << BigInt(host));
+    const net = len === 0 ? 0n : (BigInt(Math.floor(rand() * 2 ** 32)) >> BigInt(host)) << BigInt(host);
     const a = formatAddress({ family: 4, value: net });
-    out.push({ family: 4, table: 254, dst: len === 0 ? 'default' : len === 32 ? a : `${a}/${len}`, type: 'unicast', tos: 0, metric: Math.floor(rand() * 3), protocol: 4, scope: 0, dev: 'eth0', flags: [] });
+    out.push({
+      family: 4,
+      table: 254,
+      dst: len === 0 ? 'default' : len === 32 ? a : `${a}/${len}`,
+      type: 'unicast',
+      tos: 0,
+      metric: Math.floor(rand() * 3),
+      protocol: 4,
+      scope: 0,
+      dev: 'eth0',
+      flags: [],
+    });
   }
   return out;
 }
@@ -43,7 +54,11 @@ for (const n of [50, DIR24_THRESHOLD + 500]) {
       const base = parseAddress(pick.dst === 'default' ? '0.0.0.0' : pick.dst.split('/')[0]!)!;
       const addr = formatAddress({ family: 4, value: i % 2 ? base.value : BigInt(Math.floor(rand() * 2 ** 32)) });
       const got = [...idx.matches(parseAddress(addr)!)];
-      assert.deepEqual(got.map((g) => g.length), brute(list, addr), addr);
+      assert.deepEqual(
+        got.map((g) => g.length),
+        brute(list, addr),
+        addr,
+      );
       for (const g of got) for (let k = 1; k < g.routes.length; k++) assert.ok(g.routes[k - 1]!.metric <= g.routes[k]!.metric);
     }
   });

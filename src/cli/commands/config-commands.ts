@@ -29,15 +29,20 @@ export async function guarded(json: boolean | undefined, body: () => number | Pr
 }
 
 export function registerConfigCommands(program: Command): void {
-  withConfig(program.command('validate').description('check a config file; exit 1 with every error (file:line:col) if it is wrong')).action(
-    (opts: Opts) =>
-      guarded(opts.json, () => {
-        const r = checkConfig(readConfigFile(opts.config), opts.config);
-        const providers = Object.values(r.config.providers).map((p) => ({ name: p.name, interface: p.interface, table: p.table, mark: p.mark, routes: p.routes }));
-        if (opts.json) printJson({ ok: true, providers, policies: r.config.policies.length });
-        else process.stdout.write(`${opts.config}: ok (${providers.length} providers, ${r.config.policies.length} policies)\n`);
-        return EXIT.ok;
-      }),
+  withConfig(program.command('validate').description('check a config file; exit 1 with every error (file:line:col) if it is wrong')).action((opts: Opts) =>
+    guarded(opts.json, () => {
+      const r = checkConfig(readConfigFile(opts.config), opts.config);
+      const providers = Object.values(r.config.providers).map((p) => ({
+        name: p.name,
+        interface: p.interface,
+        table: p.table,
+        mark: p.mark,
+        routes: p.routes,
+      }));
+      if (opts.json) printJson({ ok: true, providers, policies: r.config.policies.length });
+      else process.stdout.write(`${opts.config}: ok (${providers.length} providers, ${r.config.policies.length} policies)\n`);
+      return EXIT.ok;
+    }),
   );
 
   withConfig(program.command('plan').description('show what apply would change; "No changes." when the kernel matches the config')).action(
@@ -51,7 +56,10 @@ export function registerConfigCommands(program: Command): void {
         else {
           process.stdout.write(describePlan(out.plan, out.previousScript) + '\n');
           // the copies are not listed route by route (a full table is a million lines)
-          if (copyTables.length && !isEmpty(out.plan)) process.stdout.write(`Tables ${copyTables.join(', ')} copy main: apply (or the daemon) brings them to main's routes; \`multihome routes sync\` reports what it changed.\n`);
+          if (copyTables.length && !isEmpty(out.plan))
+            process.stdout.write(
+              `Tables ${copyTables.join(', ')} copy main: apply (or the daemon) brings them to main's routes; \`multihome routes sync\` reports what it changed.\n`,
+            );
         }
         return EXIT.ok;
       }),
@@ -75,14 +83,26 @@ export function registerConfigCommands(program: Command): void {
           onStep: (i, n, s) => bar.step(i, n, s.kind),
         }).finally(() => bar.done());
         const copied = copies?.lastResync ? copies.lastResync.added + copies.lastResync.replaced + copies.lastResync.deleted : 0;
-        if (opts.json) printJson({ ok: true, changed: result.changed || copied > 0, plan: result.plan, copies, confirmBy: deadline ? new Date(deadline).toISOString() : null });
+        if (opts.json)
+          printJson({
+            ok: true,
+            changed: result.changed || copied > 0,
+            plan: result.plan,
+            copies,
+            confirmBy: deadline ? new Date(deadline).toISOString() : null,
+          });
         else {
           if (copies?.lastResync && copied > 0) {
             const r = copies.lastResync;
-            process.stdout.write(`Copied main into ${copies.tables.map((t) => `table ${t.table}`).join(', ')}: ${r.added} added, ${r.replaced} replaced, ${r.deleted} removed (${r.ms} ms).\n`);
+            process.stdout.write(
+              `Copied main into ${copies.tables.map((t) => `table ${t.table}`).join(', ')}: ${r.added} added, ${r.replaced} replaced, ${r.deleted} removed (${r.ms} ms).\n`,
+            );
           }
-          for (const f of copies?.foreign ?? []) process.stdout.write(`warning: table ${f.table}: ${f.route} proto ${f.protocol} is not multihome's; it stays and is not copied over.\n`);
-          process.stdout.write(result.changed ? `${describePlan(result.plan)}\n\nApplied and verified.\n` : copied > 0 ? 'Nothing else to change.\n' : 'No changes.\n');
+          for (const f of copies?.foreign ?? [])
+            process.stdout.write(`warning: table ${f.table}: ${f.route} proto ${f.protocol} is not multihome's; it stays and is not copied over.\n`);
+          process.stdout.write(
+            result.changed ? `${describePlan(result.plan)}\n\nApplied and verified.\n` : copied > 0 ? 'Nothing else to change.\n' : 'No changes.\n',
+          );
           if (deadline) process.stdout.write(`Run \`multihome confirm\` within ${confirmSecs}s to keep this change, or it will be reverted.\n`);
         }
         return EXIT.ok;
@@ -105,4 +125,3 @@ export function registerConfigCommands(program: Command): void {
       }),
     );
 }
-

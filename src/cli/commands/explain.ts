@@ -93,10 +93,10 @@ export function registerExplain(program: Command): void {
     .option('--proto <p>', 'tcp, udp, icmp, … or a number (IPv4 default udp, as ip route get)')
     .option('--sport <n>', 'source port')
     .option('--dport <n>', 'destination port')
-    .option('--iif <dev>', 'arrival interface (a forwarded packet); without it, the packet is this host\'s own')
-    .option('--oif <dev>', 'this host\'s socket bound to a device')
+    .option('--iif <dev>', "arrival interface (a forwarded packet); without it, the packet is this host's own")
+    .option('--oif <dev>', "this host's socket bound to a device")
     .option('--mark <m>', 'mark before PREROUTING (forwarded) or socket mark (local)')
-    .option('--ctmark <m>', 'the connection\'s mark, for a packet of a known connection (with --established)')
+    .option('--ctmark <m>', "the connection's mark, for a packet of a known connection (with --established)")
     .option('--established', 'the packet belongs to an existing connection (no NAT, no new classification)')
     .option('--tos <t>', 'TOS / traffic class byte')
     .option('--uid <u>', 'socket owner (local packets)')
@@ -128,9 +128,11 @@ export function registerExplain(program: Command): void {
         const s = await readFullState(targetOf(cmd).exec);
         const file = saveStateDir(dir, s);
         if (o.json) printJson({ ok: true, file, rules: s.rules.length, routes: s.routes.length, chains: s.program?.chains.length ?? 0 });
-        else process.stdout.write(`saved ${s.rules.length} rules, ${s.routes.length} routes, ${s.links.length} links, ${s.program?.chains.length ?? 0} netfilter chains to ${path.relative(process.cwd(), file) || file}\n`);
+        else
+          process.stdout.write(
+            `saved ${s.rules.length} rules, ${s.routes.length} routes, ${s.links.length} links, ${s.program?.chains.length ?? 0} netfilter chains to ${path.relative(process.cwd(), file) || file}\n`,
+          );
         return EXIT.ok;
       }),
     );
-
 }

@@ -19,7 +19,7 @@ interface LabOpts {
 }
 
 export function registerLab(program: Command): void {
-  const lab = program.command('lab').description('build test topologies in network namespaces (never touches this host\'s own network)');
+  const lab = program.command('lab').description("build test topologies in network namespaces (never touches this host's own network)");
   registerUp(lab);
   registerDown(lab);
   registerList(lab);

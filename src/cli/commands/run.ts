@@ -25,7 +25,9 @@ function logger(o: { logFormat?: string; logLevel: string }): (event: Record<str
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('the daemon: apply, probe every uplink through itself, follow link, address and rule changes, fail over, repair what others delete; SIGHUP or `multihome reload` re-reads the config')
+    .description(
+      'the daemon: apply, probe every uplink through itself, follow link, address and rule changes, fail over, repair what others delete; SIGHUP or `multihome reload` re-reads the config',
+    )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('--on-stop <what>', 'on SIGTERM: keep the routing as it is, or remove it (as `down`)', 'keep')
     .option('--log-format <format>', 'text, json or journal (default: journal under systemd, text on a terminal, json otherwise)')
@@ -56,7 +58,12 @@ export function registerRun(program: Command): void {
           await daemon.start();
           server = await serveControl(
             target.stateDir,
-            async (req) => (req.cmd === 'status' ? { ok: true, status: await daemon.status() } : req.cmd === 'failback' ? await daemon.failbackNow(req.group) : await daemon.reload()),
+            async (req) =>
+              req.cmd === 'status'
+                ? { ok: true, status: await daemon.status() }
+                : req.cmd === 'failback'
+                  ? await daemon.failbackNow(req.group)
+                  : await daemon.reload(),
             log,
           );
         } catch (e) {
@@ -121,7 +128,10 @@ export function registerFailback(program: Command): void {
     .option('--json', 'print JSON for scripts')
     .action((group: string | undefined, o: { json?: boolean }, cmd: Command) =>
       guarded(o.json, async () => {
-        const r = await askDaemon<{ ok: boolean; error?: string; released?: string[] }>(targetOf(cmd).stateDir, { cmd: 'failback', ...(group ? { group } : {}) });
+        const r = await askDaemon<{ ok: boolean; error?: string; released?: string[] }>(targetOf(cmd).stateDir, {
+          cmd: 'failback',
+          ...(group ? { group } : {}),
+        });
         if (o.json) printJson(r);
         else process.stdout.write(r.ok ? `Failing back${r.released?.length ? ` (${r.released.join(', ')} held)` : ''}.\n` : `${r.error}\n`);
         return r.ok ? EXIT.ok : EXIT.user;
@@ -135,7 +145,10 @@ function renderStatus(s: DaemonStatus): string {
   const lines = [`multihome ${s.pid}: ${s.config}, applied ${s.appliedAt ?? 'never'}`];
   if (s.lastApply && !s.lastApply.ok) lines.push(`last apply FAILED at ${s.lastApply.at} (${s.lastApply.why}): ${s.lastApply.error ?? ''}`);
   else if (s.lastError) lines.push(`last error ${s.lastError.at}: ${s.lastError.error}`);
-  if (s.repairs) lines.push(`repaired ${s.repairs} time${s.repairs === 1 ? '' : 's'}; last ${s.lastRepair?.at ?? ''}: ${s.lastRepair?.what ?? ''} (after: ${s.lastRepair?.after ?? ''})`);
+  if (s.repairs)
+    lines.push(
+      `repaired ${s.repairs} time${s.repairs === 1 ? '' : 's'}; last ${s.lastRepair?.at ?? ''}: ${s.lastRepair?.what ?? ''} (after: ${s.lastRepair?.after ?? ''})`,
+    );
   if (s.kernel && s.kernel.nft !== 'as applied') lines.push(`kernel: the nft table is ${s.kernel.nft} (read ${s.kernel.at})`);
   lines.push('', 'provider   state        since      latency  loss   jitter  last probe  conns  bytes    routes          probe');
   for (const p of s.providers) {
@@ -151,13 +164,18 @@ function renderStatus(s: DaemonStatus): string {
   const metered = s.providers.filter((p) => p.usage);
   if (metered.length) {
     lines.push('', 'metered    period      used      quota');
-    for (const p of metered) lines.push(`${p.name.padEnd(10)} ${p.usage!.period.padEnd(11)} ${size(p.usage!.bytes).padEnd(9)} ${p.usage!.limit === null ? '-' : `${size(p.usage!.limit)}${p.usage!.exhausted ? ' USED UP' : ''}`}`);
+    for (const p of metered)
+      lines.push(
+        `${p.name.padEnd(10)} ${p.usage!.period.padEnd(11)} ${size(p.usage!.bytes).padEnd(9)} ${p.usage!.limit === null ? '-' : `${size(p.usage!.limit)}${p.usage!.exhausted ? ' USED UP' : ''}`}`,
+      );
   }
   if (s.groups.length) {
     lines.push('', 'group      active (as the kernel holds it)');
     for (const g of s.groups) {
       const held = g.held?.length ? `  (held back: ${g.held.join(', ')}; \`multihome failback ${g.name}\` returns now)` : '';
-      lines.push(`${g.name.padEnd(10)} ${g.active.join(', ') || (s.kernel?.groups ? '(none: last resort)' : '(unknown: the kernel does not hold the last applied program)')}${held}`);
+      lines.push(
+        `${g.name.padEnd(10)} ${g.active.join(', ') || (s.kernel?.groups ? '(none: last resort)' : '(unknown: the kernel does not hold the last applied program)')}${held}`,
+      );
     }
   }
   return lines.join('\n') + '\n';

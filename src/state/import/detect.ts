@@ -75,7 +75,7 @@ export function promptCommand(line: string): string | null {
 
 /** iproute2's object abbreviations: `ip r`, `ip ro` → route; `ip ru` → rule; `ip a` → address; `ip l` → link. */
 function ipObject(word: string): 'route' | 'rule' | 'address' | 'link' | null {
-  if (word === 'r' || 'route'.startsWith(word) && word.length >= 2) return 'route';
+  if (word === 'r' || ('route'.startsWith(word) && word.length >= 2)) return 'route';
   if ('rule'.startsWith(word) && word.length >= 2) return 'rule';
   if ('address'.startsWith(word) || word === 'addr') return 'address';
   if ('link'.startsWith(word)) return 'link';
@@ -124,7 +124,10 @@ export function commandKind(command: string): CommandKind | { error: string } {
   }
   if (/^ip6?tables(-legacy|-nft)?-save$/.test(prog)) return { kind: 'iptables-save', family: prog.startsWith('ip6') ? 6 : 4 };
   if (/^ip6?tables/.test(prog)) return { error: `the output of \`${command}\` is not imported: paste \`${prog.replace(/(-legacy|-nft)$/, '')}-save\` instead` };
-  if (prog === 'nft') return words.some((w) => w === '-j' || w === '--json' || /^-[a-zA-Z]*j/.test(w)) ? { kind: 'nft-json' } : { error: `the text of \`${command}\` is not imported: paste \`nft -j list ruleset\` instead` };
+  if (prog === 'nft')
+    return words.some((w) => w === '-j' || w === '--json' || /^-[a-zA-Z]*j/.test(w))
+      ? { kind: 'nft-json' }
+      : { error: `the text of \`${command}\` is not imported: paste \`nft -j list ruleset\` instead` };
   if (prog === 'sysctl') return { kind: 'sysctl' };
   if ((prog === 'cat' || prog === 'grep') && words.some((w) => w.startsWith('/proc/sys'))) return { kind: 'sysctl' };
   if (prog === 'cat' && words.some((w) => w.includes('rt_tables'))) return { kind: 'rt-tables' };

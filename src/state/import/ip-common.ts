@@ -90,7 +90,13 @@ export function routeObjectFamily(o: J): Family | null {
 
 const isTable = (o: J, name: string, id: number) => o.table === name || o.table === String(id) || o.table === id;
 const isDefaultRule = (o: J, pref: number, name: string, id: number) =>
-  Number(o.priority ?? 0) === pref && isTable(o, name, id) && o.src === 'all' && o.dst === undefined && o.fwmark === undefined && o.iif === undefined && o.oif === undefined;
+  Number(o.priority ?? 0) === pref &&
+  isTable(o, name, id) &&
+  o.src === 'all' &&
+  o.dst === undefined &&
+  o.fwmark === undefined &&
+  o.iif === undefined &&
+  o.oif === undefined;
 
 /**
  * Families for a run of rule objects in dump order. One `ip rule show` is

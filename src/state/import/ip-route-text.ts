@@ -19,9 +19,33 @@ const TYPES = ['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackho
 const FLAGS = new Set(['dead', 'onlink', 'pervasive', 'offload', 'trap', 'notify', 'linkdown', 'unresolved', 'rt_offload', 'rt_trap', 'rt_offload_failed']);
 /** route metrics and other attributes with one value (some with an optional "lock") that do not change the route chosen */
 const SKIP_ONE = new Set([
-  'mtu', 'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'ssthresh', 'rto_min',
-  'hoplimit', 'features', 'quickack', 'congctl', 'fastopen_no_cookie', 'realm', 'realms', 'nhid', 'expires', 'error',
-  'ttl-propagate', 'hoplimit', 'used', 'age', 'users', 'ipid',
+  'mtu',
+  'advmss',
+  'rtt',
+  'rttvar',
+  'reordering',
+  'window',
+  'cwnd',
+  'initcwnd',
+  'initrwnd',
+  'ssthresh',
+  'rto_min',
+  'hoplimit',
+  'features',
+  'quickack',
+  'congctl',
+  'fastopen_no_cookie',
+  'realm',
+  'realms',
+  'nhid',
+  'expires',
+  'error',
+  'ttl-propagate',
+  'hoplimit',
+  'used',
+  'age',
+  'users',
+  'ipid',
 ]);
 
 const isDst = (w: string): boolean => w === 'default' || (/[.:]/.test(w) && parsePrefix(w).ok);

@@ -18,7 +18,14 @@ export interface IpTextOptions extends Place {
 }
 
 /** Rule actions by name, and by the number `ip -N` prints instead. */
-const ACTIONS: Record<string, string> = { unreachable: 'unreachable', prohibit: 'prohibit', blackhole: 'blackhole', '6': 'blackhole', '7': 'unreachable', '8': 'prohibit' };
+const ACTIONS: Record<string, string> = {
+  unreachable: 'unreachable',
+  prohibit: 'prohibit',
+  blackhole: 'blackhole',
+  '6': 'blackhole',
+  '7': 'unreachable',
+  '8': 'prohibit',
+};
 
 /** "80" → {x: 80}; "80-90" → {x_start: 80, x_end: 90}, as ip -json prints ports. */
 function range(o: J, key: string, v: string): void {

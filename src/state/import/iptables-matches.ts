@@ -12,7 +12,23 @@ const CT_STATES: Record<string, CtState> = { NEW: 'new', ESTABLISHED: 'establish
 const ADDR_TYPES: Record<string, AddrType> = { LOCAL: 'local', BROADCAST: 'broadcast', MULTICAST: 'multicast', UNICAST: 'unicast' };
 
 /** Options a module takes, by how many values follow each. */
-const ARITY: Record<string, number> = { '--tcp-flags': 2, '--syn': 0, '--limit-iface-in': 0, '--limit-iface-out': 0, '--random': 0, '--persistent': 0, '--random-fully': 0, '--save-mark': 0, '--restore-mark': 0, '--log-uid': 0, '--log-tcp-sequence': 0, '--log-tcp-options': 0, '--log-ip-options': 0, '--notrack': 0, '--clamp-mss-to-pmtu': 0 };
+const ARITY: Record<string, number> = {
+  '--tcp-flags': 2,
+  '--syn': 0,
+  '--limit-iface-in': 0,
+  '--limit-iface-out': 0,
+  '--random': 0,
+  '--persistent': 0,
+  '--random-fully': 0,
+  '--save-mark': 0,
+  '--restore-mark': 0,
+  '--log-uid': 0,
+  '--log-tcp-sequence': 0,
+  '--log-tcp-options': 0,
+  '--log-ip-options': 0,
+  '--notrack': 0,
+  '--clamp-mss-to-pmtu': 0,
+};
 
 /** Protocols whose match module `-p` loads, each with --sport/--dport. */
 const PORT_MODULES = ['tcp', 'udp', 'sctp', 'udplite'];

@@ -69,16 +69,26 @@ function goto(d: IptRuleDraft, w: string): void {
 
 /** The rule's own options, short and long. */
 const OPTIONS: Record<string, OptionHandler> = {
-  '-s': source, '--source': source,
-  '-d': destination, '--destination': destination,
-  '-p': protocol, '--protocol': protocol,
-  '-i': inInterface, '--in-interface': inInterface,
-  '-o': outInterface, '--out-interface': outInterface,
-  '-f': fragment, '--fragment': fragment,
-  '-c': counters, '--set-counters': counters,
-  '-m': matchModule, '--match': matchModule,
-  '-j': jump, '--jump': jump,
-  '-g': goto, '--goto': goto,
+  '-s': source,
+  '--source': source,
+  '-d': destination,
+  '--destination': destination,
+  '-p': protocol,
+  '--protocol': protocol,
+  '-i': inInterface,
+  '--in-interface': inInterface,
+  '-o': outInterface,
+  '--out-interface': outInterface,
+  '-f': fragment,
+  '--fragment': fragment,
+  '-c': counters,
+  '--set-counters': counters,
+  '-m': matchModule,
+  '--match': matchModule,
+  '-j': jump,
+  '--jump': jump,
+  '-g': goto,
+  '--goto': goto,
 };
 
 const isRuleOption = (w: string): boolean => w === '!' || handlerOf(OPTIONS, w) !== undefined;

@@ -57,7 +57,8 @@ export class NftRuleDraft {
     const keys: AddrKey[] = [];
     for (const x of parts) {
       const pl = kindOf(x) === 'payload' ? ((x as J).payload as J) : undefined;
-      if (!pl || (pl.protocol !== 'ip' && pl.protocol !== 'ip6') || (pl.field !== 'saddr' && pl.field !== 'daddr')) throw new Unsupported(`addresses ${describe(e)}`);
+      if (!pl || (pl.protocol !== 'ip' && pl.protocol !== 'ip6') || (pl.field !== 'saddr' && pl.field !== 'daddr'))
+        throw new Unsupported(`addresses ${describe(e)}`);
       this.setFamily(pl.protocol === 'ip' ? 4 : 6);
       keys.push(pl.field);
     }

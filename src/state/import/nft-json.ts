@@ -69,7 +69,13 @@ export function parseNftJson(text: string, opts: Place = {}): Program {
       // a set of addresses with a timeout is memory the rules fill (`update @s`), not a fixed list
       const flags = Array.isArray(o!.flags) ? (o!.flags as unknown[]) : [];
       const types = Array.isArray(o!.type) ? (o!.type as unknown[]) : [o!.type];
-      if (k === 'set' && (flags.includes('timeout') || flags.includes('dynamic')) && types.every((t) => t === types[0]) && (types[0] === 'ipv4_addr' || types[0] === 'ipv6_addr') && types.length <= 2) {
+      if (
+        k === 'set' &&
+        (flags.includes('timeout') || flags.includes('dynamic')) &&
+        types.every((t) => t === types[0]) &&
+        (types[0] === 'ipv4_addr' || types[0] === 'ipv6_addr') &&
+        types.length <= 2
+      ) {
         let d = dynamic.get(tableKey(o!));
         if (!d) dynamic.set(tableKey(o!), (d = new Set()));
         d.add(String(o!.name));
@@ -81,7 +87,8 @@ export function parseNftJson(text: string, opts: Place = {}): Program {
         });
       }
     } else if (k === 'chain') {
-      if (typeof o!.name !== 'string' || typeof o!.table !== 'string' || typeof o!.family !== 'string') throw fail(index, it, 'a chain without family, table or name');
+      if (typeof o!.name !== 'string' || typeof o!.table !== 'string' || typeof o!.family !== 'string')
+        throw fail(index, it, 'a chain without family, table or name');
       const name = `${tableKey(o!)}/${o!.name}`;
       if (byName.has(name)) throw fail(index, it, `chain ${name} appears twice`);
       const chain: Chain = { name, rules: [] };
@@ -107,7 +114,12 @@ export function parseNftJson(text: string, opts: Place = {}): Program {
     const chain = byName.get(`${table}/${String(r.chain)}`);
     if (!chain) throw fail(index, it, `a rule of chain ${table}/${String(r.chain)}, which the dump does not list`);
     if (!Array.isArray(r.expr)) throw fail(index, it, 'a rule without "expr"');
-    const rule = nftRule(r.expr, { tableFamily: String(r.family), chainName: (n) => `${table}/${n}`, sets: setsOf(table), dynamicSets: dynamic.get(table) ?? new Set() });
+    const rule = nftRule(r.expr, {
+      tableFamily: String(r.family),
+      chainName: (n) => `${table}/${n}`,
+      sets: setsOf(table),
+      dynamicSets: dynamic.get(table) ?? new Set(),
+    });
     if (!FAMILIES[String(r.family)]) rule.unsupported = [`table family ${String(r.family)} is not modelled`, rule.unsupported].filter(Boolean).join('; ');
     chain.rules.push({
       ...rule,

@@ -151,7 +151,8 @@ function onMasked(d: NftRuleDraft, x: MatchExpr, body: unknown): void {
   const inner = kindOf(expr);
   const key = inner ? ((expr as J)[inner] as J).key : undefined;
   const v = single(d, x.right);
-  if (x.cmp || key !== 'mark' || (inner !== 'meta' && inner !== 'ct') || v === null) throw new Unsupported(`match ${describe(x.left)} ${x.op} ${describe(x.right)}`);
+  if (x.cmp || key !== 'mark' || (inner !== 'meta' && inner !== 'ct') || v === null)
+    throw new Unsupported(`match ${describe(x.left)} ${x.op} ${describe(x.right)}`);
   d.put(inner === 'meta' ? 'mark' : 'ctmark', masked(x, v, u(mask)));
 }
 

@@ -72,14 +72,19 @@ function onSetUpdate(d: NftRuleDraft, b: J): void {
   d.actions.push({ kind: 'remember', set: d.ctx.chainName(b.set.slice(1)), keys: d.addrKeys(elem) });
 }
 
-const jumpTo = (verdict: 'jump' | 'goto'): StatementHandler => (d, body) => d.actions.push({ kind: verdict, chain: d.ctx.chainName(String((body as J).target)) });
+const jumpTo =
+  (verdict: 'jump' | 'goto'): StatementHandler =>
+  (d, body) =>
+    d.actions.push({ kind: verdict, chain: d.ctx.chainName(String((body as J).target)) });
 const noop: StatementHandler = (d, _body, kind) => d.actions.push({ kind: 'noop', what: kind });
 
 /** Statements that change the packet: no match may follow them. */
-const changing = (handler: StatementHandler): StatementHandler => (d, body, kind) => {
-  handler(d, body, kind);
-  d.changed = true;
-};
+const changing =
+  (handler: StatementHandler): StatementHandler =>
+  (d, body, kind) => {
+    handler(d, body, kind);
+    d.changed = true;
+  };
 
 export const STATEMENTS: Record<string, StatementHandler> = {
   match: (d, body) => {

@@ -8,7 +8,10 @@ import type { TableNames } from './ip-common.js';
 const LINE = /^(0x[0-9a-f]+|\d+)\s+([A-Za-z_][\w.@-]*)\s*(?:#.*)?$/i;
 
 export const looksLikeRtTables = (text: string): boolean => {
-  const ls = linesOf(text).map((l) => l.text.trim()).filter((t) => t !== '' && !t.startsWith('#')).slice(0, 100);
+  const ls = linesOf(text)
+    .map((l) => l.text.trim())
+    .filter((t) => t !== '' && !t.startsWith('#'))
+    .slice(0, 100);
   return ls.length > 0 && ls.every((t) => LINE.test(t));
 };
 

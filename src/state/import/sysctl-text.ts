@@ -18,7 +18,10 @@ export function slashKey(key: string): string {
 const meaningful = (t: string) => t !== '' && !t.startsWith('#') && !t.startsWith(';') && !t.startsWith('sysctl: ');
 
 export const looksLikeSysctl = (text: string): boolean => {
-  const ls = linesOf(text).map((l) => l.text.trim()).filter(meaningful).slice(0, 100);
+  const ls = linesOf(text)
+    .map((l) => l.text.trim())
+    .filter(meaningful)
+    .slice(0, 100);
   return ls.length > 0 && ls.every((t) => KV.test(t) || PROC.test(t));
 };
 
