@@ -83,9 +83,6 @@ export function withoutPrevious(own: Ownership): Ownership {
 export const ownedRules = (s: State, o: Ownership): RuleState[] =>
   s.rules.filter((r) => ranges(o).some((g) => r.protocol === g.protocol && inRange(r.pref, g.prefs)));
 
-/** Whether a rule sits in one of multihome's priority ranges (owned or not). */
-export const inOwnedRange = (r: RuleState, o: Ownership): boolean => ranges(o).some((g) => inRange(r.pref, g.prefs));
-
 /** Tables multihome owns, per tag: the providers' (now and earlier) and any its own rules look up. */
 function ownedTablesByProtocol(s: State, o: Ownership): Map<number, Set<number>> {
   const out = new Map<number, Set<number>>();
@@ -96,11 +93,6 @@ function ownedTablesByProtocol(s: State, o: Ownership): Map<number, Set<number>>
   for (const g of ranges(o)) for (const t of g.tables) add(g.protocol, t);
   for (const r of ownedRules(s, o)) if (r.action === 'lookup' && r.table !== undefined && !MAIN_TABLES.has(r.table)) add(r.protocol, r.table);
   return out;
-}
-
-/** Every table multihome owns, whatever the tag. */
-export function ownedTables(s: State, o: Ownership): Set<number> {
-  return new Set([...ownedTablesByProtocol(s, o).values()].flatMap((t) => [...t]));
 }
 
 /** Current routes multihome owns: its protocol tag AND one of its tables of that tag. */
@@ -136,7 +128,7 @@ const prefs = z
   ])
   .refine(([a, b]) => b >= a, { error: 'a range that ends before it starts' });
 
-export const OwnedRangeSchema = z.strictObject({ protocol: tag, prefs, tables: z.array(table).max(10_000) });
+const OwnedRangeSchema = z.strictObject({ protocol: tag, prefs, tables: z.array(table).max(10_000) });
 export const OwnershipSchema = z.strictObject({
   protocol: tag,
   prefs,

@@ -9,13 +9,13 @@ export type { Ownership } from './ownership.js';
 
 const inRange = (pref: number, r: [number, number]) => pref >= r[0] && pref <= r[1];
 
-export interface SysctlChange {
+interface SysctlChange {
   key: string;
   from: string | undefined;
   to: string;
 }
 
-export type NftAction =
+type NftAction =
   | { action: 'none' }
   | { action: 'create'; to: NftState }
   | { action: 'replace'; reason: string; from: NftState; to: NftState }

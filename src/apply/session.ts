@@ -21,7 +21,7 @@ import { syncCopies } from './copy.js';
 import { clearAll, clearTimerOutcome, lock, readNftRecord, readTimerOutcome, type Journal } from './statedir.js';
 import { applyState, prospect, type ApplyOptions, type ApplyResult, type Target } from './transaction.js';
 
-export { ownershipOf, DEFAULT_OWNERSHIP } from './ownership.js';
+export { ownershipOf } from './ownership.js';
 
 export interface Prepared {
   config: ResolvedConfig;
@@ -84,7 +84,7 @@ export function linkWarnings(cfg: ResolvedConfig, facts: SystemFacts): string[] 
 }
 
 /** An apply that did not finish, as a plan warning. */
-export function journalWarning(j: Journal): string {
+function journalWarning(j: Journal): string {
   let alive: boolean;
   try {
     process.kill(j.pid, 0);

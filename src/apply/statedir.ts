@@ -157,7 +157,7 @@ export const writeNftRecord = (d: StateDir, r: NftRecord) => writeRecord(d, 'nft
 /** The sysctls multihome sets (compile/sysctl.ts), and the values they take: nothing else is ever restored from a record. */
 const IFNAME = '[A-Za-z0-9_.-]{1,15}';
 const OWN_SYSCTL = new RegExp(`^(net/ipv4/ip_forward|net/ipv6/conf/all/forwarding|net/ipv4/conf/${IFNAME}/src_valid_mark|net/ipv6/conf/${IFNAME}/accept_ra)$`);
-export const isOwnSysctl = (key: string): boolean => OWN_SYSCTL.test(key);
+const isOwnSysctl = (key: string): boolean => OWN_SYSCTL.test(key);
 const SysctlOriginalsSchema = z.record(
   z.string().refine(isOwnSysctl, { error: 'not a sysctl multihome sets' }),
   z.string().regex(/^[0-2]$/, { error: 'not a value multihome restores' }),

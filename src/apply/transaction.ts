@@ -80,9 +80,9 @@ export interface ApplyResult {
   own: Ownership;
 }
 
-export const sysctlKeysFor = (desired: State, extra: string[] = []): string[] => [...new Set([...Object.keys(desired.sysctls), ...extra])];
+const sysctlKeysFor = (desired: State, extra: string[] = []): string[] => [...new Set([...Object.keys(desired.sysctls), ...extra])];
 
-export async function executeSteps(steps: Step[], kernel: KernelPort, opts: ApplyOptions = {}): Promise<void> {
+async function executeSteps(steps: Step[], kernel: KernelPort, opts: ApplyOptions = {}): Promise<void> {
   for (const [i, s] of steps.entries()) {
     if (opts.failAfterSteps !== undefined && i >= opts.failAfterSteps) throw new Error(`injected failure before step ${i + 1}`);
     opts.onStep?.(i, steps.length, s);
@@ -185,7 +185,7 @@ export async function applyState(desired: State, ownNow: Ownership, target: Targ
 }
 
 /** The owned part of a snapshot as a goal state. */
-export function goalOf(before: Snapshot, own: Ownership, sysctlKeys: string[]): State {
+function goalOf(before: Snapshot, own: Ownership, sysctlKeys: string[]): State {
   const sysctls: Record<string, string> = {};
   for (const k of sysctlKeys) if (before.state.sysctls[k] !== undefined) sysctls[k] = before.state.sysctls[k]!;
   return { rules: ownedRules(before.state, own), routes: ownedRoutes(before.state, own), nft: before.state.nft, sysctls, links: [] };

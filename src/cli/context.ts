@@ -8,7 +8,7 @@ import { currentNetnsName } from '../kernel/identity.js';
 
 export const DEFAULT_CONFIG = '/etc/multihome/multihome.yaml';
 
-export interface GlobalOptions {
+interface GlobalOptions {
   netns?: string;
   stateDir?: string;
 }

@@ -8,7 +8,7 @@ import { importDump } from '../state/import/index.js';
 import { parseSavedState } from '../state/schema.js';
 import type { State } from '../state/types.js';
 
-export const STATE_FILE = 'state.json';
+const STATE_FILE = 'state.json';
 
 export function saveStateDir(dir: string, s: State): string {
   fs.mkdirSync(dir, { recursive: true });

@@ -7,7 +7,7 @@
 // about weight/total of the sources, where `jhash mod N` would move most of
 // them. Pure and deterministic: the same members give the same map on every
 // router and every reload.
-export const BUCKETS = 256;
+const BUCKETS = 256;
 
 /** A 32-bit hash of a string (FNV-1a, then murmur3's finaliser to spread the bits). */
 function hash32(s: string): number {

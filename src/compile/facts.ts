@@ -26,7 +26,7 @@ export interface SystemFacts {
  * Whether a provider counts as healthy for the groups: its probes say so (facts.healthy; absent:
  * all), and its link can carry traffic (links.ts).
  */
-export const healthyIn =
+const healthyIn =
   (cfg: ResolvedConfig, facts: SystemFacts) =>
   (name: string): boolean =>
     (!facts.healthy || facts.healthy.includes(name)) && Object.hasOwn(cfg.providers, name) && linkDown(cfg.providers[name]!, facts) === null;

@@ -32,7 +32,7 @@ export interface Member {
 }
 
 /** A member's rank in its group (see the top), or null when it cannot be used at all. */
-export function memberRank(cfg: ResolvedConfig, groupName: string, group: GroupConfig, name: string, view: HealthView): number | null {
+function memberRank(cfg: ResolvedConfig, groupName: string, group: GroupConfig, name: string, view: HealthView): number | null {
   const p = cfg.providers[name];
   if (!p || !view.healthy(name)) return null;
   let rank = 0;

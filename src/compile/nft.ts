@@ -10,15 +10,13 @@ import { renderChains } from './render-nft.js';
 
 import { NFT_FAMILY, NFT_TABLE } from '../ids.js';
 
-export { providerChain } from './program.js';
-
 /** The table body without its comment and fingerprint chain; the fingerprint is taken of this text. */
-export function nftBody(cfg: ResolvedConfig, view?: HealthView): string {
+function nftBody(cfg: ResolvedConfig, view?: HealthView): string {
   return renderChains(compileProgram(cfg, view));
 }
 
-export const fingerprintOf = (body: string): string => createHash('sha256').update(body).digest('hex').slice(0, 16);
-export const tableComment = (fingerprint: string): string => `multihome ${fingerprint}`;
+const fingerprintOf = (body: string): string => createHash('sha256').update(body).digest('hex').slice(0, 16);
+const tableComment = (fingerprint: string): string => `multihome ${fingerprint}`;
 
 export function compileNft(cfg: ResolvedConfig, view?: HealthView): NftState {
   const body = nftBody(cfg, view);

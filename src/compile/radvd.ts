@@ -11,7 +11,7 @@ import { formatPrefix } from '../net/ip.js';
 import { routedPrefixes } from './program.js';
 
 /** radvd's own limits (2.19): MinRtrAdvInterval ≥ 3 and ≤ 0.75 × Max; Max 4–1800; router lifetime 0 or ≥ Max. */
-export const RA_TIMING = { min: 3, max: 10, routerLifetime: 30, valid: 3600, preferred: 1800 } as const;
+const RA_TIMING = { min: 3, max: 10, routerLifetime: 30, valid: 3600, preferred: 1800 } as const;
 
 /** Providers whose delegated prefixes the LAN uses unNATed (snat ipv6 false). */
 export const raProviders = (cfg: ResolvedConfig): string[] =>

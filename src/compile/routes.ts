@@ -7,7 +7,7 @@ import type { SystemFacts } from './facts.js';
 import { routeBlocker } from './links.js';
 
 /** IPv6 routes added without a metric get 1024; IPv4 ones 0. Desired state says so explicitly. */
-export const defaultMetric = (f: Family): number => (f === 6 ? 1024 : 0);
+const defaultMetric = (f: Family): number => (f === 6 ? 1024 : 0);
 
 export function compileRoutes(cfg: ResolvedConfig, facts: SystemFacts): RouteState[] {
   const routes: RouteState[] = [];
@@ -39,7 +39,7 @@ export function compileRoutes(cfg: ResolvedConfig, facts: SystemFacts): RouteSta
 }
 
 /** main's routes of one family except its default, re-tagged for a provider table. */
-export function copyOfMain(main: RouteState[], family: Family, table: number, protocol: number): RouteState[] {
+function copyOfMain(main: RouteState[], family: Family, table: number, protocol: number): RouteState[] {
   return (
     main
       .filter((r) => r.family === family && r.table === TABLE_IDS.main && r.dst !== 'default')

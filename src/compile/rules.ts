@@ -2,7 +2,7 @@
 // provider's table. With `routes: follow`, main's non-default routes are
 // consulted first (`lookup main suppress_prefixlength 0`) so LAN, VPN and
 // static routes keep working for marked traffic, live.
-import type { ResolvedConfig, ResolvedProvider } from '../config/assign.js';
+import type { ResolvedConfig } from '../config/assign.js';
 import { formatAddress, formatPrefix, type Family } from '../net/ip.js';
 import { routedPrefixes } from './program.js';
 import { TABLE_IDS, type RuleState } from '../state/types.js';
@@ -60,5 +60,3 @@ export function compileRules(cfg: ResolvedConfig, facts: SystemFacts, view: Heal
   }
   return rules;
 }
-
-export const providerIndex = (cfg: ResolvedConfig, p: ResolvedProvider): number => Object.keys(cfg.providers).indexOf(p.name);

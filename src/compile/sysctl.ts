@@ -7,9 +7,9 @@ import type { SystemFacts } from './facts.js';
 import { linkOf } from './links.js';
 
 /** sysctl key in slash form, so interface names with dots (eth0.100) stay one path element. */
-export const ipv4Conf = (dev: string, key: string): string => `net/ipv4/conf/${dev}/${key}`;
+const ipv4Conf = (dev: string, key: string): string => `net/ipv4/conf/${dev}/${key}`;
 
-export const acceptRa = (dev: string): string => `net/ipv6/conf/${dev}/accept_ra`;
+const acceptRa = (dev: string): string => `net/ipv6/conf/${dev}/accept_ra`;
 
 /** The sysctls whose current value compile needs to see. */
 export const sysctlFactKeys = (cfg: ResolvedConfig): string[] =>

@@ -3,7 +3,7 @@
 import type { Config, ProviderConfig } from './schema.js';
 import { lowestBit, RESERVED_TABLES } from './semantic.js';
 
-export const FIRST_AUTO_TABLE = 100;
+const FIRST_AUTO_TABLE = 100;
 
 export type ResolvedProvider = ProviderConfig & { name: string; table: number; mark: number; routes: 'follow' | 'copy' };
 

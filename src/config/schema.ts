@@ -161,7 +161,7 @@ const duration = (what: string) =>
  * provider down about once in 100 half-hours (36,000 rounds × 0.05^5); docs/config.md has the
  * arithmetic.
  */
-export const HealthSchema = z.strictObject({
+const HealthSchema = z.strictObject({
   probe: z.enum(['icmp', 'tcp', 'http', 'https', 'dns'], { error: 'expected icmp, tcp, http, https or dns' }).default('icmp'),
   targets: listOf(address, 'addresses'),
   /** tcp: the port to connect to (default 443); dns: the server port (53) */
@@ -202,7 +202,7 @@ const bytes = z.union([z.number(), z.string()], { error: 'expected a size such a
 });
 
 export type QuotaPeriod = 'day' | 'week' | 'month';
-export interface QuotaConfig {
+interface QuotaConfig {
   limit: number;
   period: QuotaPeriod;
   /** once used up: still the last choice of its groups (true), or out of them like a down provider */
@@ -253,7 +253,7 @@ export const ProviderSchema = z.strictObject(
   { error: 'expected a provider: { interface: …, gateway: … }' },
 );
 
-export const MatchSchema = z.strictObject(
+const MatchSchema = z.strictObject(
   {
     from: listOf(prefix, 'prefixes').optional(),
     to: listOf(prefix, 'prefixes').optional(),
@@ -353,7 +353,7 @@ const routeProtocol = z
 export const DEFAULT_COPY_PROTOCOL = 78;
 
 /** What `routes: copy` copies from main, and how the copies are kept. */
-export const CopySchema = z.strictObject(
+const CopySchema = z.strictObject(
   {
     /** routes of main not copied (main's default route never is: each table has its provider's) */
     exclude: z
@@ -482,8 +482,6 @@ export const ConfigSchema = z.strictObject(
 export type Config = z.output<typeof ConfigSchema>;
 export type ProviderConfig = z.output<typeof ProviderSchema>;
 export type PolicyConfig = z.output<typeof PolicySchema>;
-export type MatchConfig = z.output<typeof MatchSchema>;
-export type SnatConfig = ProviderConfig['snat'];
 export type GroupConfig = z.output<typeof GroupSchema>;
 
 /** Keys of each object in the schema, for "did you mean" on unknown keys. */

@@ -16,7 +16,7 @@ export interface PathIssue {
 
 export const RESERVED_TABLES: Record<number, string> = { 0: 'unspec', 253: 'default', 254: 'main', 255: 'local' };
 
-export const hex = (n: number): string => `0x${n.toString(16)}`;
+const hex = (n: number): string => `0x${n.toString(16)}`;
 
 function groupIssues(cfg: Config, providerNames: string[]): PathIssue[] {
   const issues: PathIssue[] = [];

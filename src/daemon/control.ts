@@ -23,10 +23,10 @@ const RequestSchema = z.union([
   }),
 ]);
 export type ControlRequest = z.output<typeof RequestSchema>;
-export const socketPath = (d: StateDir) => path.join(d.dir, 'control.sock');
+const socketPath = (d: StateDir) => path.join(d.dir, 'control.sock');
 
 /** A request line longer than this is refused (a real one is some 20 bytes). */
-export const MAX_REQUEST = 64 << 10;
+const MAX_REQUEST = 64 << 10;
 export const MAX_CLIENTS = 16;
 /** A client that sends nothing for this long is dropped. */
 export const IDLE_MS = 5000;

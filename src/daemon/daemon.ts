@@ -53,7 +53,7 @@ import { stableJson } from '../util/json.js';
 import { exhausted, sampleTotals, sampleUsage, type Meter, type Totals } from './usage.js';
 import { kernelView, UNPROBED, type DaemonStatus, type KernelView, type ProviderStatus } from './status.js';
 
-export type { DaemonStatus, ProviderStatus } from './status.js';
+export type { DaemonStatus } from './status.js';
 
 export interface DaemonOptions {
   target: Target;

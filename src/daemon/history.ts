@@ -2,7 +2,7 @@
 // a ring buffer the daemon adds a point to every 10 s (360 points). It lives in
 // the Daemon object, so it survives reloads; a restart starts it afresh. Pure.
 export const HISTORY_EVERY_MS = 10_000;
-export const HISTORY_POINTS = 360;
+const HISTORY_POINTS = 360;
 
 export interface HistoryPoint {
   /** ms since the epoch */

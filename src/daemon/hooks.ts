@@ -8,7 +8,7 @@ import { run, type ExecResult } from '../kernel/exec.js';
 
 export type HookRunner = (argv: string[], env: Record<string, string>, timeoutMs: number) => Promise<Pick<ExecResult, 'code' | 'stderr'>>;
 
-export const runHookProcess: HookRunner = (argv, env, timeoutMs) => run(argv, { env, timeoutMs });
+const runHookProcess: HookRunner = (argv, env, timeoutMs) => run(argv, { env, timeoutMs });
 
 export interface HookChange {
   provider: string;

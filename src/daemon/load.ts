@@ -37,7 +37,7 @@ export function healthSettingsOf(h: HealthConfig): Partial<HealthSettings> {
 }
 
 /** Whether a reload may keep the provider's health: same interface, same probes. */
-export const sameProbing = (a: ResolvedProvider, b: ResolvedProvider): boolean => a.interface === b.interface && stableJson(a.health) === stableJson(b.health);
+const sameProbing = (a: ResolvedProvider, b: ResolvedProvider): boolean => a.interface === b.interface && stableJson(a.health) === stableJson(b.health);
 
 /** Hooks that root must not run: not root's, or writable by others (located in the file). */
 function hookIssues(cfg: ResolvedConfig): PathIssue[] {

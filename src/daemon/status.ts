@@ -26,7 +26,7 @@ export interface ProviderStatus extends HealthSnapshot {
 }
 
 /** present: in the kernel as multihome wants it; missing: wanted, but not there; left out: not wanted now (why) */
-export type RouteView = 'present' | 'missing' | `left out: ${string}`;
+type RouteView = 'present' | 'missing' | `left out: ${string}`;
 
 export interface KernelView {
   /** when it was read back */

@@ -31,7 +31,7 @@ export function periodKey(period: QuotaPeriod, at: Date): string {
  * this one counted up to here); below the last sample, all of it (the table was replaced and counts
  * from zero); absent, nothing.
  */
-export function counterGrowth(before: number | undefined, now: number | undefined): number {
+function counterGrowth(before: number | undefined, now: number | undefined): number {
   if (now === undefined || before === undefined) return 0;
   return now >= before ? now - before : now;
 }

@@ -92,9 +92,9 @@ export interface ProbeResult {
 }
 
 export type HealthState = 'up' | 'degraded' | 'down';
-export type TargetPolicy = 'any' | 'all';
+type TargetPolicy = 'any' | 'all';
 
-export interface DampingSettings {
+interface DampingSettings {
   /** added to the score at each flap (the probes taking the provider down) */
   penalty: number;
   /** a flap leaving the score above this suppresses the provider */
@@ -137,14 +137,14 @@ export interface HealthSettings {
   minSamples?: number;
 }
 
-export const DEFAULT_DAMPING: Readonly<DampingSettings> = Object.freeze({
+const DEFAULT_DAMPING: Readonly<DampingSettings> = Object.freeze({
   penalty: 1000,
   suppress: 1500,
   reuse: 750,
   halfLife: 10_000,
 });
 
-export const DEFAULT_HOLDDOWN = 30_000;
+const DEFAULT_HOLDDOWN = 30_000;
 
 // The same defaults as the config's `health:` (src/config/schema.ts); why these, in the header.
 export const DEFAULT_HEALTH: Readonly<HealthSettings> = Object.freeze({
@@ -160,9 +160,9 @@ export const DEFAULT_HEALTH: Readonly<HealthSettings> = Object.freeze({
 });
 
 /** degraded → up once latency and loss are both at or below this fraction of their thresholds */
-export const QUALITY_RECOVERY = 0.8;
+const QUALITY_RECOVERY = 0.8;
 
-export type TransitionCause =
+type TransitionCause =
   | 'failures' // `down` consecutive bad rounds
   | 'loss-down' // loss ≥ loss.down
   | 'recovered' // `up` consecutive good rounds

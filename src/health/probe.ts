@@ -96,7 +96,7 @@ export function probeTcp(p: TcpProbe): Promise<ProbeOutcome> {
 }
 
 /** A DNS query for `name` type A, class IN, recursion desired; throws on a name DNS cannot carry. */
-export function dnsQuery(id: number, name: string): Buffer {
+function dnsQuery(id: number, name: string): Buffer {
   const labels = name
     .replace(/\.$/, '')
     .split('.')

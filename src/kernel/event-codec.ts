@@ -4,7 +4,7 @@
 // rtnetlink and nfnetlink datagrams (the listener is kernel-events-child.ts).
 import { messages, NLMSG_HDRLEN } from '../routecopy/codec.js';
 
-export interface LinkEvent {
+interface LinkEvent {
   index: number;
   name?: string;
   up: boolean;

@@ -26,7 +26,7 @@ export async function addNetns(name: string): Promise<void> {
  * one boot to the next; a fixed seed makes lab runs repeatable. MULTIHOME_HASH_SEED picks
  * another value (the tests must pass with any).
  */
-export function labHashSeed(): number {
+function labHashSeed(): number {
   const v = Number(process.env.MULTIHOME_HASH_SEED ?? '1');
   return Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : 1;
 }
@@ -248,7 +248,7 @@ function killPid(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Signal a process group, falling back to the single pid; a process that is gone is fine. */
-export function killGroup(pid: number, signal: NodeJS.Signals): void {
+function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {

@@ -38,7 +38,7 @@ export interface KernelPort {
   watch(o: WatchOptions, onBatch: (b: EventBatch) => void, onLost: (why: string) => void): Promise<EventWatch>;
 }
 
-export function runStepOn(step: Step, exec: ExecOptions): Promise<void> {
+function runStepOn(step: Step, exec: ExecOptions): Promise<void> {
   switch (step.kind) {
     case 'sysctl':
       return sysctlWrite(step.settings, exec);

@@ -102,14 +102,14 @@ export async function readSysctls(keys: string[], opts: ExecOptions = {}): Promi
   return out;
 }
 
-export interface NftSnapshot {
+interface NftSnapshot {
   state: NftState | null;
   /** the table as `nft -j` printed it, loadable with `nft -j -f` to restore it */
   json: string | null;
 }
 
 /** Structure of the live table, handles removed, for drift detection. */
-export function nftDigest(items: J[]): { digest: string; chains: number; rules: number; fingerprint: string } {
+function nftDigest(items: J[]): { digest: string; chains: number; rules: number; fingerprint: string } {
   const chains: J[] = [];
   const rules: J[] = [];
   let fingerprint = '';
@@ -163,7 +163,7 @@ export async function readProviderCounters(opts: ExecOptions = {}): Promise<Reco
   return providerCounters((JSON.parse(r.stdout) as { nftables: J[] }).nftables);
 }
 
-export async function readNft(opts: ExecOptions = {}): Promise<NftSnapshot> {
+async function readNft(opts: ExecOptions = {}): Promise<NftSnapshot> {
   const r = await run(['nft', '-j', 'list', 'table', NFT_FAMILY, NFT_TABLE], opts);
   if (r.code !== 0) {
     if (/No such file or directory/i.test(r.stderr)) return { state: null, json: null };
@@ -197,7 +197,7 @@ export interface RouteScope {
  * Routes within `scope`, without reading what is not needed: a table that copies a full
  * internet table holds a million routes the transaction never looks at.
  */
-export async function readScopedRoutes(scope: RouteScope, opts: ExecOptions = {}): Promise<RouteState[]> {
+async function readScopedRoutes(scope: RouteScope, opts: ExecOptions = {}): Promise<RouteState[]> {
   const copy = new Set(scope.copyTables ?? []);
   const full = [...new Set([...scope.tables, ...(scope.previous ?? []).flatMap((p) => p.tables)])].filter((t) => !copy.has(t));
   const protocols = [...new Set([scope.protocol, ...(scope.previous ?? []).map((p) => p.protocol)])];
@@ -230,18 +230,10 @@ export async function readState(sysctlKeys: string[], opts: ExecOptions = {}, sc
 }
 
 /** Per-interface IPv4 settings the routing decision depends on (reference §2–3). */
-export const ROUTING_CONF_KEYS = [
-  'rp_filter',
-  'src_valid_mark',
-  'forwarding',
-  'accept_local',
-  'route_localnet',
-  'ignore_routes_with_linkdown',
-  'send_redirects',
-];
+const ROUTING_CONF_KEYS = ['rp_filter', 'src_valid_mark', 'forwarding', 'accept_local', 'route_localnet', 'ignore_routes_with_linkdown', 'send_redirects'];
 
 /** Per-interface IPv6 settings the routing decision depends on. */
-export const ROUTING_CONF_KEYS_V6 = ['forwarding', 'ignore_routes_with_linkdown'];
+const ROUTING_CONF_KEYS_V6 = ['forwarding', 'ignore_routes_with_linkdown'];
 
 /**
  * Every sysctl the simulator needs, for all interfaces, in one process:

@@ -9,7 +9,7 @@ import { addAddr, addNetns, addRoute, delNetns, linkUp, netnsIpJson, listNetns, 
 import { forgetInstance, ID_RE, listInstances, loadInstance, netnsName, saveInstance, type LabInstance } from './instances.js';
 import { topologyProblems, type Topology } from './topology.js';
 
-export { listInstances, type LabInstance } from './instances.js';
+export { type LabInstance } from './instances.js';
 
 export interface LabUpOptions {
   /** default: 6 random hex characters, so parallel runs never collide */

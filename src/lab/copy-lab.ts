@@ -18,9 +18,9 @@ export interface CopyLab {
   down(): Promise<void>;
 }
 
-export const COPY_TABLES = [100, 101];
+const COPY_TABLES = [100, 101];
 
-export function copyLabConfig(extra = ''): string {
+function copyLabConfig(extra = ''): string {
   return `routes: copy
 providers:
   isp1: { interface: up1, gateway: [10.1.0.1, 2001:db8:1::1], table: 100 }

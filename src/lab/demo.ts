@@ -8,7 +8,7 @@ import { startEchoServer } from './servers.js';
 import type { Flow, Topology } from './topology.js';
 import { installUplinkCounter } from './uplink-counter.js';
 
-export type DemoRow = FlowRow;
+type DemoRow = FlowRow;
 
 export interface DemoOptions {
   /** configure the router; runs after the lab is up and before any flow */

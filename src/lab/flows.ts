@@ -19,7 +19,7 @@ export interface FlowRow {
   error?: string;
 }
 
-export async function runFlow(inst: LabInstance, topology: Topology, counter: UplinkCounter, flow: Flow): Promise<FlowRow> {
+async function runFlow(inst: LabInstance, topology: Topology, counter: UplinkCounter, flow: Flow): Promise<FlowRow> {
   const before = await counter.snapshot();
   const res = await probe(nsOf(inst, flow.from), {
     proto: flow.proto,

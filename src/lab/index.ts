@@ -4,7 +4,7 @@ import { SEED_TOPOLOGY } from './seed.js';
 import { SEED6_TOPOLOGY } from './seed6.js';
 import type { Topology } from './topology.js';
 
-export const TOPOLOGIES: Record<string, Topology> = { seed: SEED_TOPOLOGY, seed6: SEED6_TOPOLOGY };
+const TOPOLOGIES: Record<string, Topology> = { seed: SEED_TOPOLOGY, seed6: SEED6_TOPOLOGY };
 
 export function getTopology(name: string): Topology {
   const t = TOPOLOGIES[name];
@@ -12,16 +12,16 @@ export function getTopology(name: string): Topology {
   return t;
 }
 
-export { labDown, labDownAll, labUp, newLabId, nsOf, type LabUpOptions } from './build.js';
+export { labDown, labDownAll, labUp, newLabId, nsOf } from './build.js';
 export { listInstances, type LabInstance } from './instances.js';
-export { runDemo, type DemoOptions, type DemoResult, type DemoRow } from './demo.js';
-export { formatFlowTable, runFlows, type FlowRow } from './flows.js';
+export { runDemo } from './demo.js';
+export { type FlowRow } from './flows.js';
 export { applySeedRecipe } from './seed-recipe.js';
-export { SEED_FLOWS, SEED_MULTIHOME_FLOWS, SEED_SERVER, SEED_TOPOLOGY } from './seed.js';
-export { SEED6_DELEGATED, SEED6_SERVER, SEED6_TOPOLOGY } from './seed6.js';
+export { SEED_MULTIHOME_FLOWS, SEED_SERVER, SEED_TOPOLOGY } from './seed.js';
+export { SEED6_SERVER, SEED6_TOPOLOGY } from './seed6.js';
 export { probe, startEchoServer } from './servers.js';
 export { installUplinkCounter } from './uplink-counter.js';
 export { startUdpFlow, type UdpFlow } from './udp-flow.js';
 export { startConnectLoop, type ConnectLoop } from './connect-loop.js';
 export { addLanSources, seenBySource } from './sources.js';
-export type { Flow, Topology } from './topology.js';
+export type { Topology } from './topology.js';

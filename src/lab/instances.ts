@@ -5,9 +5,9 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export const LAB_DIR = process.env['MULTIHOME_LAB_DIR'] ?? '/run/multihome-lab';
+const LAB_DIR = process.env['MULTIHOME_LAB_DIR'] ?? '/run/multihome-lab';
 
-export interface ServerRecord {
+interface ServerRecord {
   role: string;
   pid: number;
   what: string;

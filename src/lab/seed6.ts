@@ -6,12 +6,12 @@
 //     (2001:db8:1:99::/64 from isp1, 2001:db8:2:99::/64 from isp2), which the
 //     router advertises on the LAN (radvd), so hosts hold an address of each.
 // The internet host answers on 203.0.113.10 and 2001:db8:ffff::10.
-import { SEED_SERVER, SEED_TOPOLOGY } from './seed.js';
+import { SEED_TOPOLOGY } from './seed.js';
 import type { Topology } from './topology.js';
 
 export const SEED6_SERVER = '2001:db8:ffff::10';
 /** The prefixes the providers delegate to the router for its LAN (prefix per uplink). */
-export const SEED6_DELEGATED = { isp1: '2001:db8:1:99::/64', isp2: '2001:db8:2:99::/64' } as const;
+const SEED6_DELEGATED = { isp1: '2001:db8:1:99::/64', isp2: '2001:db8:2:99::/64' } as const;
 
 const V6: Record<string, string[]> = {
   'lan/eth0': ['fd00:99::10/64'],
@@ -52,5 +52,3 @@ export const SEED6_TOPOLOGY: Topology = {
   ],
   internet: { ...SEED_TOPOLOGY.internet },
 };
-
-export { SEED_SERVER };

@@ -3,7 +3,7 @@
 // here touches the system, so topologies can be checked and printed freely.
 
 /** One end of a veth pair. */
-export interface LinkEnd {
+interface LinkEnd {
   /** role of the namespace this end lives in */
   role: string;
   ifname: string;
@@ -11,12 +11,12 @@ export interface LinkEnd {
   addrs: string[];
 }
 
-export interface LinkSpec {
+interface LinkSpec {
   a: LinkEnd;
   b: LinkEnd;
 }
 
-export interface NamespaceSpec {
+interface NamespaceSpec {
   role: string;
   /**
    * Set right after the namespace is created, before its interfaces exist, so
@@ -28,14 +28,14 @@ export interface NamespaceSpec {
   loopback: string[];
 }
 
-export interface RouteSpec {
+interface RouteSpec {
   role: string;
   /** argv after `ip route add`, e.g. ["default", "via", "205.254.211.254", "dev", "eth1"] */
   spec: string[];
 }
 
 /** Where traffic ends: the host that runs the servers and counts arrivals per uplink. */
-export interface InternetSpec {
+interface InternetSpec {
   role: string;
   /** the address the servers answer on */
   server: string;

@@ -16,7 +16,7 @@ export interface UplinkCounter {
 }
 
 /** The ruleset; the comment on each rule names its interface so the JSON can be read back unambiguously. */
-export function counterScript(ifaces: string[]): string {
+function counterScript(ifaces: string[]): string {
   for (const i of ifaces) if (!IFNAME_RE.test(i)) throw new InternalError(`bad interface name ${JSON.stringify(i)}`);
   const rules = ifaces.map((i) => `    iifname "${i}" meta nfproto ipv4 ct state new counter comment "${i}"`);
   // Create-then-delete-then-define in one transaction: replaces the table atomically whether or not it exists.
@@ -45,7 +45,7 @@ interface NftRule {
 }
 
 /** Pure: the counters from `nft -j list table inet lab`. */
-export function countersFromJson(json: { nftables?: NftRule[] }): CounterSnapshot {
+function countersFromJson(json: { nftables?: NftRule[] }): CounterSnapshot {
   const out: CounterSnapshot = {};
   for (const item of json.nftables ?? []) {
     const r = item.rule;
@@ -56,7 +56,7 @@ export function countersFromJson(json: { nftables?: NftRule[] }): CounterSnapsho
   return out;
 }
 
-export async function readCounters(ns: string): Promise<CounterSnapshot> {
+async function readCounters(ns: string): Promise<CounterSnapshot> {
   return countersFromJson(await nftJsonIn<{ nftables?: NftRule[] }>(ns, ['list', 'table', 'inet', TABLE]));
 }
 

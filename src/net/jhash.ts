@@ -48,7 +48,7 @@ function final(a: number, b: number, c: number): number {
   return c;
 }
 
-export function jhash(key: Uint8Array, seed: number): number {
+function jhash(key: Uint8Array, seed: number): number {
   let n = key.length;
   let a = (0xdeadbeef + n + seed) >>> 0;
   let b = a;
@@ -72,7 +72,7 @@ export function jhash(key: Uint8Array, seed: number): number {
 }
 
 /** The bytes nft hashes for these addresses: each in network order, concatenated. */
-export function addressBytes(addrs: Address[]): Uint8Array {
+function addressBytes(addrs: Address[]): Uint8Array {
   const out: number[] = [];
   for (const a of addrs) {
     const len = a.family === 4 ? 4 : 16;

@@ -518,5 +518,3 @@ function protoText(p: NfPacket): string {
   const name = PROTO_NAMES[p.proto] ?? `proto ${p.proto}`;
   return p.sport || p.dport ? `${name} ${p.sport || '*'}→${p.dport || '*'}` : name;
 }
-
-export type { Errno };

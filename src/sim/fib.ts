@@ -31,7 +31,7 @@ export type FibResult =
   { ok: true; hit: Hit } | { ok: false; error: Exclude<Errno, null>; rule: RuleState | null; table: number | null; route: RouteState | null };
 
 /** fib_rule_match, with `not` inverting the whole conjunction. Selectors were compiled in world.ts. */
-export function ruleMatches(c: CompiledRule, fl: Flow): boolean {
+function ruleMatches(c: CompiledRule, fl: Flow): boolean {
   // Every selector sits on the compiled rule itself: one object, one shape.
   let m =
     (c.iif === null || c.iif === fl.iif) &&

@@ -78,7 +78,7 @@ const addrIn = (a: Address) => (text: string) => {
 
 const PORTED = new Set([6, 17, 33, 132, 136]);
 
-export function matches(m: Match, p: NfPacket, addrType: (a: Address) => AddrType): boolean {
+function matches(m: Match, p: NfPacket, addrType: (a: Address) => AddrType): boolean {
   if (m.family !== undefined && m.family !== p.family) return false;
   if (m.saddr && !neg(m.saddr, addrIn(p.src))) return false;
   if (m.daddr && !neg(m.daddr, addrIn(p.dst))) return false;

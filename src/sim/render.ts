@@ -8,7 +8,7 @@ const ERRNO_TEXT: Record<string, string> = {
   EINVAL: 'invalid (blackhole, martian or reverse-path check)',
 };
 
-export function summary(d: Decision): string {
+function summary(d: Decision): string {
   if (d.outcome === 'local') return `delivered to this host${d.rule ? ` (rule ${d.rule.pref}, table ${d.table})` : ''}`;
   if (d.outcome === 'drop') {
     const why = d.error ? `${d.error}: ${ERRNO_TEXT[d.error] ?? ''}` : 'dropped';

@@ -25,7 +25,7 @@ export interface Packet {
 }
 
 /** forward: leaves by an interface (forwarded, or sent by this host); local: delivered to this host; drop. */
-export type Outcome = 'forward' | 'local' | 'drop';
+type Outcome = 'forward' | 'local' | 'drop';
 export type Errno = 'ENETUNREACH' | 'EHOSTUNREACH' | 'EACCES' | 'EINVAL' | null;
 
 export interface TraceStep {
@@ -37,7 +37,7 @@ export interface TraceStep {
   detail?: Record<string, unknown>;
 }
 
-export interface NexthopChoice {
+interface NexthopChoice {
   gateway: string | null;
   dev: string | null;
   weight: number;

@@ -6,9 +6,9 @@ const TABLE_NAMES: Record<number, string> = { 253: 'default', 254: 'main', 255: 
 const SCOPE_NAMES: Record<number, string> = { 0: 'global', 200: 'site', 253: 'link', 254: 'host', 255: 'nowhere' };
 
 export const tableName = (t: number): string => TABLE_NAMES[t] ?? String(t);
-export const scopeName = (s: number): string => SCOPE_NAMES[s] ?? String(s);
+const scopeName = (s: number): string => SCOPE_NAMES[s] ?? String(s);
 // Marks are u32: a value that came out of JS bit operations may be negative.
-export const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
 const range = (r: { from: number; to: number }) => (r.from === r.to ? String(r.from) : `${r.from}-${r.to}`);
 

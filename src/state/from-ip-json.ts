@@ -20,13 +20,13 @@ function num(v: unknown, what: string): number {
   throw new DumpError(`cannot read ${what} ${JSON.stringify(v)}`);
 }
 
-export function tableId(v: unknown): number {
+function tableId(v: unknown): number {
   if (v === undefined) return TABLE_IDS.main;
   if (typeof v === 'string' && Object.hasOwn(TABLE_IDS, v)) return TABLE_IDS[v as keyof typeof TABLE_IDS];
   return num(v, 'table');
 }
 
-export function protocolId(v: unknown): number {
+function protocolId(v: unknown): number {
   if (v === undefined) return 0;
   if (typeof v === 'string' && Object.hasOwn(RT_PROTOCOLS, v)) return RT_PROTOCOLS[v]!;
   return num(v, 'protocol');

@@ -128,7 +128,5 @@ export interface Program {
   sets?: NftSet[];
 }
 
-export const emptyProgram = (): Program => ({ chains: [] });
-
 /** nft/iptables priorities by name. */
 export const PRIORITY = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 } as const;

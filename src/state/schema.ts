@@ -34,7 +34,7 @@ const sameFamily = (o: { family: number }, fields: (string | undefined)[]): bool
 const family = z.union([z.literal(4), z.literal(6)]);
 const span = z.object({ from: z.number().int().min(0).max(0xffffffff), to: z.number().int().min(0).max(0xffffffff) });
 
-export const RuleStateSchema = z
+const RuleStateSchema = z
   .object({
     family,
     pref: u32,
@@ -66,7 +66,7 @@ const NexthopSchema = z.object({
   flags: z.array(text(32)).max(16),
 });
 
-export const RouteStateSchema = z
+const RouteStateSchema = z
   .object({
     family,
     table: u32,

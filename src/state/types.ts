@@ -7,7 +7,7 @@ import type { Program } from './program.js';
 
 export { TABLE_IDS } from '../ids.js';
 
-export type RuleAction = 'lookup' | 'goto' | 'nop' | 'unreachable' | 'prohibit' | 'blackhole';
+type RuleAction = 'lookup' | 'goto' | 'nop' | 'unreachable' | 'prohibit' | 'blackhole';
 
 export interface RuleState {
   family: Family;
@@ -113,7 +113,7 @@ export interface LinkState {
  * `ip route get` can reveal it) or built the namespace; absent = unknown, and
  * the simulator then says in its trace where it could change the answer.
  */
-export interface HiddenState {
+interface HiddenState {
   /** net->ipv4.fib_has_custom_rules: an IPv4 rule has been added or deleted since the namespace began (it never clears) */
   customRules4?: boolean;
   /** net->ipv4.fib_has_custom_local_routes: a route of type local has been added by hand (it never clears) */

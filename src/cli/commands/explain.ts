@@ -50,7 +50,7 @@ function protoOf(v: string | undefined): number | undefined {
   return int(v, 'proto', 255);
 }
 
-export function packetOf(o: ExplainOpts): Packet {
+function packetOf(o: ExplainOpts): Packet {
   const fam = o.to.includes(':') ? 6 : 4;
   const p: Packet = { family: fam, src: o.from ?? (fam === 4 ? '0.0.0.0' : '::'), dst: o.to };
   const set = <K extends keyof Packet>(k: K, v: Packet[K] | undefined) => {

@@ -65,7 +65,7 @@ export function registerRoutes(program: Command): void {
 }
 
 /** The progress bar, shown only once a sync has run for a second (short syncs stay quiet). */
-export function delayedBar(): { step: (phase: string, done: number, total: number) => void; done: () => void } {
+function delayedBar(): { step: (phase: string, done: number, total: number) => void; done: () => void } {
   const start = Date.now();
   let bars: Record<string, ReturnType<typeof progress>> = {};
   return {

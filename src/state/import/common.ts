@@ -119,12 +119,6 @@ export function dsfield(text: string): number | null {
 
 export const familyOfAddress = (text: string): Family | null => parseAddress(text)?.family ?? null;
 
-/** The family an address or prefix text names ("10.0.0.0/8", "[2001:db8::1]"); null for "all", "default". */
-export function familyOfPrefixText(text: string): Family | null {
-  const t = text.replace(/^\[|\]$/g, '');
-  return familyOfAddress(t.split('/')[0]!);
-}
-
 /** How the packet program writes an address set member: a host bare, a network "A/len". */
 export const programPrefix = (p: Prefix): string => (p.length === familyBits(p.family) ? formatAddress(p) : formatPrefix(p));
 

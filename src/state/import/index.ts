@@ -15,8 +15,7 @@ import { parseNftJson } from './nft-json.js';
 import { parseRtTables } from './rt-tables.js';
 import { parseSysctlText } from './sysctl-text.js';
 
-export { ImportError } from './errors.js';
-export { detectKind, splitDump, type Chunk, type DumpKind } from './detect.js';
+export { detectKind } from './detect.js';
 export { parseIpJson } from './ip-json.js';
 export { parseIpRouteText } from './ip-route-text.js';
 export { parseIpRuleText } from './ip-rule-text.js';
@@ -47,7 +46,7 @@ function dedupe<T>(list: T[]): T[] {
 }
 
 /** "ip-6-rule.txt", "rules.v6", "ip6.json" say IPv6 (used only where the content does not tell). */
-export function familyHintOf(name: string): 6 | undefined {
+function familyHintOf(name: string): 6 | undefined {
   const base = name.split(/[\\/]/).pop() ?? name;
   return /(^|[^a-z0-9])(ip6|ipv6|inet6|v6|6)([^a-z0-9]|$)/i.test(base) ? 6 : undefined;
 }

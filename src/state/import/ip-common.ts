@@ -30,7 +30,7 @@ export class Words {
   }
 }
 
-export function tableValue(v: unknown, names: TableNames | undefined): unknown {
+function tableValue(v: unknown, names: TableNames | undefined): unknown {
   if (typeof v !== 'string' || Object.hasOwn(TABLE_IDS, v) || /^\d+$/.test(v)) return v;
   if (names && Object.hasOwn(names, v)) return names[v];
   throw new FieldError(`unknown table name "${v}": give /etc/iproute2/rt_tables too, or dump with ip -N`);
@@ -44,7 +44,7 @@ function tosValue(v: unknown): unknown {
 }
 
 /** A rule object as `ip -j rule show` prints it → the same with names resolved. */
-export function prepareRuleJson(o: J, names?: TableNames): J {
+function prepareRuleJson(o: J, names?: TableNames): J {
   const r: J = { ...o };
   if (r.tos !== undefined) r.tos = tosValue(r.tos);
   if (r.dsfield !== undefined) r.dsfield = tosValue(r.dsfield);
@@ -60,7 +60,7 @@ export function prepareRuleJson(o: J, names?: TableNames): J {
 }
 
 /** A route object as `ip -j route show` prints it → the same with names and hidden defaults resolved. */
-export function prepareRouteJson(o: J, names?: TableNames): J {
+function prepareRouteJson(o: J, names?: TableNames): J {
   const r: J = { ...o };
   if (r.tos !== undefined) r.tos = tosValue(r.tos);
   if (r.table !== undefined) r.table = tableValue(r.table, names);
@@ -71,11 +71,10 @@ export function prepareRouteJson(o: J, names?: TableNames): J {
   return r;
 }
 
-export const addressFamily = (v: unknown): Family | null =>
-  typeof v === 'string' && v !== 'all' && v !== 'default' ? familyOfAddress(v.split('/')[0]!) : null;
+const addressFamily = (v: unknown): Family | null => (typeof v === 'string' && v !== 'all' && v !== 'default' ? familyOfAddress(v.split('/')[0]!) : null);
 
 /** The family a rule object shows by its addresses; null when it has none. */
-export const ruleObjectFamily = (o: J): Family | null => addressFamily(o.src) ?? addressFamily(o.dst);
+const ruleObjectFamily = (o: J): Family | null => addressFamily(o.src) ?? addressFamily(o.dst);
 
 /** The family a route object shows: its addresses, or `pref`, which only IPv6 routes print. */
 export function routeObjectFamily(o: J): Family | null {

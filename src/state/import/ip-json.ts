@@ -29,11 +29,6 @@ export function ipJsonKind(o: unknown): IpJsonKind | null {
   return null;
 }
 
-/** True when every element of every pasted array is an `ip -j` rule, route or link (an empty array too). */
-export function isIpJson(items: JsonItem[]): boolean {
-  return items.every((it) => ipJsonKind(it.value) !== null);
-}
-
 /** `ip -j addr show` and `ip -j link show` of the same links: one entry per link, addresses from whichever has them. */
 export function mergeLinks(list: LinkState[]): LinkState[] {
   const byName = new Map<string, LinkState>();

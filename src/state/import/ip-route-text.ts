@@ -51,7 +51,7 @@ const SKIP_ONE = new Set([
 const isDst = (w: string): boolean => w === 'default' || (/[.:]/.test(w) && parsePrefix(w).ok);
 
 /** The words of one route line (or of its `nexthop` lines) → the ip -json object; null for a cached clone. */
-export function routeLineObject(words: string[]): J | null {
+function routeLineObject(words: string[]): J | null {
   const o: J = { flags: [] };
   const c = new Words(words);
   if (TYPES.includes(words[0]!)) o.type = words[c.at++];

@@ -49,7 +49,7 @@ function prefix(o: J, key: 'src' | 'dst', v: string): void {
 }
 
 /** One rule line, after "PREF:", as the ip -json object. */
-export function ruleLineObject(pref: number, words: string[]): J {
+function ruleLineObject(pref: number, words: string[]): J {
   const o: J = { priority: pref };
   const c = new Words(words);
   for (; c.at < words.length; c.at++) {

@@ -35,7 +35,7 @@ function basePriority(table: string, chain: string): number {
 }
 
 /** The family a dump is for: its header, else any IPv6 address in it. */
-export function iptablesFamily(text: string): Family {
+function iptablesFamily(text: string): Family {
   if (/^#.*\bip6tables(-legacy|-nft)?-save\b/m.test(text)) return 6;
   if (/^#.*\biptables(-legacy|-nft)?-save\b/m.test(text)) return 4;
   if (/\s(-s|-d|--to-source|--to-destination|--src-range|--dst-range)\s+!?\s*\[?[0-9a-f]*:[0-9a-f:]*[:/\]]/im.test(text)) return 6;

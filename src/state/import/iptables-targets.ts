@@ -34,7 +34,7 @@ class TargetOptions {
 type TargetHandler = (d: IptRuleDraft, opts: TargetOptions, name: string) => void;
 
 /** xt_NAT's range "A[-B][:P[-Q]]" (IPv6 addresses in brackets) → addresses and ports. */
-export function natRange(v: string, family: Family): { first: string; last?: string; ports?: string } {
+function natRange(v: string, family: Family): { first: string; last?: string; ports?: string } {
   let addrs = v;
   let ports: string | undefined;
   if (v.startsWith('[') || family === 4) {

@@ -66,15 +66,6 @@ function lineCounter(s: string): (pos: number) => number {
   };
 }
 
-/** True when the text is nothing but JSON values (arrays or objects) and whitespace. */
-export function isJsonText(text: string): boolean {
-  try {
-    return scanJson(text).length >= 0;
-  } catch {
-    return false;
-  }
-}
-
 export function scanJson(text: string): JsonItem[] {
   const out: JsonItem[] = [];
   const lineAt = lineCounter(text);

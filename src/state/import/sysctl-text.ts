@@ -8,7 +8,7 @@ const KV = /^([A-Za-z0-9_][\w./:@+-]*)\s*=\s?(.*)$/;
 const PROC = /^\/proc\/sys\/(\S+?):(.*)$/;
 
 /** sysctl prints "." between levels and "/" for a "." inside a name (eth0.100 → eth0/100): swap them back. */
-export function slashKey(key: string): string {
+function slashKey(key: string): string {
   const firstDot = key.indexOf('.');
   const firstSlash = key.indexOf('/');
   if (firstDot < 0 || (firstSlash >= 0 && firstSlash < firstDot)) return key; // already slash form
