@@ -4,13 +4,14 @@
 # iputils-ping for ICMP health probes, radvd (router advertisements for
 # prefix-per-uplink IPv6), dnsmasq (a resolver on the lab router), prometheus (for
 # promtool, which checks the daemon's /metrics) and chromium (the status page's test,
-# driven by playwright-core), socat (systemd's notify socket), and the npm dependencies, then build.
+# driven by playwright-core), socat (systemd's notify socket), iperf3 (bench/dataplane.ts:
+# forwarded throughput), and the npm dependencies, then build.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in ip:iproute2 nft:nftables iptables:iptables conntrack:conntrack sysctl:procps ping:iputils-ping radvd:radvd dnsmasq:dnsmasq-base promtool:prometheus chromium:chromium socat:socat; do
+for pair in ip:iproute2 nft:nftables iptables:iptables conntrack:conntrack sysctl:procps ping:iputils-ping radvd:radvd dnsmasq:dnsmasq-base promtool:prometheus chromium:chromium socat:socat iperf3:iperf3; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -22,7 +23,7 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # Packages that ship a service (radvd, prometheus) must not start it in the host's namespace: multihome and
+  # Packages that ship a service (radvd, prometheus, iperf3) must not start it in the host's namespace: multihome and
   # its lab run their own instances. policy-rc.d says "no starting" for the time of the install.
   own_policy=
   if [ ! -e /usr/sbin/policy-rc.d ]; then
