@@ -26,26 +26,14 @@ export interface MetricsSnapshot {
 
 const STATES: HealthState[] = ['up', 'degraded', 'down'];
 
+const gauge = (registry: Registry, name: string, help: string, labelNames: string[]) => new Gauge({ name, help, labelNames, registers: [registry] });
+const counter = (registry: Registry, name: string, help: string, labelNames: string[]) => new Counter({ name, help, labelNames, registers: [registry] });
+
 export class Metrics {
   readonly registry = new Registry();
-  private readonly up = new Gauge({
-    name: 'multihome_provider_up',
-    help: 'Whether the provider can carry traffic (1) or is down (0).',
-    labelNames: ['provider'],
-    registers: [this.registry],
-  });
-  private readonly state = new Gauge({
-    name: 'multihome_provider_state',
-    help: "The provider's state: 1 for the state it is in.",
-    labelNames: ['provider', 'state'],
-    registers: [this.registry],
-  });
-  private readonly rtt = new Gauge({
-    name: 'multihome_provider_rtt_seconds',
-    help: 'Mean probe round-trip time over the last 10 s.',
-    labelNames: ['provider'],
-    registers: [this.registry],
-  });
+  private readonly up = gauge(this.registry, 'multihome_provider_up', 'Whether the provider can carry traffic (1) or is down (0).', ['provider']);
+  private readonly state = gauge(this.registry, 'multihome_provider_state', "The provider's state: 1 for the state it is in.", ['provider', 'state']);
+  private readonly rtt = gauge(this.registry, 'multihome_provider_rtt_seconds', 'Mean probe round-trip time over the last 10 s.', ['provider']);
   private readonly rttHist = new Histogram({
     name: 'multihome_provider_probe_rtt_seconds',
     help: 'Round-trip times of the answered probes.',
@@ -53,64 +41,40 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],
   });
-  private readonly loss = new Gauge({
-    name: 'multihome_provider_loss_ratio',
-    help: 'Fraction of probes lost over the last 10 s.',
-    labelNames: ['provider'],
-    registers: [this.registry],
-  });
-  private readonly jitter = new Gauge({
-    name: 'multihome_provider_jitter_seconds',
-    help: 'Mean difference of consecutive probe round-trip times over the last 10 s.',
-    labelNames: ['provider'],
-    registers: [this.registry],
-  });
-  private readonly transitions = new Counter({
-    name: 'multihome_provider_transitions_total',
-    help: 'State changes of the provider.',
-    labelNames: ['provider'],
-    registers: [this.registry],
-  });
-  private readonly connections = new Gauge({
-    name: 'multihome_provider_connections',
-    help: "Connections (conntrack entries) carrying the provider's mark.",
-    labelNames: ['provider'],
-    registers: [this.registry],
-  });
-  private readonly bytes = new Counter({
-    name: 'multihome_provider_bytes_total',
-    help: "Bytes of the provider's connections, in (from its uplink) and out.",
-    labelNames: ['provider', 'direction'],
-    registers: [this.registry],
-  });
-  private readonly packets = new Counter({
-    name: 'multihome_provider_packets_total',
-    help: "Packets of the provider's connections, in (from its uplink) and out.",
-    labelNames: ['provider', 'direction'],
-    registers: [this.registry],
-  });
-  private readonly active = new Gauge({
-    name: 'multihome_group_active',
-    help: 'Whether the group sends new connections to the provider now.',
-    labelNames: ['group', 'provider'],
-    registers: [this.registry],
-  });
-  private readonly applies = new Counter({ name: 'multihome_apply_total', help: 'Reconciles, by result.', labelNames: ['result'], registers: [this.registry] });
-  private readonly repairs = new Counter({
-    name: 'multihome_drift_repairs_total',
-    help: 'Changes others made to what multihome owns, put back.',
-    registers: [this.registry],
-  });
-  private readonly copyLag = new Gauge({
-    name: 'multihome_route_copy_lag_seconds',
-    help: 'How far the copy tables were behind main at the last change (routes: copy).',
-    registers: [this.registry],
-  });
-  private readonly copyRoutes = new Gauge({
-    name: 'multihome_route_copy_routes',
-    help: 'Routes of main copied into each copy table (routes: copy).',
-    registers: [this.registry],
-  });
+  private readonly loss = gauge(this.registry, 'multihome_provider_loss_ratio', 'Fraction of probes lost over the last 10 s.', ['provider']);
+  private readonly jitter = gauge(
+    this.registry,
+    'multihome_provider_jitter_seconds',
+    'Mean difference of consecutive probe round-trip times over the last 10 s.',
+    ['provider'],
+  );
+  private readonly transitions = counter(this.registry, 'multihome_provider_transitions_total', 'State changes of the provider.', ['provider']);
+  private readonly connections = gauge(this.registry, 'multihome_provider_connections', "Connections (conntrack entries) carrying the provider's mark.", [
+    'provider',
+  ]);
+  private readonly bytes = counter(this.registry, 'multihome_provider_bytes_total', "Bytes of the provider's connections, in (from its uplink) and out.", [
+    'provider',
+    'direction',
+  ]);
+  private readonly packets = counter(
+    this.registry,
+    'multihome_provider_packets_total',
+    "Packets of the provider's connections, in (from its uplink) and out.",
+    ['provider', 'direction'],
+  );
+  private readonly active = gauge(this.registry, 'multihome_group_active', 'Whether the group sends new connections to the provider now.', [
+    'group',
+    'provider',
+  ]);
+  private readonly applies = counter(this.registry, 'multihome_apply_total', 'Reconciles, by result.', ['result']);
+  private readonly repairs = counter(this.registry, 'multihome_drift_repairs_total', 'Changes others made to what multihome owns, put back.', []);
+  private readonly copyLag = gauge(
+    this.registry,
+    'multihome_route_copy_lag_seconds',
+    'How far the copy tables were behind main at the last change (routes: copy).',
+    [],
+  );
+  private readonly copyRoutes = gauge(this.registry, 'multihome_route_copy_routes', 'Routes of main copied into each copy table (routes: copy).', []);
   /** what the byte/packet counters were last exported at (prom-client counters only go up by increments) */
   private readonly exported = new Map<string, number>();
   /** each family's text as last rendered, dropped when one of its values changes */

@@ -8,26 +8,22 @@ import type { Address } from './ip.js';
 
 const rol = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
 
+/**
+ * __jhash_mix: six rounds over the rotating triple — round i takes x = v[i mod 3], the one before it
+ * z and the one after it y: x -= z; x ^= rol(z, k); z += y (the kernel writes them out by hand).
+ */
+const MIX_ROTATIONS = [4, 6, 8, 16, 19, 4];
 function mix(a: number, b: number, c: number): [number, number, number] {
-  a = (a - c) >>> 0;
-  a = (a ^ rol(c, 4)) >>> 0;
-  c = (c + b) >>> 0;
-  b = (b - a) >>> 0;
-  b = (b ^ rol(a, 6)) >>> 0;
-  a = (a + c) >>> 0;
-  c = (c - b) >>> 0;
-  c = (c ^ rol(b, 8)) >>> 0;
-  b = (b + a) >>> 0;
-  a = (a - c) >>> 0;
-  a = (a ^ rol(c, 16)) >>> 0;
-  c = (c + b) >>> 0;
-  b = (b - a) >>> 0;
-  b = (b ^ rol(a, 19)) >>> 0;
-  a = (a + c) >>> 0;
-  c = (c - b) >>> 0;
-  c = (c ^ rol(b, 4)) >>> 0;
-  b = (b + a) >>> 0;
-  return [a, b, c];
+  const v = [a, b, c];
+  MIX_ROTATIONS.forEach((k, i) => {
+    const x = i % 3;
+    const y = (x + 1) % 3;
+    const z = (x + 2) % 3;
+    v[x] = (v[x]! - v[z]!) >>> 0;
+    v[x] = (v[x]! ^ rol(v[z]!, k)) >>> 0;
+    v[z] = (v[z]! + v[y]!) >>> 0;
+  });
+  return [v[0]!, v[1]!, v[2]!];
 }
 
 function final(a: number, b: number, c: number): number {
