@@ -59,14 +59,17 @@ try {
   // 1b. multihome: dump main, write both tables (batched netlink)
   let syncOut = '';
   const mhS = await secs(async () => {
-    syncOut = (await runOk([process.execPath, MAIN, 'routes', 'sync', '-c', lab.config, '--json'], { netns: ns }));
+    syncOut = await runOk([process.execPath, MAIN, 'routes', 'sync', '-c', lab.config, '--json'], { netns: ns });
   });
   const sync = JSON.parse(syncOut) as { lastResync: { added: number } };
   console.log(`multihome routes sync: ${sync.lastResync.added} routes in ${mhS.toFixed(2)} s (ratio ${(mhS / ipBatchS).toFixed(2)})`);
   const copied = await countRoutes(ns, 100, 78);
 
   // 1c. the seed's loop (one `ip` per route) on a 2,000-route sample of main
-  const sample = file('seed-loop.sh', `ip route show table main | grep -v '^default' | head -n 2000 | while read ROUTE; do ip route add table 4 $ROUTE; done\n`);
+  const sample = file(
+    'seed-loop.sh',
+    `ip route show table main | grep -v '^default' | head -n 2000 | while read ROUTE; do ip route add table 4 $ROUTE; done\n`,
+  );
   const seedS = await secs(() => runOk(['sh', sample], { netns: ns }));
   const seedRate = 2000 / seedS;
 
@@ -113,7 +116,12 @@ try {
       const single = spawnInNetns(ns, [process.execPath, WATCH, String(N + 20_000), '1', ...probeTables]);
       try {
         await single.waitForOutput('ready', 10_000);
-        const [add, del] = (['add', 'del'] as const).map((v) => routeBatch(1, v, '10.2.0.1', undefined, N + 20_000).trim().replace(/^route /, '').split(' '));
+        const [add, del] = (['add', 'del'] as const).map((v) =>
+          routeBatch(1, v, '10.2.0.1', undefined, N + 20_000)
+            .trim()
+            .replace(/^route /, '')
+            .split(' '),
+        );
         for (let i = 0; i < SINGLES; i++) {
           const verb = i % 2 === 0 ? 'add' : 'del';
           const state = verb === 'add' ? 'full' : 'empty';
@@ -147,13 +155,22 @@ try {
     ratio: Number((mhS / ipBatchS).toFixed(3)),
     seedLoopRoutesPerSecond: Number(seedRate.toFixed(0)),
     seedLoopHoursFor2xN: Number(((2 * N) / seedRate / 3600).toFixed(2)),
-    singleLagMs: { trials: singleLags.length, p50: Number(pct(singleLags, 50).toFixed(1)), p95: Number(pct(singleLags, 95).toFixed(1)), max: Number(Math.max(...singleLags).toFixed(1)) },
+    singleLagMs: {
+      trials: singleLags.length,
+      p50: Number(pct(singleLags, 50).toFixed(1)),
+      p95: Number(pct(singleLags, 95).toFixed(1)),
+      max: Number(Math.max(...singleLags).toFixed(1)),
+    },
     lagMs: { trials: lags.length, p50: Number(pct(lags, 50).toFixed(1)), p95: Number(pct(lags, 95).toFixed(1)), max: Number(Math.max(...lags).toFixed(1)) },
     daemonPeakRssMb: Number(peakMb.toFixed(0)),
     machine: machine(),
   };
-  console.log(`copy ${N} × 2: multihome ${out.multihomeSeconds} s, ip -batch ${out.ipBatchSeconds} s → ratio ${out.ratio}; seed loop ${out.seedLoopRoutesPerSecond} routes/s (${out.seedLoopHoursFor2xN} h for ${2 * N})`);
-  console.log(`lag after a 10,000-change burst: p50 ${out.lagMs.p50} ms, p95 ${out.lagMs.p95} ms; after a single change: p50 ${out.singleLagMs.p50} ms, p95 ${out.singleLagMs.p95} ms; daemon peak RSS ${out.daemonPeakRssMb} MB`);
+  console.log(
+    `copy ${N} × 2: multihome ${out.multihomeSeconds} s, ip -batch ${out.ipBatchSeconds} s → ratio ${out.ratio}; seed loop ${out.seedLoopRoutesPerSecond} routes/s (${out.seedLoopHoursFor2xN} h for ${2 * N})`,
+  );
+  console.log(
+    `lag after a 10,000-change burst: p50 ${out.lagMs.p50} ms, p95 ${out.lagMs.p95} ms; after a single change: p50 ${out.singleLagMs.p50} ms, p95 ${out.singleLagMs.p95} ms; daemon peak RSS ${out.daemonPeakRssMb} MB`,
+  );
   console.log(`JSON ${JSON.stringify(out)}`);
 } finally {
   await lab.down();

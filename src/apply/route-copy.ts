@@ -100,7 +100,14 @@ export async function startRouteCopy(cfg: ResolvedConfig, o: RouteCopyOptions): 
           }
         : {}),
     },
-    { tables, protocol: cfg.copy.protocol, ownProtocol: cfg.route_protocol, filter: copyFilter(cfg.copy, excluded), log: o.log, ...(o.progress ? { progress: o.progress } : {}) },
+    {
+      tables,
+      protocol: cfg.copy.protocol,
+      ownProtocol: cfg.route_protocol,
+      filter: copyFilter(cfg.copy, excluded),
+      log: o.log,
+      ...(o.progress ? { progress: o.progress } : {}),
+    },
   );
   // Listening starts before the first dump: what changes while it runs is replayed after it.
   if (o.live) await listen();
@@ -130,7 +137,7 @@ export async function startRouteCopy(cfg: ResolvedConfig, o: RouteCopyOptions): 
       copier.stop();
       if (timer) clearTimeout(timer);
       timer = null;
-      (events)?.close();
+      events?.close();
       writer.close();
     },
   };

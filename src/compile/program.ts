@@ -16,9 +16,9 @@ import { bucketMap } from './buckets.js';
 import { activeMembers, allHealthy, type HealthView } from './groups.js';
 import { FINGERPRINT_CHAIN } from '../ids.js';
 
-export const providerChain = (p: ResolvedProvider): string => `to_${p.name}`;
-export const groupChain = (name: string): string => `group_${name}`;
-export const UNREACHABLE_CHAIN = 'to_unreachable';
+const providerChain = (p: ResolvedProvider): string => `to_${p.name}`;
+const groupChain = (name: string): string => `group_${name}`;
+const UNREACHABLE_CHAIN = 'to_unreachable';
 
 /** The chain a policy or the default jumps to: a provider's, or a group's. */
 const targetChain = (cfg: ResolvedConfig, name: string): string =>
@@ -34,7 +34,7 @@ export function prefixesOf(list: Prefix[] | undefined, family: Family): string[]
 }
 
 /** The match of one policy for one family (or for both when `family` is null). */
-export function policyMatch(pol: PolicyConfig, family: Family | null): Match {
+function policyMatch(pol: PolicyConfig, family: Family | null): Match {
   const m = pol.match;
   const out: Match = {};
   if (m.iif) out.iif = { values: m.iif };
@@ -71,7 +71,7 @@ const familiesOf = (cfg: ResolvedConfig, name: string): Match => {
 };
 
 /** NPTv6 of a provider: its LAN prefix and the delegated prefix of the same length it becomes, or null. */
-export function nptOf(p: ResolvedProvider): { inside: Prefix; outside: Prefix } | null {
+function nptOf(p: ResolvedProvider): { inside: Prefix; outside: Prefix } | null {
   const t = snatFor(p, 6);
   if (typeof t !== 'object' || !('npt' in t)) return null;
   const outside = (p.delegated ?? []).find((d) => d.family === 6 && d.length === t.npt.length);
@@ -90,7 +90,12 @@ function snatRules(p: ResolvedProvider): ProgramRule[] {
     const match: Match = { oif: { values: [p.interface] }, family };
     if (typeof target === 'object' && 'npt' in target) {
       const npt = nptOf(p);
-      if (npt) out.push({ match: { ...match, saddr: { values: [formatPrefix(npt.inside)] } }, actions: [{ kind: 'prefix-nat', dir: 'snat', to: formatPrefix(npt.outside) }], comment: `nptv6 ${p.name}` });
+      if (npt)
+        out.push({
+          match: { ...match, saddr: { values: [formatPrefix(npt.inside)] } },
+          actions: [{ kind: 'prefix-nat', dir: 'snat', to: formatPrefix(npt.outside) }],
+          comment: `nptv6 ${p.name}`,
+        });
       continue;
     }
     const action: Action = target === 'masquerade' ? { kind: 'masquerade' } : { kind: 'snat', to: formatAddress(target) };
@@ -103,13 +108,19 @@ function snatRules(p: ResolvedProvider): ProgramRule[] {
 function dnatRules(p: ResolvedProvider): ProgramRule[] {
   const npt = nptOf(p);
   if (!npt) return [];
-  return [{ match: { iif: { values: [p.interface] }, family: 6, daddr: { values: [formatPrefix(npt.outside)] } }, actions: [{ kind: 'prefix-nat', dir: 'dnat', to: formatPrefix(npt.inside) }], comment: `nptv6 ${p.name}` }];
+  return [
+    {
+      match: { iif: { values: [p.interface] }, family: 6, daddr: { values: [formatPrefix(npt.outside)] } },
+      actions: [{ kind: 'prefix-nat', dir: 'dnat', to: formatPrefix(npt.inside) }],
+      comment: `nptv6 ${p.name}`,
+    },
+  ];
 }
 
 /** The sticky memory of a group's member, per family (sticky_timeout). */
-export const stickySet = (group: string, member: string, family: Family): string => `sticky_${group}_${member}_${family}`;
+const stickySet = (group: string, member: string, family: Family): string => `sticky_${group}_${member}_${family}`;
 /** Remembers the source (and destination) in the member's sticky set, then sends it to the member. */
-export const stickChain = (group: string, member: string): string => `stick_${group}_${member}`;
+const stickChain = (group: string, member: string): string => `stick_${group}_${member}`;
 
 /**
  * A group's chains: its active members (groups.ts: the best-ranked tier), balanced by weight —
@@ -147,7 +158,12 @@ function groupChains(cfg: ResolvedConfig, name: string, view: HealthView): { cha
       rules.push({ match: {}, actions: [{ kind: 'balance', by: 'random', entries }], comment: 'balanced per connection' });
     } else {
       if (timeout !== undefined) {
-        for (const m of up) for (const f of families) rules.push({ match: { family: f, inSet: { keys, set: stickySet(name, m.name, f) } }, actions: [{ kind: 'jump', chain: stickChain(name, m.name) }] });
+        for (const m of up)
+          for (const f of families)
+            rules.push({
+              match: { family: f, inSet: { keys, set: stickySet(name, m.name, f) } },
+              actions: [{ kind: 'jump', chain: stickChain(name, m.name) }],
+            });
       }
       const map = bucketMap(up).map(target);
       // entries in the order the buckets first name them, weighted by their share of buckets (as nft -j reads back)
@@ -206,15 +222,30 @@ export function compileProgram(cfg: ResolvedConfig, view: HealthView = allHealth
   // (no NAT can change it); the hosts move to the live prefix when the dead one is deprecated (ra).
   for (const p of providers) {
     const routed = minimalPrefixes(routedPrefixes(p)).map(formatPrefix);
-    if (routed.length) pre.push({ match: { family: 6, saddr: { values: routed } }, actions: [{ kind: 'jump', chain: providerChain(p) }], comment: `from ${p.name}'s delegated prefix` });
+    if (routed.length)
+      pre.push({
+        match: { family: 6, saddr: { values: routed } },
+        actions: [{ kind: 'jump', chain: providerChain(p) }],
+        comment: `from ${p.name}'s delegated prefix`,
+      });
   }
   for (const pol of cfg.policies) {
     if (pol.match.local) continue; // the router's own traffic: routed by the iif lo rules (local.ts)
     for (const fam of policyRuleFamilies(cfg, pol)) {
-      pre.push({ match: policyMatch(pol, fam), actions: [{ kind: 'jump', chain: targetChain(cfg, pol.via) }], comment: `policy ${pol.name}`, origin: `policy ${pol.name}` });
+      pre.push({
+        match: policyMatch(pol, fam),
+        actions: [{ kind: 'jump', chain: targetChain(cfg, pol.via) }],
+        comment: `policy ${pol.name}`,
+        origin: `policy ${pol.name}`,
+      });
     }
   }
-  pre.push({ match: familiesOf(cfg, cfg.default), actions: [{ kind: 'jump', chain: targetChain(cfg, cfg.default) }], comment: 'default', origin: `default ${cfg.default}` });
+  pre.push({
+    match: familiesOf(cfg, cfg.default),
+    actions: [{ kind: 'jump', chain: targetChain(cfg, cfg.default) }],
+    comment: 'default',
+    origin: `default ${cfg.default}`,
+  });
 
   const groups = Object.keys(cfg.groups ?? {}).map((name) => groupChains(cfg, name, view));
   const sets = groups.flatMap((g) => g.sets);
@@ -229,20 +260,18 @@ export function compileProgram(cfg: ResolvedConfig, view: HealthView = allHealth
       policy: 'accept',
       rules: outputRules(cfg, restore),
     },
-    ...providers.map(
-      (p): Chain => ({
-        name: providerChain(p),
-        rules: [
-          // every packet of the provider's connections passes here (new ones and restored ones): bytes for
-          // `status` and the metrics, by direction — arriving from the uplink (in) or not (out)
-          { match: { iif: { values: [p.interface] } }, actions: [{ kind: 'noop', what: 'counter' }], comment: 'in' },
-          { match: { iif: { values: [p.interface], not: true } }, actions: [{ kind: 'noop', what: 'counter' }], comment: 'out' },
-          { match: {}, actions: [{ kind: 'mark', and: keep, xor: p.mark >>> 0 }] },
-          { match: {}, actions: [{ kind: 'ctmark', and: keep, xor: p.mark >>> 0 }] },
-          { match: {}, actions: [{ kind: 'accept' }] },
-        ],
-      }),
-    ),
+    ...providers.map((p): Chain => ({
+      name: providerChain(p),
+      rules: [
+        // every packet of the provider's connections passes here (new ones and restored ones): bytes for
+        // `status` and the metrics, by direction — arriving from the uplink (in) or not (out)
+        { match: { iif: { values: [p.interface] } }, actions: [{ kind: 'noop', what: 'counter' }], comment: 'in' },
+        { match: { iif: { values: [p.interface], not: true } }, actions: [{ kind: 'noop', what: 'counter' }], comment: 'out' },
+        { match: {}, actions: [{ kind: 'mark', and: keep, xor: p.mark >>> 0 }] },
+        { match: {}, actions: [{ kind: 'ctmark', and: keep, xor: p.mark >>> 0 }] },
+        { match: {}, actions: [{ kind: 'accept' }] },
+      ],
+    })),
     ...groups.flatMap((g) => g.chains),
     ...(cfg.unreachableMark !== undefined
       ? [
@@ -257,9 +286,27 @@ export function compileProgram(cfg: ResolvedConfig, view: HealthView = allHealth
         ]
       : []),
     ...(providers.some((p) => nptOf(p))
-      ? [{ name: 'prerouting_nat', hook: 'prerouting', type: 'nat', priority: PRIORITY.dstnat, families: [4, 6], policy: 'accept', rules: providers.flatMap(dnatRules) } satisfies Chain]
+      ? [
+          {
+            name: 'prerouting_nat',
+            hook: 'prerouting',
+            type: 'nat',
+            priority: PRIORITY.dstnat,
+            families: [4, 6],
+            policy: 'accept',
+            rules: providers.flatMap(dnatRules),
+          } satisfies Chain,
+        ]
       : []),
-    { name: 'postrouting', hook: 'postrouting', type: 'nat', priority: PRIORITY.srcnat, families: [4, 6], policy: 'accept', rules: providers.flatMap(snatRules) },
+    {
+      name: 'postrouting',
+      hook: 'postrouting',
+      type: 'nat',
+      priority: PRIORITY.srcnat,
+      families: [4, 6],
+      policy: 'accept',
+      rules: providers.flatMap(snatRules),
+    },
   ];
   return sets.length > 0 ? { chains, sets } : { chains };
 }

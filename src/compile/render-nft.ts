@@ -10,7 +10,11 @@ import { JHASH_SEED as SEED } from '../net/jhash.js';
 const JHASH_SEED = `0x${SEED.toString(16)}`;
 
 const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
-const PROTO_NAMES = new Map(Object.entries(PROTOCOLS).filter(([n]) => n !== 'ipv6-icmp').map(([n, v]) => [v, n]));
+const PROTO_NAMES = new Map(
+  Object.entries(PROTOCOLS)
+    .filter(([n]) => n !== 'ipv6-icmp')
+    .map(([n, v]) => [v, n]),
+);
 const protoName = (n: number): string => PROTO_NAMES.get(n) ?? String(n);
 
 /** `{ a, b }` for several items, `a` for one: an anonymous set is one lookup however long. */
@@ -58,7 +62,7 @@ function addrKeys(keys: AddrKey[], m: Match): string {
 /** `0-3 : jump a, 4 : jump b`: consecutive buckets of one chain as a range. */
 function bucketRanges(map: string[]): string {
   const out: string[] = [];
-  for (let i = 0; i < map.length; ) {
+  for (let i = 0; i < map.length;) {
     let j = i;
     while (j + 1 < map.length && map[j + 1] === map[i]) j++;
     out.push(`${i === j ? i : `${i}-${j}`} : jump ${map[i]}`);
@@ -129,7 +133,13 @@ function renderAction(a: Action, m: Match): string {
 }
 
 function renderRule(r: ProgramRule): string {
-  const words = [renderMatch(r.match, r.actions.some((a) => a.kind === 'snat' || a.kind === 'prefix-nat')), ...r.actions.map((a) => renderAction(a, r.match))].filter((w) => w !== '');
+  const words = [
+    renderMatch(
+      r.match,
+      r.actions.some((a) => a.kind === 'snat' || a.kind === 'prefix-nat'),
+    ),
+    ...r.actions.map((a) => renderAction(a, r.match)),
+  ].filter((w) => w !== '');
   return words.join(' ') + (r.comment ? ` comment ${quoted(r.comment)}` : '');
 }
 

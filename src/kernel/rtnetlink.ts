@@ -37,7 +37,7 @@ const { RawNetlinkSocket } = require('netlink') as { RawNetlinkSocket: new (prot
 const NETLINK_ROUTE = 0;
 
 /** Receive buffer asked for (the kernel caps it at 2 × net.core.rmem_max). */
-export const RECV_BUFFER = 8 << 20;
+const RECV_BUFFER = 8 << 20;
 /** Largest datagram the writer sends (well under the send buffer). */
 export const WRITE_CHUNK = 64 << 10;
 
@@ -57,14 +57,14 @@ function guard<A extends unknown[]>(fn: (...a: A) => void, onThrow: (e: unknown)
 const report = (where: string) => (e: unknown) => process.emitWarning(`${where}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
 
 /** Nice value of the route event listener process (see followRoutesIsolated). */
-export const LISTENER_NICE = -10;
+const LISTENER_NICE = -10;
 
 /**
  * Largest event datagram read whole: a route event is one message, 60 to a few hundred
  * bytes (2 KiB holds a route with some 60 IPv6 nexthops); the addon clears a buffer of
  * this size for every read, so larger costs time on every event.
  */
-export const EVENT_BUFFER = 2 << 10;
+const EVENT_BUFFER = 2 << 10;
 
 /**
  * `eventBuffer`: read datagrams into buffers of this size, one recvmsg each, instead
@@ -82,7 +82,7 @@ function open(recv = RECV_BUFFER, eventBuffer = 0): RawSocket {
   return s;
 }
 
-export class NetlinkError extends Error {
+class NetlinkError extends Error {
   constructor(
     message: string,
     readonly errno: number,
@@ -109,21 +109,27 @@ export function dumpRoutes(family: 4 | 6, onRoute: (buf: Buffer, off: number) =>
       else resolve({ messages: count, interrupted });
     };
     s.on('error', (e) => done(new NetlinkError(`route dump: ${e.message}`, e.errno ?? 0)));
-    s.on('message', guard((buf: Buffer) => {
-      for (const m of messages(buf)) {
-        if (m.seq !== seq) continue;
-        if (m.flags & NLM_F.DUMP_INTR) interrupted = true;
-        if (m.type === NLMSG.DONE) return done();
-        if (m.type === NLMSG.ERROR) {
-          const { errno } = errorOf(buf, m.off);
-          return done(new NetlinkError(`route dump failed: errno ${errno}`, errno));
-        }
-        if (m.type === RTM.NEWROUTE) {
-          count++;
-          onRoute(buf, m.off);
-        }
-      }
-    }, (e) => done(e instanceof Error ? e : new Error(String(e)))));
+    s.on(
+      'message',
+      guard(
+        (buf: Buffer) => {
+          for (const m of messages(buf)) {
+            if (m.seq !== seq) continue;
+            if (m.flags & NLM_F.DUMP_INTR) interrupted = true;
+            if (m.type === NLMSG.DONE) return done();
+            if (m.type === NLMSG.ERROR) {
+              const { errno } = errorOf(buf, m.off);
+              return done(new NetlinkError(`route dump failed: errno ${errno}`, errno));
+            }
+            if (m.type === RTM.NEWROUTE) {
+              count++;
+              onRoute(buf, m.off);
+            }
+          }
+        },
+        (e) => done(e instanceof Error ? e : new Error(String(e))),
+      ),
+    );
     s.send(dumpRequest(family, seq), {}, (e) => e && done(e));
   });
 }
@@ -134,7 +140,7 @@ export interface WriteError {
 }
 
 /**
- * Writes route messages in datagrams of up to WRITE_CHUNK bytes. `send` takes a
+ * Writes route messages in the datagrams it is given (the engine's DATAGRAM, 64 KiB: well under the send buffer). `send` takes a
  * datagram whose last message asks for an ACK (its sequence number given) and
  * resolves once that ACK is in, with the errors of the datagram's messages.
  */
@@ -147,20 +153,23 @@ export class RouteWriter {
   private socket(): RawSocket {
     if (this.s) return this.s;
     const s = open();
-    s.on('message', guard((buf: Buffer) => {
-      for (const m of messages(buf)) {
-        if (m.type !== NLMSG.ERROR) continue;
-        const { errno, seq } = errorOf(buf, m.off);
-        const w = this.waiting.get(seq);
-        if (w) {
-          this.waiting.delete(seq);
-          if (errno !== 0) this.collected.push({ seq, errno });
-          const errs = this.collected;
-          this.collected = [];
-          w.resolve(errs);
-        } else if (errno !== 0) this.collected.push({ seq, errno });
-      }
-    }, report('route writer')));
+    s.on(
+      'message',
+      guard((buf: Buffer) => {
+        for (const m of messages(buf)) {
+          if (m.type !== NLMSG.ERROR) continue;
+          const { errno, seq } = errorOf(buf, m.off);
+          const w = this.waiting.get(seq);
+          if (w) {
+            this.waiting.delete(seq);
+            if (errno !== 0) this.collected.push({ seq, errno });
+            const errs = this.collected;
+            this.collected = [];
+            w.resolve(errs);
+          } else if (errno !== 0) this.collected.push({ seq, errno });
+        }
+      }, report('route writer')),
+    );
     s.on('error', (e) => {
       // ENOBUFS: acknowledgements or error reports were dropped. What was in flight is
       // unknown: those sends fail (the caller resynchronises) and the next one gets a new socket.
@@ -205,14 +214,17 @@ export class RouteLookup {
   private seq = 1;
 
   constructor() {
-    this.s.on('message', guard((buf: Buffer) => {
-      for (const m of messages(buf)) {
-        const done = this.waiting.get(m.seq);
-        if (!done) continue;
-        this.waiting.delete(m.seq);
-        done(m.type === RTM.NEWROUTE ? decodeRoute(buf, m.off) : null);
-      }
-    }, report('route lookup')));
+    this.s.on(
+      'message',
+      guard((buf: Buffer) => {
+        for (const m of messages(buf)) {
+          const done = this.waiting.get(m.seq);
+          if (!done) continue;
+          this.waiting.delete(m.seq);
+          done(m.type === RTM.NEWROUTE ? decodeRoute(buf, m.off) : null);
+        }
+      }, report('route lookup')),
+    );
     this.s.on('error', () => {
       for (const done of this.waiting.values()) done(null);
       this.waiting.clear();
@@ -250,10 +262,13 @@ export function followRoutes(onDatagram: (buf: Buffer) => void, onOverflow: (why
   s.addMembership(RTNLGRP.IPV4_ROUTE);
   s.addMembership(RTNLGRP.IPV6_ROUTE);
   const afterReads = o.batchReads ? batchReads() : () => {};
-  s.on('message', guard((buf: Buffer) => {
-    afterReads();
-    onDatagram(buf);
-  }, report('route events')));
+  s.on(
+    'message',
+    guard((buf: Buffer) => {
+      afterReads();
+      onDatagram(buf);
+    }, report('route events')),
+  );
   // an event longer than EVENT_BUFFER (a route with very many nexthops) was cut: treat it as lost
   s.on('truncatedMessage', () => onOverflow(`a route event longer than ${EVENT_BUFFER} bytes`));
   s.on('error', (e) => {
@@ -286,7 +301,7 @@ export function listen(protocol: number, groups: number[], onDatagram: (buf: Buf
 }
 
 /** How long a listener sleeps, at most, between reads while events trickle in. */
-export const READ_PAUSE_MS = 1;
+const READ_PAUSE_MS = 1;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** The `netlink` addon reads up to 32 datagrams each time the socket wakes it (binding.cc, Recvmsg). */
 const ADDON_READS_PER_WAKE = 32;

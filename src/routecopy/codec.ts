@@ -17,18 +17,53 @@
 //     copy protocol that marks it as multihome's), cache info, expiry.
 
 export const NLMSG_HDRLEN = 16;
-export const RTMSG_LEN = 12;
+const RTMSG_LEN = 12;
 
 export const NLMSG = { NOOP: 1, ERROR: 2, DONE: 3, OVERRUN: 4 } as const;
 export const RTM = { NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26 } as const;
 export const NLM_F = { REQUEST: 1, MULTI: 2, ACK: 4, ECHO: 8, DUMP_INTR: 16, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400 } as const;
-export const AF = { INET: 2, INET6: 10 } as const;
+const AF = { INET: 2, INET6: 10 } as const;
 /** multicast groups (numbers for NETLINK_ADD_MEMBERSHIP) */
 export const RTNLGRP = { LINK: 1, IPV4_ROUTE: 7, IPV6_ROUTE: 11 } as const;
 
-const RTA = { DST: 1, SRC: 2, IIF: 3, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, MULTIPATH: 9, FLOW: 11, CACHEINFO: 12, TABLE: 15, MARK: 16, VIA: 18, PREF: 20, ENCAP_TYPE: 21, ENCAP: 22, EXPIRES: 23, PAD: 24, TTL_PROPAGATE: 26, NH_ID: 30 } as const;
+const RTA = {
+  DST: 1,
+  SRC: 2,
+  IIF: 3,
+  OIF: 4,
+  GATEWAY: 5,
+  PRIORITY: 6,
+  PREFSRC: 7,
+  METRICS: 8,
+  MULTIPATH: 9,
+  FLOW: 11,
+  CACHEINFO: 12,
+  TABLE: 15,
+  MARK: 16,
+  VIA: 18,
+  PREF: 20,
+  ENCAP_TYPE: 21,
+  ENCAP: 22,
+  EXPIRES: 23,
+  PAD: 24,
+  TTL_PROPAGATE: 26,
+  NH_ID: 30,
+} as const;
 /** attributes that say where packets go: copied */
-const COPIED_SET = new Set<number>([RTA.OIF, RTA.GATEWAY, RTA.PREFSRC, RTA.METRICS, RTA.MULTIPATH, RTA.FLOW, RTA.VIA, RTA.PREF, RTA.ENCAP_TYPE, RTA.ENCAP, RTA.TTL_PROPAGATE, RTA.NH_ID]);
+const COPIED_SET = new Set<number>([
+  RTA.OIF,
+  RTA.GATEWAY,
+  RTA.PREFSRC,
+  RTA.METRICS,
+  RTA.MULTIPATH,
+  RTA.FLOW,
+  RTA.VIA,
+  RTA.PREF,
+  RTA.ENCAP_TYPE,
+  RTA.ENCAP,
+  RTA.TTL_PROPAGATE,
+  RTA.NH_ID,
+]);
 const RTNH_F_ONLINK = 4;
 const RTM_F_CLONED = 0x200;
 export const RT_TABLE_MAIN = 254;
@@ -85,7 +120,7 @@ export function decodeRoute(buf: Buffer, off: number): DecodedRoute | null {
   // equal strings wherever they were read), built as one latin1 string for the store to intern.
   let value = String.fromCharCode(rtype, scope, flags & RTNH_F_ONLINK, 0);
   const end = off + msgLen;
-  for (let a = r + RTMSG_LEN; a + 4 <= end; ) {
+  for (let a = r + RTMSG_LEN; a + 4 <= end;) {
     const alen = buf.readUInt16LE(a);
     const atype = buf.readUInt16LE(a + 2) & 0x3fff;
     if (alen < 4) break;
@@ -106,7 +141,7 @@ export function decodeRoute(buf: Buffer, off: number): DecodedRoute | null {
         oifs.push(oif);
         break;
       case RTA.MULTIPATH:
-        for (let n = p; n + 8 <= a + alen; ) {
+        for (let n = p; n + 8 <= a + alen;) {
           const nlen = buf.readUInt16LE(n);
           if (nlen < 8) break;
           oifs.push(buf.readInt32LE(n + 4));
@@ -134,7 +169,7 @@ const EMPTY = new Uint8Array(0);
 
 /** Multipath nexthops: keep only the onlink flag (dead/linkdown are the kernel's to set). */
 function maskNexthopFlags(raw: Buffer): void {
-  for (let n = 4; n + 8 <= raw.length; ) {
+  for (let n = 4; n + 8 <= raw.length;) {
     const nlen = raw.readUInt16LE(n);
     if (nlen < 8) break;
     raw[n + 2] = raw[n + 2]! & RTNH_F_ONLINK;
@@ -158,7 +193,17 @@ export interface RouteKey {
  * A delete names the copy protocol, so it can only remove a copy, never a
  * route another tool put at the same key.
  */
-export function encodeRoute(out: Buffer, off: number, op: 'replace' | 'delete', key: RouteKey, value: string | null, table: number, protocol: number, seq: number, flags = 0): number {
+export function encodeRoute(
+  out: Buffer,
+  off: number,
+  op: 'replace' | 'delete',
+  key: RouteKey,
+  value: string | null,
+  table: number,
+  protocol: number,
+  seq: number,
+  flags = 0,
+): number {
   const dstLen = key.len > 0 ? 4 + key.dst.length : 0;
   const valueLen = op === 'replace' && value ? value.length - 4 : 0;
   const total = NLMSG_HDRLEN + RTMSG_LEN + align4(dstLen) + 8 /* priority */ + 8 /* table */ + valueLen;
@@ -250,7 +295,7 @@ export function lookupRequest(dst: Uint8Array, mark: number, seq: number): Buffe
 
 /** The messages of one datagram: [offset, type, flags, seq] per message. */
 export function* messages(buf: Buffer): Generator<{ off: number; type: number; flags: number; seq: number; len: number }> {
-  for (let off = 0; off + NLMSG_HDRLEN <= buf.length; ) {
+  for (let off = 0; off + NLMSG_HDRLEN <= buf.length;) {
     const len = buf.readUInt32LE(off);
     if (len < NLMSG_HDRLEN || off + len > buf.length) return;
     yield { off, type: buf.readUInt16LE(off + 4), flags: buf.readUInt16LE(off + 6), seq: buf.readUInt32LE(off + 8), len };
@@ -275,13 +320,13 @@ export function errorOf(buf: Buffer, off: number): { errno: number; seq: number 
 export function valueDevices(value: string): number[] {
   const b = Buffer.from(value, 'latin1');
   const out: number[] = [];
-  for (let a = 4; a + 4 <= b.length; ) {
+  for (let a = 4; a + 4 <= b.length;) {
     const alen = b.readUInt16LE(a);
     const atype = b.readUInt16LE(a + 2) & 0x3fff;
     if (alen < 4) break;
     if (atype === RTA.OIF) out.push(b.readInt32LE(a + 4));
     if (atype === RTA.MULTIPATH) {
-      for (let n = a + 4; n + 8 <= a + alen; ) {
+      for (let n = a + 4; n + 8 <= a + alen;) {
         const nlen = b.readUInt16LE(n);
         if (nlen < 8) break;
         out.push(b.readInt32LE(n + 4));
@@ -296,7 +341,7 @@ export function valueDevices(value: string): number[] {
 /** Whether a value describes a route with a gateway (the bulk copy writes those after the rest). */
 export function valueHasGateway(value: string): boolean {
   const b = Buffer.from(value, 'latin1');
-  for (let a = 4; a + 4 <= b.length; ) {
+  for (let a = 4; a + 4 <= b.length;) {
     const alen = b.readUInt16LE(a);
     const atype = b.readUInt16LE(a + 2) & 0x3fff;
     if (alen < 4) break;
@@ -320,7 +365,7 @@ export function linkEvent(buf: Buffer): { index: number; up: boolean; name?: str
     const index = buf.readInt32LE(i + 4);
     const flags = buf.readUInt32LE(i + 8);
     let name: string | undefined;
-    for (let a = i + 16; a + 4 <= m.off + m.len; ) {
+    for (let a = i + 16; a + 4 <= m.off + m.len;) {
       const alen = buf.readUInt16LE(a);
       if (alen < 4) break;
       if ((buf.readUInt16LE(a + 2) & 0x3fff) === IFLA_IFNAME) name = buf.toString('latin1', a + 4, a + alen).replace(/\0+$/, '');

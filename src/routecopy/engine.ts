@@ -37,7 +37,7 @@ export interface CopyPort {
 }
 
 /** Writes above this many in one resync are done with the event socket closed (see pauseEvents). */
-export const BULK_WRITES = 4096;
+const BULK_WRITES = 4096;
 
 export interface CopyTable {
   /** provider name, for reports */
@@ -144,7 +144,14 @@ export class RouteCopier {
 
   status(): CopyStatus {
     const foreign = [...this.foreign.values()].flatMap((m) => [...m.values()]).slice(0, FOREIGN_LIST);
-    return { ...this.st, mainRoutes: { 4: this.main[4].size, 6: this.main[6].size }, values: this.pool.size, bytes: this.main[4].bytes + this.main[6].bytes, foreign, syncing: this.resyncing !== null };
+    return {
+      ...this.st,
+      mainRoutes: { 4: this.main[4].size, 6: this.main[6].size },
+      values: this.pool.size,
+      bytes: this.main[4].bytes + this.main[6].bytes,
+      foreign,
+      syncing: this.resyncing !== null,
+    };
   }
 
   stop(): void {
@@ -279,7 +286,10 @@ export class RouteCopier {
         const error = e instanceof Error ? e.message : String(e);
         this.o.log({ event: 'error', during: 'copy', error });
         this.queue = [];
-        if (!this.stopped) void this.resync(`a write failed: ${error}`).catch((r: unknown) => this.o.log({ event: 'error', during: 'copy resync', error: r instanceof Error ? r.message : String(r) }));
+        if (!this.stopped)
+          void this.resync(`a write failed: ${error}`).catch((r: unknown) =>
+            this.o.log({ event: 'error', during: 'copy resync', error: r instanceof Error ? r.message : String(r) }),
+          );
       })
       .finally(() => {
         this.flushing = null;
@@ -323,7 +333,8 @@ export class RouteCopier {
       off = 0;
       first = this.seq;
     };
-    const encode = (w: Write, at: number) => encodeRoute(buf, at, w.op, w.key, w.op === 'replace' ? this.pool.value(w.value) : null, w.table, this.o.protocol, this.seq);
+    const encode = (w: Write, at: number) =>
+      encodeRoute(buf, at, w.op, w.key, w.op === 'replace' ? this.pool.value(w.value) : null, w.table, this.o.protocol, this.seq);
     for (const w of ws) {
       let next = encode(w, off);
       if (next < 0) {
@@ -482,7 +493,15 @@ export class RouteCopier {
     if (drift) this.st.driftRepaired += added + replaced + deleted;
     this.st.resyncs++;
     this.st.lastResync = { at: new Date(this.now()).toISOString(), ms, added, replaced, deleted, drift };
-    this.o.log({ event: drift ? 'copy-drift-repaired' : 'copy-resync', why, ms, added, replaced, deleted, main: { 4: this.main[4].size, 6: this.main[6].size } });
+    this.o.log({
+      event: drift ? 'copy-drift-repaired' : 'copy-resync',
+      why,
+      ms,
+      added,
+      replaced,
+      deleted,
+      main: { 4: this.main[4].size, 6: this.main[6].size },
+    });
     this.synced = true;
   }
 }

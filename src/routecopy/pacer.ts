@@ -18,7 +18,7 @@
  * changes of main that arrive meanwhile. Lower limits measured slower (each wait is a
  * round trip through the listener), with no fewer overflows.
  */
-export const ECHO_LIMIT = 6000;
+const ECHO_LIMIT = 6000;
 
 export class EchoPacer {
   private written = 0;
