@@ -27,7 +27,8 @@ async function withCopyLab(t: TestContext, extra: string, fn: (lab: CopyLab) => 
 
 const state = (lab: CopyLab) => path.join(lab.dir, 'state');
 const cli = (lab: CopyLab, args: string[]) => run([process.execPath, MAIN, '--state-dir', state(lab), ...args], { netns: lab.router });
-const startDaemon = (lab: CopyLab): BackgroundProcess => spawnInNetns(lab.router, [process.execPath, MAIN, '--state-dir', state(lab), 'run', '-c', lab.config, '--log-format', 'json']);
+const startDaemon = (lab: CopyLab): BackgroundProcess =>
+  spawnInNetns(lab.router, [process.execPath, MAIN, '--state-dir', state(lab), 'run', '-c', lab.config, '--log-format', 'json']);
 
 interface CopyStatus {
   foreign: { table: number; route: string; protocol: number }[];
@@ -126,18 +127,26 @@ test("another tool's route in a copy table is reported and left alone; drift is 
       // another tool adds a route to table 100, at a key main also has
       await runOk(['ip', 'route', 'add', '203.0.113.0/24', 'dev', 'up2', 'table', '100', 'proto', 'static'], { netns: ns });
       await runOk(['ip', 'route', 'add', '203.0.113.0/24', 'via', '10.1.0.1'], { netns: ns });
-      await until('the foreign route is reported', 3000, async () => (await copyStatus(lab)).foreign.some((f) => f.table === 100 && f.route === '203.0.113.0/24' && f.protocol === 4));
+      await until('the foreign route is reported', 3000, async () =>
+        (await copyStatus(lab)).foreign.some((f) => f.table === 100 && f.route === '203.0.113.0/24' && f.protocol === 4),
+      );
       // someone deletes a copy behind the copier's back: the periodic check puts it back, as drift
       await runOk(['ip', 'route', 'del', '198.51.100.0/24', 'table', '101', 'proto', '78'], { netns: ns });
       await until('the drift is repaired', 5000, async () => (await copyStatus(lab)).driftRepaired >= 1);
       // the foreign route is still there, untouched, and not replaced by a copy
-      const r = JSON.parse((await runOk(['ip', '-j', 'route', 'show', 'table', '100', '203.0.113.0/24'], { netns: ns }))) as { protocol?: string; dev?: string }[];
+      const r = JSON.parse(await runOk(['ip', '-j', 'route', 'show', 'table', '100', '203.0.113.0/24'], { netns: ns })) as {
+        protocol?: string;
+        dev?: string;
+      }[];
       assert.equal(r.length, 1);
       assert.equal(r[0]!.dev, 'up2');
       assert.equal(r[0]!.protocol, 'static');
       // table 101 has no foreign route there: it got the copy
       const diff = await copyDifferences(ns);
-      assert.deepEqual(diff.filter((x) => x.startsWith('table 101')), []);
+      assert.deepEqual(
+        diff.filter((x) => x.startsWith('table 101')),
+        [],
+      );
     } finally {
       await daemon.stop();
     }
@@ -180,9 +189,16 @@ test('RouteLookup answers as `ip route get fibmatch … mark` does: the matching
       for (const [a, mark] of [[[100, 1, 2, 1], 0x7e570064], [[100, 1, 3, 1], 0x7e570064], [[100, 1, 2, 1], 0]]) out.push(show(await l.match(new Uint8Array(a), mark)));
       l.close();
       console.log(JSON.stringify(out));`;
-    const got = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', probe], { netns: ns })) as ({ dst: string; len: number; table: number } | null)[];
+    const got = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', probe], { netns: ns })) as ({
+      dst: string;
+      len: number;
+      table: number;
+    } | null)[];
     const ip = async (addr: string, mark?: string) => {
-      const j = JSON.parse(await runOk(['ip', '-j', 'route', 'get', 'fibmatch', addr, ...(mark ? ['mark', mark] : [])], { netns: ns })) as { dst: string; table?: string }[];
+      const j = JSON.parse(await runOk(['ip', '-j', 'route', 'get', 'fibmatch', addr, ...(mark ? ['mark', mark] : [])], { netns: ns })) as {
+        dst: string;
+        table?: string;
+      }[];
       return { dst: j[0]!.dst, table: j[0]!.table ?? 'main' };
     };
     assert.deepEqual(got[0], { dst: '100.1.2.0', len: 24, table: 100 });
@@ -197,7 +213,7 @@ test('RouteLookup answers as `ip route get fibmatch … mark` does: the matching
   });
 });
 
-test('the route event listener forwards other routes\' events whole and counts the copy protocol\'s echoes, in a burst', async (t) => {
+test("the route event listener forwards other routes' events whole and counts the copy protocol's echoes, in a burst", async (t) => {
   await withCopyLab(t, '', async (lab) => {
     const ns = lab.router;
     // in the namespace: follow events through the listener process, then make 3,000 routes of
@@ -216,7 +232,11 @@ test('the route event listener forwards other routes\' events whole and counts t
       for (let i = 0; i < 100 && (echoes < 3000 || others < 500); i++) await new Promise((r) => setTimeout(r, 20));
       ev.close();
       console.log(JSON.stringify({ echoes, others, ended }));`;
-    const got = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', probe], { netns: ns })) as { echoes: number; others: number; ended: string | null };
+    const got = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', probe], { netns: ns })) as {
+      echoes: number;
+      others: number;
+      ended: string | null;
+    };
     assert.deepEqual(got, { echoes: 3000, others: 500, ended: null });
   });
 });

@@ -1,6 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeRoute, dumpRequest, encodeRoute, errorOf, linkEvent, lookupRequest, messageCount, messages, NLM_F, RTM, valueDevices, valueHasGateway, type RouteKey } from '../../src/routecopy/codec.js';
+import {
+  decodeRoute,
+  dumpRequest,
+  encodeRoute,
+  errorOf,
+  linkEvent,
+  lookupRequest,
+  messageCount,
+  messages,
+  NLM_F,
+  RTM,
+  valueDevices,
+  valueHasGateway,
+  type RouteKey,
+} from '../../src/routecopy/codec.js';
 
 // ---------------------------------------------------------------------------
 // Hand-built netlink messages (layouts from linux/netlink.h and linux/rtnetlink.h)
@@ -104,15 +118,18 @@ const cacheinfo = (seed: number) => Buffer.concat(Array.from({ length: 8 }, (_, 
 
 /** 10.1.0.0/16 via 192.0.2.1 dev 3 metric 100 src 192.0.2.10 as the kernel dumps it from `table`. */
 function sampleV4(table: number, protocol: number, opts: { gw?: string; flags?: number; cache?: number; headerTable?: number } = {}): Buffer {
-  return routeMsg({ family: AF_INET, dstLen: 16, table: opts.headerTable ?? (table < 256 ? table : 252), protocol, scope: 0, type: 1, flags: opts.flags ?? 0 }, [
-    rta(RTA_TABLE, u32(table)),
-    rta(RTA_DST, ip4('10.1.0.0')),
-    rta(RTA_PRIORITY, u32(100)),
-    rta(RTA_PREFSRC, ip4('192.0.2.10')),
-    rta(RTA_GATEWAY, ip4(opts.gw ?? '192.0.2.1')),
-    rta(RTA_OIF, i32(3)),
-    ...(opts.cache !== undefined ? [rta(RTA_CACHEINFO, cacheinfo(opts.cache))] : []),
-  ]);
+  return routeMsg(
+    { family: AF_INET, dstLen: 16, table: opts.headerTable ?? (table < 256 ? table : 252), protocol, scope: 0, type: 1, flags: opts.flags ?? 0 },
+    [
+      rta(RTA_TABLE, u32(table)),
+      rta(RTA_DST, ip4('10.1.0.0')),
+      rta(RTA_PRIORITY, u32(100)),
+      rta(RTA_PREFSRC, ip4('192.0.2.10')),
+      rta(RTA_GATEWAY, ip4(opts.gw ?? '192.0.2.1')),
+      rta(RTA_OIF, i32(3)),
+      ...(opts.cache !== undefined ? [rta(RTA_CACHEINFO, cacheinfo(opts.cache))] : []),
+    ],
+  );
 }
 
 /** 2001:db8:1::/48 metric 1024, two nexthops via fe80::1 dev 3 and fe80::2 dev 5. */
@@ -131,7 +148,7 @@ function sampleV6Multipath(table: number, protocol: number, nhFlags: [number, nu
 function attrsOf(buf: Buffer, off = 0): [number, Buffer][] {
   const end = off + buf.readUInt32LE(off);
   const out: [number, Buffer][] = [];
-  for (let a = off + 28; a + 4 <= end; ) {
+  for (let a = off + 28; a + 4 <= end;) {
     const len = buf.readUInt16LE(a);
     out.push([buf.readUInt16LE(a + 2), buf.subarray(a + 4, a + len)]);
     a += (len + 3) & ~3;
@@ -139,7 +156,13 @@ function attrsOf(buf: Buffer, off = 0): [number, Buffer][] {
   return out;
 }
 
-const keyOf = (r: { family: 4 | 6; dst: Uint8Array; len: number; tos: number; metric: number }): RouteKey => ({ family: r.family, dst: Uint8Array.from(r.dst), len: r.len, tos: r.tos, metric: r.metric });
+const keyOf = (r: { family: 4 | 6; dst: Uint8Array; len: number; tos: number; metric: number }): RouteKey => ({
+  family: r.family,
+  dst: Uint8Array.from(r.dst),
+  len: r.len,
+  tos: r.tos,
+  metric: r.metric,
+});
 
 // ---------------------------------------------------------------------------
 // decodeRoute
@@ -164,7 +187,10 @@ test('decodeRoute: key, table, protocol, type, scope, devices of an IPv4 route',
   assert.equal(r.value.charCodeAt(1), 0);
   assert.equal(r.value.charCodeAt(2), 0);
   assert.equal(r.value.length, 4 + 8 + 8 + 8);
-  assert.equal(r.value.slice(4), Buffer.concat([rta(RTA_PREFSRC, ip4('192.0.2.10')), rta(RTA_GATEWAY, ip4('192.0.2.1')), rta(RTA_OIF, i32(3))]).toString('latin1'));
+  assert.equal(
+    r.value.slice(4),
+    Buffer.concat([rta(RTA_PREFSRC, ip4('192.0.2.10')), rta(RTA_GATEWAY, ip4('192.0.2.1')), rta(RTA_OIF, i32(3))]).toString('latin1'),
+  );
 });
 
 test('decodeRoute: RTA_TABLE overrides the header byte; without it the header byte is the table', () => {
@@ -220,7 +246,14 @@ test('decodeRoute: multipath devices', () => {
   assert.deepEqual(valueDevices(r.value), [3, 5]);
   assert.equal(valueHasGateway(r.value), true);
   // RTA_OIF and multipath both: every device
-  const both = decodeRoute(routeMsg({ dstLen: 8 }, [rta(RTA_DST, ip4('10.0.0.0')), rta(RTA_OIF, i32(7)), rta(RTA_MULTIPATH, Buffer.concat([rtnh(0, 0, 8), rtnh(0, 1, 9, [rta(RTA_GATEWAY, ip4('192.0.2.9'))])]))]), 0);
+  const both = decodeRoute(
+    routeMsg({ dstLen: 8 }, [
+      rta(RTA_DST, ip4('10.0.0.0')),
+      rta(RTA_OIF, i32(7)),
+      rta(RTA_MULTIPATH, Buffer.concat([rtnh(0, 0, 8), rtnh(0, 1, 9, [rta(RTA_GATEWAY, ip4('192.0.2.9'))])])),
+    ]),
+    0,
+  );
   assert.equal(both?.oif, 7);
   assert.deepEqual(both?.oifs, [7, 8, 9]);
   assert.deepEqual(valueDevices(both.value), [7, 8, 9]);
@@ -279,7 +312,8 @@ test('decodeRoute: a different gateway, device, type, scope or source gives a di
   assert.equal(other({ type: 6 }, []), String.fromCharCode(6, 0, 0, 0));
   assert.notEqual(a, other({}, [rta(RTA_PREFSRC, ip4('192.0.2.10')), rta(RTA_OIF, i32(3))]));
   // a multipath weight (rtnh_hops) is kept
-  const w = (hops: number) => decodeRoute(routeMsg({ dstLen: 16 }, [rta(RTA_DST, ip4('10.1.0.0')), rta(RTA_MULTIPATH, Buffer.concat([rtnh(0, hops, 3), rtnh(0, 0, 5)]))]), 0)!.value;
+  const w = (hops: number) =>
+    decodeRoute(routeMsg({ dstLen: 16 }, [rta(RTA_DST, ip4('10.1.0.0')), rta(RTA_MULTIPATH, Buffer.concat([rtnh(0, hops, 3), rtnh(0, 0, 5)]))]), 0)!.value;
   assert.notEqual(w(0), w(1));
 });
 
@@ -287,7 +321,16 @@ test('decodeRoute: a different gateway, device, type, scope or source gives a di
 // encodeRoute
 
 test('encodeRoute: a replace round-trips through decodeRoute with the table and protocol asked for', () => {
-  for (const src of [sampleV4(254, 4, { cache: 3 }), sampleV6Multipath(254, 2, [16, 4], 9), routeMsg({ dstLen: 24, tos: 0x10, scope: 253, flags: 4 }, [rta(RTA_TABLE, u32(254)), rta(RTA_DST, ip4('10.9.8.0')), rta(RTA_PRIORITY, u32(7)), rta(RTA_OIF, i32(11))])]) {
+  for (const src of [
+    sampleV4(254, 4, { cache: 3 }),
+    sampleV6Multipath(254, 2, [16, 4], 9),
+    routeMsg({ dstLen: 24, tos: 0x10, scope: 253, flags: 4 }, [
+      rta(RTA_TABLE, u32(254)),
+      rta(RTA_DST, ip4('10.9.8.0')),
+      rta(RTA_PRIORITY, u32(7)),
+      rta(RTA_OIF, i32(11)),
+    ]),
+  ]) {
     const r = decodeRoute(src, 0)!;
     for (const table of [100, 255, 256, 1000, 0x7fffffff]) {
       const out = Buffer.alloc(1024, 0xee);
@@ -378,14 +421,21 @@ test('encodeRoute: -1 when the message does not fit', () => {
   assert.equal(encodeRoute(Buffer.alloc(need), 0, 'replace', keyOf(r), r.value, 100, 78, 1), need);
   const short = Buffer.alloc(need - 1, 0xab);
   assert.equal(encodeRoute(short, 0, 'replace', keyOf(r), r.value, 100, 78, 1), -1);
-  assert.ok(short.every((x) => x === 0xab), 'nothing written when it does not fit');
+  assert.ok(
+    short.every((x) => x === 0xab),
+    'nothing written when it does not fit',
+  );
   assert.equal(encodeRoute(Buffer.alloc(20), 0, 'delete', keyOf(r), null, 100, 78, 1), -1);
   assert.equal(encodeRoute(Buffer.alloc(need + 10), 11, 'replace', keyOf(r), r.value, 100, 78, 1), -1);
   assert.equal(encodeRoute(Buffer.alloc(need + 10), 10, 'replace', keyOf(r), r.value, 100, 78, 1), need + 10);
 });
 
 test('encodeRoute: back-to-back messages in one buffer iterate with messages() and decode', () => {
-  const routes = [decodeRoute(sampleV4(254, 4), 0)!, decodeRoute(sampleV6Multipath(254, 2), 0)!, decodeRoute(routeMsg({ dstLen: 32 }, [rta(RTA_DST, ip4('192.0.2.77')), rta(RTA_OIF, i32(4))]), 0)!];
+  const routes = [
+    decodeRoute(sampleV4(254, 4), 0)!,
+    decodeRoute(sampleV6Multipath(254, 2), 0)!,
+    decodeRoute(routeMsg({ dstLen: 32 }, [rta(RTA_DST, ip4('192.0.2.77')), rta(RTA_OIF, i32(4))]), 0)!,
+  ];
   const out = Buffer.alloc(4096);
   let off = 0;
   const offs: number[] = [];
@@ -463,7 +513,10 @@ function ifinfo(type: 16 | 17, index: number, flags: number, name?: string, seq 
   b.writeInt32LE(index, 4);
   b.writeUInt32LE(flags, 8);
   b.writeUInt32LE(0xffffffff, 12);
-  const attrs = name !== undefined ? [rta(16 /* IFLA_OPERSTATE */, [6]), rta(3, Buffer.from(`${name}\0`, 'latin1')), rta(4 /* IFLA_MTU */, u32(1500))] : [rta(4, u32(1500))];
+  const attrs =
+    name !== undefined
+      ? [rta(16 /* IFLA_OPERSTATE */, [6]), rta(3, Buffer.from(`${name}\0`, 'latin1')), rta(4 /* IFLA_MTU */, u32(1500))]
+      : [rta(4, u32(1500))];
   return nlmsg(type, 0, seq, Buffer.concat([b, ...attrs]));
 }
 
@@ -507,7 +560,10 @@ test('valueDevices and valueHasGateway', () => {
   const gw = decodeRoute(sampleV4(254, 4), 0)!.value;
   assert.deepEqual(valueDevices(gw), [3]);
   assert.equal(valueHasGateway(gw), true);
-  const link = decodeRoute(routeMsg({ dstLen: 24, scope: 253 }, [rta(RTA_DST, ip4('192.0.2.0')), rta(RTA_PREFSRC, ip4('192.0.2.10')), rta(RTA_OIF, i32(12))]), 0)!.value;
+  const link = decodeRoute(
+    routeMsg({ dstLen: 24, scope: 253 }, [rta(RTA_DST, ip4('192.0.2.0')), rta(RTA_PREFSRC, ip4('192.0.2.10')), rta(RTA_OIF, i32(12))]),
+    0,
+  )!.value;
   assert.deepEqual(valueDevices(link), [12]);
   assert.equal(valueHasGateway(link), false);
   const blackhole = decodeRoute(routeMsg({ dstLen: 8, type: 6 }, [rta(RTA_DST, ip4('10.0.0.0')), rta(RTA_PRIORITY, u32(5))]), 0)!.value;
@@ -517,7 +573,10 @@ test('valueDevices and valueHasGateway', () => {
   assert.deepEqual(valueDevices(mp), [3, 5]);
   assert.equal(valueHasGateway(mp), true);
   // RTA_VIA (18) counts as a gateway
-  const via = decodeRoute(routeMsg({ dstLen: 8 }, [rta(RTA_DST, ip4('10.0.0.0')), rta(18, [10, 0, 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), rta(RTA_OIF, i32(2))]), 0)!.value;
+  const via = decodeRoute(
+    routeMsg({ dstLen: 8 }, [rta(RTA_DST, ip4('10.0.0.0')), rta(18, [10, 0, 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), rta(RTA_OIF, i32(2))]),
+    0,
+  )!.value;
   assert.equal(valueHasGateway(via), true);
   assert.deepEqual(valueDevices(via), [2]);
   assert.deepEqual(valueDevices(''), []);

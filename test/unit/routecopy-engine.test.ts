@@ -246,12 +246,35 @@ function setup(o: Partial<CopyOptions> = {}) {
   k.put(101, C, 4, V.gw6); // foreign at a key main has
   const logs: Record<string, unknown>[] = [];
   const progress: [string, number, number][] = [];
-  const copier = new RouteCopier(k, { tables: TABLES, protocol: COPY, ownProtocol: OWN, filter: simpleFilter, log: (e) => logs.push(e), progress: (p, d, t) => progress.push([p, d, t]), ...o });
+  const copier = new RouteCopier(k, {
+    tables: TABLES,
+    protocol: COPY,
+    ownProtocol: OWN,
+    filter: simpleFilter,
+    log: (e) => logs.push(e),
+    progress: (p, d, t) => progress.push([p, d, t]),
+    ...o,
+  });
   return { k, copier, logs, progress };
 }
 
-const EXPECT_100 = ['10.1.0.0/16 proto 78 link2', '10.2.0.0/16 proto 78 gw2', '10.3.0.0/16 metric 100 proto 78 mp34', '10.4.0.0/16 proto 78 blackhole', '10.8.0.0/16 proto 4 link7', '192.168.0.0/24 proto 78 gw2', 'default proto 77 gw5'];
-const EXPECT_101 = ['10.1.0.0/16 proto 78 link2', '10.2.0.0/16 proto 78 gw2', '10.3.0.0/16 metric 100 proto 78 mp34', '10.4.0.0/16 proto 78 blackhole', '192.168.0.0/24 proto 4 gw6', 'default proto 77 gw6'];
+const EXPECT_100 = [
+  '10.1.0.0/16 proto 78 link2',
+  '10.2.0.0/16 proto 78 gw2',
+  '10.3.0.0/16 metric 100 proto 78 mp34',
+  '10.4.0.0/16 proto 78 blackhole',
+  '10.8.0.0/16 proto 4 link7',
+  '192.168.0.0/24 proto 78 gw2',
+  'default proto 77 gw5',
+];
+const EXPECT_101 = [
+  '10.1.0.0/16 proto 78 link2',
+  '10.2.0.0/16 proto 78 gw2',
+  '10.3.0.0/16 metric 100 proto 78 mp34',
+  '10.4.0.0/16 proto 78 blackhole',
+  '192.168.0.0/24 proto 4 gw6',
+  'default proto 77 gw6',
+];
 
 /** Datagrams are well formed: the last message (only) asks for the ACK the port is told of; seqs rise. */
 function checkDatagrams(k: FakeKernel): void {
@@ -290,11 +313,26 @@ test('resync: copies main into both tables, deletes stale copies, replaces chang
   assert.equal(k.writes.length, 10);
   // the fixes first, then the routes without a gateway, then those with one
   assert.deepEqual(
-    k.writes.slice(0, 2).map((w) => `${w.op} ${w.table} ${w.route}`).sort(),
+    k.writes
+      .slice(0, 2)
+      .map((w) => `${w.op} ${w.table} ${w.route}`)
+      .sort(),
     ['delete 100 10.9.0.0/16', 'replace 100 10.2.0.0/16'],
   );
-  assert.deepEqual(k.writes.slice(2, 6).map((w) => `${w.table} ${w.route}`).sort(), ['100 10.1.0.0/16', '100 10.4.0.0/16', '101 10.1.0.0/16', '101 10.4.0.0/16']);
-  assert.deepEqual(k.writes.slice(6).map((w) => `${w.table} ${w.route}`).sort(), ['100 10.3.0.0/16 metric 100', '100 192.168.0.0/24', '101 10.2.0.0/16', '101 10.3.0.0/16 metric 100']);
+  assert.deepEqual(
+    k.writes
+      .slice(2, 6)
+      .map((w) => `${w.table} ${w.route}`)
+      .sort(),
+    ['100 10.1.0.0/16', '100 10.4.0.0/16', '101 10.1.0.0/16', '101 10.4.0.0/16'],
+  );
+  assert.deepEqual(
+    k.writes
+      .slice(6)
+      .map((w) => `${w.table} ${w.route}`)
+      .sort(),
+    ['100 10.3.0.0/16 metric 100', '100 192.168.0.0/24', '101 10.2.0.0/16', '101 10.3.0.0/16 metric 100'],
+  );
   checkDatagrams(k);
   const st = copier.status();
   assert.deepEqual(st.tables, [
@@ -356,7 +394,10 @@ test('resync: out-of-band changes to a copy table are drift, repaired and counte
     k.list(100),
     EXPECT_100.filter((r) => !r.startsWith('10.8.')),
   );
-  assert.deepEqual(k.list(101), EXPECT_101.map((r) => (r.startsWith('192.168.0.0/24') ? '192.168.0.0/24 proto 78 gw2' : r)));
+  assert.deepEqual(
+    k.list(101),
+    EXPECT_101.map((r) => (r.startsWith('192.168.0.0/24') ? '192.168.0.0/24 proto 78 gw2' : r)),
+  );
   assert.ok(logs.some((l) => l.event === 'copy-drift-repaired'));
   // and a further check finds nothing
   await copier.resync('periodic check');
@@ -364,7 +405,7 @@ test('resync: out-of-band changes to a copy table are drift, repaired and counte
   assert.equal(copier.status().driftRepaired, 4);
 });
 
-test('resync: routes of multihome\'s own protocol and cached clones in a copy table are left alone', async () => {
+test("resync: routes of multihome's own protocol and cached clones in a copy table are left alone", async () => {
   const { k, copier } = setup();
   k.put(100, key('10.66.0.0/16'), OWN, V.gw5);
   // a cached clone (RTM_F_CLONED in rtm_flags: encodeRoute writes the value's third char there)
@@ -389,7 +430,13 @@ test('resync: a copy table with an id above 255 (header byte 252, RTA_TABLE)', a
   k.put(1000, S, COPY, V.link2);
   k.put(1000, F, 4, V.link7);
   k.put(1001, S, COPY, V.link2); // not a copy table: untouched
-  const copier = new RouteCopier(k, { tables: [{ provider: 'big', table: 1000, families: [4] }], protocol: COPY, ownProtocol: OWN, filter: simpleFilter, log: () => {} });
+  const copier = new RouteCopier(k, {
+    tables: [{ provider: 'big', table: 1000, families: [4] }],
+    protocol: COPY,
+    ownProtocol: OWN,
+    filter: simpleFilter,
+    log: () => {},
+  });
   await copier.resync('start');
   assert.deepEqual(k.list(1000), ['10.1.0.0/16 proto 78 link2', '10.2.0.0/16 proto 78 gw2', '10.8.0.0/16 proto 4 link7']);
   assert.deepEqual(k.list(1001), ['10.9.0.0/16 proto 78 link2']);
@@ -406,19 +453,16 @@ test('resync: IPv6 goes only to the tables that copy IPv6', async () => {
   k.put(MAIN, V6, 2, V.link2);
   k.put(MAIN, key('::/0'), 4, V.gw2);
   k.put(101, key('2001:db8:9::/48'), COPY, V.link2); // isp2 copies no IPv6: not its to delete
-  const copier = new RouteCopier(
-    k,
-    {
-      tables: [
-        { provider: 'isp1', table: 100, families: [4, 6] },
-        { provider: 'isp2', table: 101, families: [4] },
-      ],
-      protocol: COPY,
-      ownProtocol: OWN,
-      filter: simpleFilter,
-      log: () => {},
-    },
-  );
+  const copier = new RouteCopier(k, {
+    tables: [
+      { provider: 'isp1', table: 100, families: [4, 6] },
+      { provider: 'isp2', table: 101, families: [4] },
+    ],
+    protocol: COPY,
+    ownProtocol: OWN,
+    filter: simpleFilter,
+    log: () => {},
+  });
   await copier.resync('start');
   assert.deepEqual(k.list(100), ['10.1.0.0/16 proto 78 link2', '2001:db8:1::/48 metric 1024 proto 78 link2']);
   assert.deepEqual(k.list(101), ['10.1.0.0/16 proto 78 link2', '2001:db8:9::/48 metric 1024 proto 78 link2']);
@@ -448,7 +492,14 @@ test('resync: a big main goes out in several well-formed datagrams, with progres
   }
   for (let j = 0; j < 50; j++) k.put(101, key(`100.64.${j}.0/24`), COPY, V.link2);
   const progress: [string, number, number][] = [];
-  const copier = new RouteCopier(k, { tables: TABLES, protocol: COPY, ownProtocol: OWN, filter: simpleFilter, log: () => {}, progress: (p, d, t) => progress.push([p, d, t]) });
+  const copier = new RouteCopier(k, {
+    tables: TABLES,
+    protocol: COPY,
+    ownProtocol: OWN,
+    filter: simpleFilter,
+    log: () => {},
+    progress: (p, d, t) => progress.push([p, d, t]),
+  });
   await copier.resync('start');
   const want = k.list(MAIN).map((r) => r.replace(' proto 4 ', ' proto 78 '));
   assert.deepEqual(k.list(100), want);
@@ -489,10 +540,7 @@ test('events: a route added to main and then deleted is mirrored to both tables'
   assert.deepEqual(k.list(100), EXPECT_100);
   assert.deepEqual(k.list(101), EXPECT_101);
   const dels = k.writes.slice(-2);
-  assert.deepEqual(
-    dels.map((w) => `${w.op} ${w.table} ${w.route} ${w.protocol}`).sort(),
-    ['delete 100 10.5.0.0/16 78', 'delete 101 10.5.0.0/16 78'],
-  );
+  assert.deepEqual(dels.map((w) => `${w.op} ${w.table} ${w.route} ${w.protocol}`).sort(), ['delete 100 10.5.0.0/16 78', 'delete 101 10.5.0.0/16 78']);
   const st = copier.status();
   assert.equal(st.eventsApplied, 2);
   assert.equal(st.mainRoutes[4], 5);
@@ -726,7 +774,7 @@ test('events buffered during a resync that fails are replayed in order with the 
 // ---------------------------------------------------------------------------
 // Links
 
-test('onLinkDown drops main\'s routes through the device (oif or a multipath nexthop) without writing', async () => {
+test("onLinkDown drops main's routes through the device (oif or a multipath nexthop) without writing", async () => {
   const { k, copier, logs } = setup();
   await copier.resync('start');
   const writes = k.writes.length;
@@ -749,7 +797,10 @@ test('onLinkDown drops main\'s routes through the device (oif or a multipath nex
   copier.onDatagram(event('new', MAIN, A, 2, V.link2));
   await settle();
   assert.deepEqual(
-    k.writes.slice(writes).map((w) => `${w.op} ${w.table} ${w.route}`).sort(),
+    k.writes
+      .slice(writes)
+      .map((w) => `${w.op} ${w.table} ${w.route}`)
+      .sort(),
     ['replace 100 10.1.0.0/16', 'replace 101 10.1.0.0/16'],
   );
   assert.equal(copier.status().mainRoutes[4], 2);
@@ -765,7 +816,7 @@ test('stop: events after stop are ignored', async () => {
   assert.equal(k.writes.length, writes);
 });
 
-test('onLinkDown during a resync\'s writes: every remaining route of main is still copied', async () => {
+test("onLinkDown during a resync's writes: every remaining route of main is still copied", async () => {
   const k = new FakeKernel();
   const rnd = prng32(8);
   let added = 0;
@@ -833,7 +884,8 @@ function manyKeys(family: 4 | 6, n: number, seed: number): RouteKey[] {
   const out = new Map<string, RouteKey>();
   while (out.size < n) {
     const a = rnd();
-    const kk = family === 4 ? key(`${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.0/24`) : key(`2001:${(a >>> 16).toString(16)}:${(a & 0xffff).toString(16)}::/48`);
+    const kk =
+      family === 4 ? key(`${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.0/24`) : key(`2001:${(a >>> 16).toString(16)}:${(a & 0xffff).toString(16)}::/48`);
     out.set(kid(kk), kk);
   }
   return [...out.values()];
@@ -850,7 +902,7 @@ const copiesIn = (k: FakeKernel, table: number, family: 4 | 6) =>
     .map((r) => `${formatKey(r.key)} proto 78 ${nameOf(r.value)}`)
     .sort();
 
-test('bulk resync: events paused around a large write, main\'s changes meanwhile caught by a second dump', async () => {
+test("bulk resync: events paused around a large write, main's changes meanwhile caught by a second dump", async () => {
   const k = new PausingKernel();
   for (const kk of manyKeys(4, 2200, 21)) k.put(MAIN, kk, 4, V.link2);
   const small = new PausingKernel();
@@ -954,7 +1006,10 @@ test('a live write that fails (the socket reported an error) is followed by a re
   await settle();
   await settle();
   k.onWrite = undefined;
-  assert.ok(logs.some((l) => l.event === 'error' && l.during === 'copy'), JSON.stringify(logs));
+  assert.ok(
+    logs.some((l) => l.event === 'error' && l.during === 'copy'),
+    JSON.stringify(logs),
+  );
   assert.equal(copier.status().resyncs, resyncs + 1);
   assert.ok(k.list(100).includes('10.5.0.0/16 proto 78 gw2'), k.list(100).join(', '));
   assert.ok(k.list(101).includes('10.5.0.0/16 proto 78 gw2'));

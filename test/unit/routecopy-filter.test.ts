@@ -134,7 +134,7 @@ test('copyFilter: excluded prefixes (at and inside, not covering), IPv4 and IPv6
   assert.equal(all(route('2001:db8::/32')), true);
 });
 
-test('copyFilter: excluded devices, including a multipath route\'s other nexthops', () => {
+test("copyFilter: excluded devices, including a multipath route's other nexthops", () => {
   const f = copyFilter(copy({ devices: ['wg0', 'tun9'] }), new Set([7, 9]));
   assert.equal(f(route('10.0.0.0/8', { oif: 2, oifs: [2] })), true);
   assert.equal(f(route('10.0.0.0/8', { oif: 7, oifs: [7] })), false);

@@ -261,7 +261,14 @@ for (const family of [4, 6] as const) {
         const pick =
           round % 2 === 0
             ? shuffle([...same], rnd).slice(0, 9)
-            : shuffle([...shuffle([...same], rnd).slice(0, 4), ...shuffle([...byHome.get((home + 1) & 15)!], rnd).slice(0, 3), ...shuffle([...byHome.get((home + 3) & 15)!], rnd).slice(0, 2)], rnd);
+            : shuffle(
+                [
+                  ...shuffle([...same], rnd).slice(0, 4),
+                  ...shuffle([...byHome.get((home + 1) & 15)!], rnd).slice(0, 3),
+                  ...shuffle([...byHome.get((home + 3) & 15)!], rnd).slice(0, 2),
+                ],
+                rnd,
+              );
         const set = new RouteSet(family, 1);
         const ref = new Map<string, { key: RouteKey; value: number }>();
         pick.forEach((k, i) => {
