@@ -19,9 +19,9 @@ function mix(a: number, b: number, c: number): [number, number, number] {
     const x = i % 3;
     const y = (x + 1) % 3;
     const z = (x + 2) % 3;
-    v[x] = (v[x]! - v[z]!) >>> 0;
-    v[x] = (v[x]! ^ rol(v[z]!, k)) >>> 0;
-    v[z] = (v[z]! + v[y]!) >>> 0;
+    const zv = v[z]!;
+    v[x] = (((v[x]! - zv) >>> 0) ^ rol(zv, k)) >>> 0;
+    v[z] = (zv + v[y]!) >>> 0;
   });
   return [v[0]!, v[1]!, v[2]!];
 }
