@@ -38,8 +38,6 @@ const NETLINK_ROUTE = 0;
 
 /** Receive buffer asked for (the kernel caps it at 2 × net.core.rmem_max). */
 const RECV_BUFFER = 8 << 20;
-/** Largest datagram the writer sends (well under the send buffer). */
-export const WRITE_CHUNK = 64 << 10;
 
 /**
  * The addon calls listeners from native code, where an exception ends the process
