@@ -65,7 +65,8 @@ test('10 % loss on isp1: voice (avoid_degraded) moves to isp2 within 6 s, bulk s
   await withSeedLab(t, async (router, inst) => {
     await startEchoServer(inst, 'inet');
     // down: 5 — a lossy link must be degraded, not taken down by a run of lost probes
-    const d = await startDaemon(router, config(`{ probe: icmp, targets: [${SEED_SERVER}], loss: 0.05, down: 5 }`));
+    // probes every 200 ms with a 600 ms timeout: what is tested is degraded against down, not the default probe rate
+    const d = await startDaemon(router, config(`{ probe: icmp, targets: [${SEED_SERVER}], loss: 0.05, down: 5, interval: 200ms, timeout: 600ms }`));
     try {
       await brownout(
         t,
