@@ -191,13 +191,14 @@ test('apply --confirm reverts unless confirmed', async (t) => {
   await withSeedLab(t, async (ns) => {
     const state = tmpState();
     const before = await rawSnapshot(ns);
-    const a = await cli(['apply', '-c', SEED, '--confirm', '2'], { netns: ns, stateDir: state });
+    // 5 s: the next apply below must start while the change still waits, also on a busy machine
+    const a = await cli(['apply', '-c', SEED, '--confirm', '5'], { netns: ns, stateDir: state });
     assert.equal(a.code, 0, a.stderr);
     assert.match(a.stdout, /multihome confirm/);
     const blocked = await cli(['apply', '-c', SEED], { netns: ns, stateDir: state });
     assert.equal(blocked.code, 1);
     assert.match(blocked.stderr, /waiting for confirmation/);
-    await new Promise((r) => setTimeout(r, 4500));
+    await new Promise((r) => setTimeout(r, 7500));
     assert.deepEqual(await rawSnapshot(ns), before, 'reverted after the timeout');
     const after = await cli(['plan', '-c', SEED], { netns: ns, stateDir: state });
     assert.match(after.stdout, /\+ created:/, 'the next plan starts from the state before the change');
