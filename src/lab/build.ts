@@ -105,8 +105,8 @@ async function build(t: Topology, inst: LabInstance, signal?: AbortSignal): Prom
  * when the link comes up on both ends, from a work queue, a moment later. Wait for every veth to
  * have one, so that a test's snapshot of the kernel state does not change under it.
  */
-async function settleLinkLocal(ns: string): Promise<void> {
-  for (let i = 0; i < 250; i++) {
+export async function settleLinkLocal(ns: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
     const links = await netnsIpJson<{ ifname: string; flags?: string[]; addr_info?: { family: string; scope: string; tentative?: boolean }[] }[] | null>(ns, [
       'addr',
       'show',

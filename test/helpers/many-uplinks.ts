@@ -2,6 +2,7 @@
 // UPLINK_PREFIX+i with 10.(i>>6).((i&63)·4).2/30, its gateway .1, and one policy per provider
 // sending one /32 to it.
 import { runOk } from '../../src/kernel/exec.js';
+import { settleLinkLocal } from '../../src/lab/build.js';
 
 export const uplinkOf = (i: number) => ({ gateway: `10.${i >> 6}.${(i & 63) * 4}.1`, address: `10.${i >> 6}.${(i & 63) * 4}.2` });
 
@@ -17,9 +18,13 @@ export function manyUplinksConfig(n: number, o: { top?: string; ifPrefix?: strin
 
 /**
  * n veth pairs from `router` (`${ifPrefix}i`, addressed, up) to `upstream` (`d i`, the gateway's
- * address, up): in three `ip -batch` runs, so 250 uplinks take a second, not a minute.
+ * address, up): in three `ip -batch` runs, so 250 uplinks take a second, not a minute;
+ * returns once every link has its IPv6 link-local address.
  */
 export async function addManyUplinks(router: string, upstream: string, n: number, ifPrefix: string): Promise<void> {
+  // As in the lab: no duplicate address detection, so the IPv6 routes of the links settle once
+  // they have their link-local addresses (a snapshot taken before must equal one taken after).
+  for (const ns of [router, upstream]) await runOk(['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'], { netns: ns });
   const idx = Array.from({ length: n }, (_, k) => k + 1);
   await runOk(['ip', '-batch', '-'], {
     netns: router,
@@ -30,4 +35,5 @@ export async function addManyUplinks(router: string, upstream: string, n: number
     netns: router,
     input: idx.map((i) => `addr add ${uplinkOf(i).address}/30 dev ${ifPrefix}${i}\nlink set ${ifPrefix}${i} up\n`).join(''),
   });
+  await settleLinkLocal(router);
 }
