@@ -66,18 +66,26 @@ test(`SIGKILL of apply at ${POINTS} points: no mix is invisible to plan, apply c
     await ok(['down']);
     assert.deepEqual(await comparableSnapshot(router), pristine);
     // When does A → B change the kernel? From the journal's appearance to the end of the process.
-    await ok(['apply', '-c', fa]);
-    const t0 = Date.now();
+    // Timed three times and the fastest kept: one apply slowed by this machine's other tenants
+    // would spread every kill past the end of the (faster) applies that follow, and none would
+    // land mid-way.
     let first = 0;
-    const watcher = setInterval(() => {
-      if (!first && fs.existsSync(path.join(state, 'journal.json'))) first = Date.now() - t0;
-    }, 1);
-    await applyKilledAfter(router, state, fb, 60_000, false);
-    const total = Date.now() - t0;
-    clearInterval(watcher);
-    await ok(['down']);
+    let total = Infinity;
+    for (let k = 0; k < 3; k++) {
+      await ok(['apply', '-c', fa]);
+      const t0 = Date.now();
+      let seen = 0;
+      const watcher = setInterval(() => {
+        if (!seen && fs.existsSync(path.join(state, 'journal.json'))) seen = Date.now() - t0;
+      }, 1);
+      await applyKilledAfter(router, state, fb, 60_000, false);
+      const took = Date.now() - t0;
+      clearInterval(watcher);
+      await ok(['down']);
+      if (took < total) [first, total] = [seen, took];
+    }
     const from = Math.max(0, (first || total / 2) - 20);
-    t.diagnostic(`apply A → B: kernel changes from ${first} ms to ${total} ms after its start; kills from ${from} ms`);
+    t.diagnostic(`apply A → B: kernel changes from ${first} ms to ${total} ms after its start (fastest of 3); kills from ${from} ms`);
 
     let mixed = 0;
     let invisible = 0;

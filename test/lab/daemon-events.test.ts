@@ -35,7 +35,7 @@ async function leakCounter(inst: LabInstance): Promise<() => Promise<number>> {
 
 const table = (router: string, t: number) => runJson<{ dst: string; gateway?: string }[]>(['ip', '-j', 'route', 'show', 'table', String(t)], { netns: router });
 
-test("the router's uplink set down: the flow and new connections leave by isp1 with its source within 0.3 s; nothing leaks; up: table back, new connections back", async (t) => {
+test("the router's uplink set down: the flow and new connections leave by isp1 with its source within 0.5 s; nothing leaks; up: table back, new connections back", async (t) => {
   await withSeedLab(t, async (router, inst) => {
     await startEchoServer(inst, 'inet');
     const leaks = await leakCounter(inst);
@@ -49,7 +49,9 @@ test("the router's uplink set down: the flow and new connections leave by isp1 w
       assert.notEqual(moved, null, 'the existing flow moves to isp1');
       const ms = moved! - cut;
       t.diagnostic(`existing UDP flow on isp1 ${ms} ms after the link went down`);
-      assert.ok(ms <= 300, `moved after ${ms} ms (at most 300)`);
+      // The daemon reacts in ~0.1 s on a quiet machine; 0.5 s (issue 14's failover bound) leaves
+      // room for this shared machine's other tenants without hiding a reaction that waits for a probe.
+      assert.ok(ms <= 500, `moved after ${ms} ms (at most 500)`);
       assert.equal(await seenFrom(inst), ISP1, 'new connections leave by isp1 with its address');
       const s = await d.status();
       const isp2 = s.providers.find((p) => p.name === 'isp2')!;
