@@ -51,17 +51,32 @@ async function until(ms: number, check: () => Promise<boolean> | boolean): Promi
   return false;
 }
 
-async function trial(inst: LabInstance, dir: string, settings: string, timeoutMs: number): Promise<number> {
+/** When the daemon's log (JSON lines on stderr) says `provider` went down, in epoch ms; null when it does not. */
+function downAt(log: string, provider: string): number | null {
+  for (const line of fs.readFileSync(log, 'utf8').split('\n')) {
+    if (!line.includes('"event":"provider"') || !line.includes(`"provider":"${provider}"`) || !line.includes('"to":"down"')) continue;
+    return Date.parse((JSON.parse(line) as { ts: string }).ts);
+  }
+  return null;
+}
+
+/**
+ * One trial: ms from the cut to the first packet by isp1 (`switched`), and to the daemon's log
+ * line saying isp2 is down (`detected`): the rest is the reconcile.
+ */
+async function trial(inst: LabInstance, dir: string, settings: string, timeoutMs: number): Promise<{ switched: number; detected: number | null }> {
   const router = nsOf(inst, 'router');
   const isp2 = nsOf(inst, 'isp2');
   const cfg = path.join(dir, 'multihome.yaml');
   fs.writeFileSync(cfg, config(settings));
   const state = path.join(dir, 'state');
-  const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg]);
+  const log = path.join(dir, 'daemon.log');
+  fs.rmSync(log, { force: true });
+  const daemon = spawnInNetns(router, [process.execPath, MAIN, '--state-dir', state, 'run', '-c', cfg, '--log-format', 'json'], { stderrTo: log });
   let flow: UdpFlow | null = null;
   try {
     const ok = await until(10_000, async () => (await run([process.execPath, MAIN, '--state-dir', state, 'status', '--json'], { netns: router })).code === 0);
-    if (!ok) throw new Error('the daemon did not start');
+    if (!ok) throw new Error(`the daemon did not start: ${fs.readFileSync(log, 'utf8').trim().split('\n').slice(-3).join('\n')}`);
     flow = await startUdpFlow(inst, { host: '203.0.113.10' });
     if ((await flow.waitFor('67.17.28.12', 0, 3000)) === null) throw new Error('the flow does not go by isp2');
     await new Promise((r) => setTimeout(r, 300 + Math.random() * 200)); // cut at a random phase of the probes
@@ -69,7 +84,8 @@ async function trial(inst: LabInstance, dir: string, settings: string, timeoutMs
     await runOk(['ip', 'link', 'set', 'dev', 'up', 'down'], { netns: isp2 });
     const at = await flow.waitFor('205.254.211.179', cut, timeoutMs);
     if (at === null) throw new Error(`no switch within ${timeoutMs} ms`);
-    return at - cut;
+    const down = downAt(log, 'isp2');
+    return { switched: at - cut, detected: down === null ? null : down - cut };
   } finally {
     await flow?.stop();
     await daemon.stop();
@@ -173,14 +189,18 @@ async function main() {
   process.once('SIGTERM', stop);
   try {
     const results: Record<string, number[]> = { multihome: [], mwan3: [] };
+    const detections: Record<string, number[]> = { multihome: [], mwan3: [] };
+    const rests: number[] = [];
     for (const [name, n, limit] of [
       ['multihome', TRIALS, 5000],
       ['mwan3', MWAN3_TRIALS, 120_000],
     ] as const) {
       for (let i = 0; i < n; i++) {
-        const ms = await trial(inst, dir, SETTINGS[name], limit);
-        results[name]!.push(ms);
-        process.stderr.write(`${name} trial ${i + 1}/${n}: ${ms} ms\n`);
+        const { switched, detected } = await trial(inst, dir, SETTINGS[name], limit);
+        results[name]!.push(switched);
+        if (detected !== null) detections[name]!.push(detected);
+        if (detected !== null && name === 'multihome') rests.push(switched - detected);
+        process.stderr.write(`${name} trial ${i + 1}/${n}: ${switched} ms (isp2 down in the log after ${detected ?? '?'} ms)\n`);
       }
     }
     await labDown(inst);
@@ -193,12 +213,18 @@ async function main() {
       command: `node dist/bench/failover.js --trials ${TRIALS} --mwan3-trials ${MWAN3_TRIALS} --soak-minutes ${SOAK_MINUTES}`,
       flow: 'UDP, 200 packets/s, LAN → internet host; isp2 upstream cut, link up',
       multihomeDefaults: a,
+      multihomeDetection: sum(detections.multihome!),
+      /** per trial: switch minus detection, the reconcile and the flow's next packet */
+      multihomeReconcile: sum(rests),
       mwan3Defaults: b,
       ratioP50: a && b ? Number((b.p50 / a.p50).toFixed(1)) : null,
       soak: soaked,
       machine: machine(),
     };
     console.log(`multihome defaults: p50 ${a?.p50} ms, p95 ${a?.p95} ms over ${a?.trials} trials`);
+    console.log(
+      `  of which detection p50 ${out.multihomeDetection?.p50} ms, p95 ${out.multihomeDetection?.p95}; the rest p50 ${out.multihomeReconcile?.p50}, p95 ${out.multihomeReconcile?.p95}`,
+    );
     if (b) console.log(`mwan3 defaults:     p50 ${b.p50} ms, p95 ${b.p95} ms over ${b.trials} trials (ratio p50 ${out.ratioP50}×)`);
     if (soaked)
       console.log(

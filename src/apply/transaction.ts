@@ -64,6 +64,14 @@ export interface ApplyOptions {
   command?: string;
   /** runs right after the steps, before the read-back (the daemon deletes a failed provider's conntrack entries here) */
   afterSteps?: () => Promise<void>;
+  /**
+   * What the caller's last apply read back, when it knows nothing changed in the kernel since
+   * (the daemon: no kernel event since, and only a health decision to carry out). Then only the
+   * nft table is read again (its counters must be sampled before it is replaced): the rules,
+   * routes, links and sysctls are taken from here. It saves the reads on the way to a failover;
+   * the read-back after the steps still checks everything.
+   */
+  known?: Snapshot;
 }
 
 export interface ApplyResult {
@@ -78,6 +86,10 @@ export interface ApplyResult {
   originals: Record<string, string>;
   /** the ownership it acted with (the config's, the record's, an interrupted apply's): what a revert must cover */
   own: Ownership;
+  /** where the time went, in ms: reading the kernel, the steps, `afterSteps`, the read-back (the daemon logs it) */
+  ms: { read: number; steps: number; afterSteps: number; verify: number };
+  /** `after` with the nft table's JSON: what the next apply may be given as `known` */
+  afterSnapshot: Snapshot;
 }
 
 const sysctlKeysFor = (desired: State, extra: string[] = []): string[] => [...new Set([...Object.keys(desired.sysctls), ...extra])];
@@ -125,14 +137,21 @@ export interface Prospect {
   sysctlKeys: string[];
 }
 
-export async function prospect(desired: State, ownNow: Ownership, target: Target): Promise<Prospect> {
+/** `known` with a fresh read of the nft table, when it covers every sysctl this apply looks at; else null. */
+async function fromKnown(known: Snapshot | undefined, keys: string[], target: Target): Promise<Snapshot | null> {
+  if (!known || !keys.every((k) => k in known.state.sysctls)) return null;
+  const nft = await target.kernel.readNft();
+  return { state: { ...known.state, nft: nft.state }, nftJson: nft.json };
+}
+
+export async function prospect(desired: State, ownNow: Ownership, target: Target, known?: Snapshot): Promise<Prospect> {
   const d = target.stateDir;
   const record = readNftRecord(d);
   const journal = readJournal(d);
   const originals = readSysctlOriginals(d);
   const own = withPrevious(ownNow, record?.ownership, journal?.ownership);
   const sysctlKeys = sysctlKeysFor(desired, [...Object.keys(originals), ...(journal?.sysctlKeys ?? [])]);
-  const before = await target.kernel.readState(sysctlKeys, own);
+  const before = (await fromKnown(known, sysctlKeys, target)) ?? (await target.kernel.readState(sysctlKeys, own));
   const { goal, restored } = withRestoredSysctls(desired, originals, before.state);
   return { plan: plan(goal, before.state, own, record), before, goal, restored, own, record, journal, originals, sysctlKeys };
 }
@@ -140,15 +159,17 @@ export async function prospect(desired: State, ownNow: Ownership, target: Target
 /** Bring the kernel to `desired` (the owned part), verified, or back to where it was. */
 export async function applyState(desired: State, ownNow: Ownership, target: Target, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const d = target.stateDir;
-  const { plan: p, before, goal, restored, own, record, journal, originals, sysctlKeys: keys } = await prospect(desired, ownNow, target);
+  const t0 = Date.now();
+  const { plan: p, before, goal, restored, own, record, journal, originals, sysctlKeys: keys } = await prospect(desired, ownNow, target, opts.known);
   if (p.conflicts.length > 0) throw new ConflictError(p.conflicts);
-  const base = { plan: p, before, sysctlKeys: keys, originals, own };
+  const ms = { read: Date.now() - t0, steps: 0, afterSteps: 0, verify: 0 };
+  const base = { plan: p, before, sysctlKeys: keys, originals, own, ms };
   if (isEmpty(p)) {
     // The kernel already holds it (perhaps an interrupted apply got this far): make the record say so.
     const next = recordOf(desired, before.state, ownNow);
     if (next && JSON.stringify(next) !== JSON.stringify(record)) writeNftRecord(d, next);
     if (journal) clearJournal(d);
-    return { ...base, changed: false, after: before.state };
+    return { ...base, changed: false, after: before.state, afterSnapshot: before };
   }
   const steps = stepsOf(p, { teardown: opts.teardown });
   writeJournal(d, { pid: process.pid, startedAt: new Date().toISOString(), command: opts.command ?? 'apply', ownership: own, sysctlKeys: keys });
@@ -160,16 +181,22 @@ export async function applyState(desired: State, ownNow: Ownership, target: Targ
       )
     : [];
   try {
+    let t = Date.now();
     await executeSteps(steps, target.kernel, opts);
+    ms.steps = Date.now() - t;
+    t = Date.now();
     await opts.afterSteps?.();
+    ms.afterSteps = Date.now() - t;
+    t = Date.now();
     const after = await target.kernel.readState(keys, own);
+    ms.verify = Date.now() - t;
     const left = plan(goal, after.state, own);
     if (!isEmpty(left)) throw new Error(`the kernel does not hold what was applied:\n${describePlan(left)}`);
     const next = recordOf(desired, after.state, ownNow);
     if (next) writeNftRecord(d, next);
     forgetSysctlOriginals(d, restored);
     clearJournal(d);
-    return { ...base, changed: true, after: after.state };
+    return { ...base, changed: true, after: after.state, afterSnapshot: after };
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     try {

@@ -34,7 +34,7 @@ import { observe, snapshot, tick, type HealthMachine, type HealthSnapshot } from
 import type { EventBatch } from '../kernel/event-codec.js';
 import type { EventWatch } from '../kernel/events.js';
 import { IpBatchError } from '../kernel/write.js';
-import { providerCounters, type ProviderCounter } from '../kernel/read.js';
+import { providerCounters, type ProviderCounter, type Snapshot } from '../kernel/read.js';
 import type { Family } from '../net/ip.js';
 import { routeText, ruleText } from '../state/format.js';
 import type { LinkState, State } from '../state/types.js';
@@ -125,6 +125,15 @@ export class Daemon {
   private chain: Promise<unknown> = Promise.resolve();
   private reasons: string[] = [];
   private refreshFacts = false;
+  /**
+   * The kernel must be read before the next apply: set by every request but a decision (a
+   * provider's state, a failback, a quota), which changes only what the daemon wants.
+   */
+  private readNeeded = true;
+  /** kernel event batches so far: a snapshot read before the last one may be stale */
+  private eventGen = 0;
+  /** what the last apply read back, and the event count then (ApplyOptions.known: a failover reads only the nft table) */
+  private known: { snapshot: Snapshot; gen: number } | null = null;
   private scheduled = false;
   private failures = 0;
   /** providers that went down since the last apply: their conntrack entries go once the program changed */
@@ -254,7 +263,7 @@ export class Daemon {
       return { ok: false, error: `no group "${group}"; groups: ${Object.keys(cur.cfg.groups).join(', ') || '(none)'}` };
     const released = this.failback.release(cur.cfg, group);
     this.log({ event: 'failback', group: group ?? null, released });
-    this.request(`failback ${group ?? 'all groups'}`);
+    this.request(`failback ${group ?? 'all groups'}`, { decision: true });
     await this.idle();
     return { ok: true, released };
   }
@@ -264,6 +273,7 @@ export class Daemon {
   /** Make `next` the running config: facts, listener, copier, one reconcile, probers. Inside the serial chain. */
   private async switchTo(next: Loaded, why: string): Promise<boolean> {
     const t = this.o.target;
+    this.readNeeded = true; // a new config may own other objects: read them all
     this.facts = await readFacts(next.cfg, t);
     for (const i of next.locate(systemIssues(next.cfg, this.facts))) this.log({ event: 'warning', warning: formatIssue(i) });
     for (const w of linkWarnings(next.cfg, this.facts)) this.log({ event: 'warning', warning: w });
@@ -310,6 +320,7 @@ export class Daemon {
           // events were lost: listen again and check everything
           this.log({ event: 'warning', warning: why });
           this.watch = null;
+          this.eventGen++;
           if (this.stopped) return;
           void open()
             .then(() => this.request('kernel events were lost', { facts: true }))
@@ -323,6 +334,7 @@ export class Daemon {
   // ---------------------------------------------------------------- inputs
 
   private onEvents(b: EventBatch): void {
+    this.eventGen++;
     const cur = this.cur;
     if (!cur || !this.facts) return;
     const names = new Set(Object.values(cur.cfg.providers).map((p) => p.interface));
@@ -403,7 +415,7 @@ export class Daemon {
       this.armFailbackTimer(cur);
       void runHooks(cur.cfg, { provider: p.name, from, to: now, reason }, (e) => this.log(e), this.o.runHook);
       if (now === 'down') this.flush.add(p.name);
-      this.request(`${p.name} ${from} → ${now}`);
+      this.request(`${p.name} ${from} → ${now}`, { decision: true });
     }
   }
 
@@ -512,7 +524,7 @@ export class Daemon {
     this.failbackTimer = setTimeout(
       () => {
         this.failbackTimer = null;
-        this.request('failback hold over');
+        this.request('failback hold over', { decision: true });
         if (this.cur) this.armFailbackTimer(this.cur);
       },
       Math.max(0, next - Date.now()) + 5,
@@ -553,7 +565,7 @@ export class Daemon {
           this.log({ event: 'quota', provider: n, used: this.meter.usage[n]?.bytes, limit: cur.cfg.providers[n]!.quota!.limit });
         this.exhaustedNow = ex;
         save = true;
-        this.request('a quota was used up');
+        this.request('a quota was used up', { decision: true });
       }
       if (save || at.getTime() - this.usageSavedAt >= 60_000) {
         writeUsage(dir, name, this.meter.usage);
@@ -565,10 +577,11 @@ export class Daemon {
   }
 
   /** Ask for a reconcile; bursts of requests coalesce into one. */
-  request(reason: string, o: { facts?: boolean } = {}): void {
+  request(reason: string, o: { facts?: boolean; decision?: boolean } = {}): void {
     if (this.stopped) return;
     this.reasons.push(reason);
     if (o.facts) this.refreshFacts = true;
+    if (!o.decision) this.readNeeded = true;
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -636,6 +649,11 @@ export class Daemon {
     const cur = this.cur;
     if (!cur) return false;
     const why = [...new Set(reasons)].join('; ');
+    // only decisions since the last apply, and no kernel event: what it read back still holds
+    const gen = this.eventGen;
+    const known = !this.readNeeded && !this.refreshFacts && this.known?.gen === gen ? this.known.snapshot : undefined;
+    this.readNeeded = false;
+    this.known = null;
     try {
       if (this.refreshFacts || !this.facts) {
         this.refreshFacts = false;
@@ -643,7 +661,8 @@ export class Daemon {
         this.updateEffective(cur);
         this.restartProbers(cur);
       }
-      const { res, desired, excluded, healthy } = await this.applyIsolated(cur);
+      const { res, desired, excluded, healthy } = await this.applyIsolated(cur, known);
+      if (this.eventGen === gen) this.known = { snapshot: res.afterSnapshot, gen };
       // the table the apply replaced, as it read it right before: its counters' last values
       if (res.changed && res.plan.nft.action !== 'none' && res.before.nftJson) {
         const before = JSON.parse(res.before.nftJson) as { nftables?: Record<string, unknown>[] };
@@ -658,7 +677,7 @@ export class Daemon {
           this.metrics.repaired();
           this.lastRepair = { at: new Date().toISOString(), what, after: why };
           this.log({ event: 'repair', repaired: what, after: why });
-        } else this.log({ event: 'applied', why, healthy, changes: what });
+        } else this.log({ event: 'applied', why, healthy, changes: what, ms: res.ms });
         this.appliedAt = new Date().toISOString();
       }
       this.appliedKey = key;
@@ -673,6 +692,7 @@ export class Daemon {
       return true;
     } catch (e) {
       const error = e instanceof UserError && e.hint ? `${e.message}: ${e.hint}` : e instanceof Error ? e.message : String(e);
+      this.readNeeded = true;
       this.failures++;
       const at = new Date().toISOString();
       this.lastApply = { at, ok: false, why, error };
@@ -698,7 +718,7 @@ export class Daemon {
    * route sits where it must go), take that provider out and apply the rest — the nft program
    * included — until it goes through.
    */
-  private async applyIsolated(cur: Loaded): Promise<{ res: ApplyResult; desired: State; excluded: Map<string, string>; healthy: string[] }> {
+  private async applyIsolated(cur: Loaded, known?: Snapshot): Promise<{ res: ApplyResult; desired: State; excluded: Map<string, string>; healthy: string[] }> {
     const excluded = new Map<string, string>();
     const own = ownershipOf(cur.cfg);
     for (;;) {
@@ -709,12 +729,13 @@ export class Daemon {
       const flush = [...this.flush];
       const flushNow = () => this.flushConntrack(cur, flush);
       try {
-        const res = await applyState(desired, own, this.o.target, { command: 'run', recordSysctls: true, afterSteps: flushNow });
+        const res = await applyState(desired, own, this.o.target, { command: 'run', recordSysctls: true, afterSteps: flushNow, known });
         if (!res.changed) await flushNow();
         return { res, desired, excluded, healthy };
       } catch (e) {
         const culprits = this.culprits(cur, e).filter((n) => !excluded.has(n));
         if (culprits.length === 0) throw e;
+        known = undefined; // the failed apply was reverted: read again
         for (const n of culprits) {
           excluded.set(n, e instanceof Error ? e.message.split('\n')[0]! : String(e));
           this.log({

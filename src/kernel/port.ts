@@ -12,7 +12,18 @@ import type { EventBatch } from './event-codec.js';
 import { watchKernel, type EventWatch, type WatchOptions } from './events.js';
 import type { ExecOptions } from './exec.js';
 import { readForeignProgram } from './read-full.js';
-import { flushCopies, readLinks, readProviderCounters, readState, readSysctls, type ProviderCounter, type RouteScope, type Snapshot } from './read.js';
+import {
+  flushCopies,
+  readLinks,
+  readNft,
+  readProviderCounters,
+  readState,
+  readSysctls,
+  type NftSnapshot,
+  type ProviderCounter,
+  type RouteScope,
+  type Snapshot,
+} from './read.js';
 import { ipBatch, nftDelete, nftLoad, nftRestoreJson, sysctlWrite } from './write.js';
 
 export interface KernelPort {
@@ -20,6 +31,8 @@ export interface KernelPort {
   readonly exec: ExecOptions;
   /** rules, the routes in `scope` (default: all), links, multihome's nft table and the sysctls in `keys` */
   readState(sysctlKeys: string[], scope?: RouteScope): Promise<Snapshot>;
+  /** multihome's nft table alone (state and JSON, as in readState) */
+  readNft(): Promise<NftSnapshot>;
   readLinks(): Promise<LinkState[]>;
   /** values of the sysctls that exist (a key that does not is left out) */
   readSysctls(keys: string[]): Promise<Record<string, string>>;
@@ -58,6 +71,7 @@ export function realKernel(exec: ExecOptions = {}): KernelPort {
   return {
     exec,
     readState: (keys, scope) => readState(keys, exec, scope),
+    readNft: () => readNft(exec),
     readLinks: () => readLinks(exec),
     readSysctls: (keys) => readSysctls(keys, exec),
     runStep: (step) => runStepOn(step, exec),

@@ -102,7 +102,7 @@ export async function readSysctls(keys: string[], opts: ExecOptions = {}): Promi
   return out;
 }
 
-interface NftSnapshot {
+export interface NftSnapshot {
   state: NftState | null;
   /** the table as `nft -j` printed it, loadable with `nft -j -f` to restore it */
   json: string | null;
@@ -163,7 +163,7 @@ export async function readProviderCounters(opts: ExecOptions = {}): Promise<Reco
   return providerCounters((JSON.parse(r.stdout) as { nftables: J[] }).nftables);
 }
 
-async function readNft(opts: ExecOptions = {}): Promise<NftSnapshot> {
+export async function readNft(opts: ExecOptions = {}): Promise<NftSnapshot> {
   const r = await run(['nft', '-j', 'list', 'table', NFT_FAMILY, NFT_TABLE], opts);
   if (r.code !== 0) {
     if (/No such file or directory/i.test(r.stderr)) return { state: null, json: null };

@@ -10,7 +10,7 @@ import { gatewayOnLink } from '../../src/compile/links.js';
 import type { EventBatch } from '../../src/kernel/event-codec.js';
 import type { EventWatch, WatchOptions } from '../../src/kernel/events.js';
 import type { KernelPort } from '../../src/kernel/port.js';
-import type { RouteScope, Snapshot } from '../../src/kernel/read.js';
+import type { NftSnapshot, RouteScope, Snapshot } from '../../src/kernel/read.js';
 import { IpBatchError } from '../../src/kernel/write.js';
 import { parseAddress } from '../../src/net/ip.js';
 import { routeKey, ruleKey } from '../../src/state/format.js';
@@ -44,6 +44,8 @@ export class FakeKernel implements KernelPort {
   /** the read (0-based, counting every readState) at which the process dies: after the last step, before the record */
   crashAtRead: number | null = null;
   private reads = 0;
+  /** every read, in order: `state` (readState) or `nft` (the table alone: an apply given what is `known`) */
+  readonly readLog: ('state' | 'nft')[] = [];
   get readCount(): number {
     return this.reads;
   }
@@ -80,6 +82,7 @@ export class FakeKernel implements KernelPort {
 
   readState(keys: string[], _scope?: RouteScope): Promise<Snapshot> {
     this.alive();
+    this.readLog.push('state');
     if (this.crashAtRead === this.reads++) {
       this.dead = true;
       throw new Crash('killed while reading back');
@@ -88,6 +91,12 @@ export class FakeKernel implements KernelPort {
     const sysctls: Record<string, string> = {};
     for (const k of keys) if (this.state.sysctls[k] !== undefined) sysctls[k] = this.state.sysctls[k]!;
     return Promise.resolve({ state: { ...s, sysctls }, nftJson: this.nftScript === null ? null : JSON.stringify({ fake: this.nftScript }) });
+  }
+
+  readNft(): Promise<NftSnapshot> {
+    this.alive();
+    this.readLog.push('nft');
+    return Promise.resolve({ state: clone(this.state.nft), json: this.nftScript === null ? null : JSON.stringify({ fake: this.nftScript }) });
   }
 
   readLinks(): Promise<LinkState[]> {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { isEmpty } from '../../src/apply/plan.js';
 import { applyPrepared, down, planPrepared } from '../../src/apply/session.js';
 import { readJournal, readNftRecord, readSysctlOriginals } from '../../src/apply/statedir.js';
-import { ConflictError, prospect } from '../../src/apply/transaction.js';
+import { applyState, ConflictError, prospect } from '../../src/apply/transaction.js';
 import { ApplyError } from '../../src/errors/index.js';
 import type { State } from '../../src/state/types.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';
@@ -285,4 +285,31 @@ test('a new route_protocol: everything is moved to the new tag, nothing of the o
   assert.equal((await applyPrepared(retagged, t)).changed, false, 'and the next apply finds nothing to do');
   await down(t);
   assert.deepEqual([t.kernel.state.rules, t.kernel.state.routes], [[], []]);
+});
+
+test('an apply given what the last one read back (`known`) reads only the nft table before its steps, and checks everything after', async () => {
+  const t = fakeTarget();
+  const first = await applyPrepared(prepFake(SEED_TEXT, t.kernel), t);
+  const other = prepFake(SEED_TEXT.replace('default: isp1', 'default: isp2'), t.kernel);
+  assert.notEqual(JSON.stringify(other.desired), JSON.stringify(first.afterSnapshot.state), 'a config that changes something');
+  t.kernel.readLog.length = 0;
+  const r = await applyState(other.desired, other.own, t, { known: first.afterSnapshot });
+  assert.deepEqual(t.kernel.readLog, ['nft', 'state'], 'the table before the steps, everything after them');
+  assert.equal(r.changed, true);
+  // the same change from a full read ends in the same kernel
+  const full = fakeTarget();
+  await applyPrepared(prepFake(SEED_TEXT, full.kernel), full);
+  await applyState(other.desired, other.own, full);
+  assert.equal(JSON.stringify(t.kernel.state), JSON.stringify(full.kernel.state));
+});
+
+test('`known` without a sysctl this apply looks at is not enough: it reads everything', async () => {
+  const t = fakeTarget();
+  const first = await applyPrepared(prepFake(SEED_TEXT, t.kernel), t);
+  const known = structuredClone(first.afterSnapshot);
+  delete known.state.sysctls['net/ipv4/ip_forward'];
+  t.kernel.readLog.length = 0;
+  const again = await applyState(prepFake(SEED_TEXT, t.kernel).desired, prepFake(SEED_TEXT, t.kernel).own, t, { known, recordSysctls: true });
+  assert.equal(again.changed, false);
+  assert.deepEqual(t.kernel.readLog, ['state']);
 });

@@ -91,6 +91,30 @@ test('a link going down takes its provider down at once: program switched, its c
   }
 });
 
+test('a failover with nothing changed in the kernel since the last apply reads only the nft table before it switches; a kernel event means a full read', async () => {
+  const { d, k, probes } = await startDaemon(CONFIG);
+  try {
+    k.conntrack.set(2, 3);
+    k.readLog.length = 0;
+    probes.rounds('isp2', false, 3);
+    await d.idle();
+    assert.equal(groupTarget(k), 'jump to_isp1');
+    assert.deepEqual(k.conntrackDeleted, [2]);
+    assert.deepEqual(k.readLog.slice(0, 2), ['nft', 'state'], 'the table before the switch, everything after it');
+    k.readLog.length = 0;
+    k.deleteRules((r) => r.protocol === 77 && r.pref === 10011);
+    await d.idle();
+    assert.equal(k.readLog[0], 'state', 'after a kernel event the repair reads everything');
+    k.readLog.length = 0;
+    probes.rounds('isp2', true, 5);
+    await d.idle();
+    assert.equal(groupTarget(k), 'jump to_isp2');
+    assert.equal(k.readLog[0], 'nft', 'and the next decision is quick again');
+  } finally {
+    await d.stop();
+  }
+});
+
 test('drift: a flushed table, deleted rules, a deleted nft table are put back and counted as repairs', async () => {
   const { d, k, events } = await startDaemon();
   try {
