@@ -72,41 +72,61 @@ async function main() {
       const daemonPct = d * 100;
       const withPingsPct = withPings * 100;
 
-      // The floor, same namespace, same pings: what reading them costs before any daemon logic.
-      const floor = spawnInNetns(R, [
-        process.execPath,
-        FLOOR,
-        String(INTERVAL || 50),
-        String(TIMEOUT),
-        ...Array.from({ length: N }, (_, i) => `10.${i + 1}.0.2=10.${i + 1}.0.1`),
-      ]);
-      let floorPct = 0;
-      try {
-        await new Promise((r) => setTimeout(r, 3000));
-        const f0 = cpuSeconds(floor.pid);
-        const t1 = Date.now();
-        await new Promise((r) => setTimeout(r, SECONDS * 1000));
-        floorPct = ((cpuSeconds(floor.pid) - f0) / ((Date.now() - t1) / 1000)) * 100;
-      } finally {
-        await floor.stop();
-      }
+      // The floors, same namespace, same pings: what reading them costs before any daemon logic,
+      // as the daemon runs them (a line per reply) and quiet (ping-floor.ts --quiet: a line per
+      // miss and a summary a second). Each with its ping processes.
+      const floorOf = async (quiet: boolean): Promise<{ reader: number; withPings: number }> => {
+        const floor = spawnInNetns(R, [
+          process.execPath,
+          FLOOR,
+          ...(quiet ? ['--quiet'] : []),
+          String(INTERVAL || 50),
+          String(TIMEOUT),
+          ...Array.from({ length: N }, (_, i) => `10.${i + 1}.0.2=10.${i + 1}.0.1`),
+        ]);
+        try {
+          await new Promise((r) => setTimeout(r, 3000));
+          const kids = (await netnsPids(R)).filter((p) => p !== floor.pid);
+          const f0 = cpuSeconds(floor.pid);
+          const k0 = kids.reduce((s, p) => s + cpuSeconds(p), 0);
+          const t1 = Date.now();
+          await new Promise((r) => setTimeout(r, SECONDS * 1000));
+          const w = (Date.now() - t1) / 1000;
+          const reader = ((cpuSeconds(floor.pid) - f0) / w) * 100;
+          return { reader, withPings: reader + ((kids.reduce((s, p) => s + cpuSeconds(p), 0) - k0) / w) * 100 };
+        } finally {
+          await floor.stop();
+        }
+      };
+      const lineFloor = await floorOf(false);
+      const quietFloor = await floorOf(true);
+      const floorPct = lineFloor.reader;
       const out = {
         bench: 'daemon-cpu',
-        command: `node dist/bench/daemon-cpu.js --providers ${N} --seconds ${SECONDS}`,
+        command: `node dist/bench/daemon-cpu.js --providers ${N} --seconds ${SECONDS}${INTERVAL ? ` --interval ${INTERVAL}` : ''}`,
         providers: N,
-        probesPerSecond: N * 5,
+        probesPerSecond: N * RATE,
         up: status.providers.filter((p) => p.state === 'up').length,
         daemonCpuPercentOfACore: Number(daemonPct.toFixed(2)),
         withPingProcessesPercentOfACore: Number(withPingsPct.toFixed(2)),
         pingProcesses: pings.length,
         floorPercentOfACore: Number(floorPct.toFixed(2)),
+        floorWithPingsPercentOfACore: Number(lineFloor.withPings.toFixed(2)),
+        quietFloorPercentOfACore: Number(quietFloor.reader.toFixed(2)),
+        quietFloorWithPingsPercentOfACore: Number(quietFloor.withPings.toFixed(2)),
+        rssMb: rss,
         daemonOverFloor: Number((daemonPct / floorPct).toFixed(2)),
         machine: machine(),
       };
       console.log(
         `${N} providers, ${N * RATE} probes/s: daemon ${out.daemonCpuPercentOfACore}% of a core, ${rss} MB RSS; with its ${pings.length} ping processes ${out.withPingProcessesPercentOfACore}% (${out.up}/${N} up)`,
       );
-      console.log(`floor (bare Node reading the same ${N} pings, same run): ${out.floorPercentOfACore}% → daemon/floor ${out.daemonOverFloor}×`);
+      console.log(
+        `floor (bare Node reading the same ${N} pings, same run): ${out.floorPercentOfACore}% (${out.floorWithPingsPercentOfACore}% with the pings) → daemon/floor ${out.daemonOverFloor}×`,
+      );
+      console.log(
+        `quiet floor (ping -q -O: a line per miss, a SIGQUIT summary a second): ${out.quietFloorPercentOfACore}% (${out.quietFloorWithPingsPercentOfACore}% with the pings)`,
+      );
       console.log(`JSON ${JSON.stringify(out)}`);
     } finally {
       await daemon.stop();

@@ -12,6 +12,12 @@ import { RouteCopier, type CopyStatus, type CopyTable } from '../routecopy/engin
 import { copyFilter } from '../routecopy/filter.js';
 import type { ExecOptions } from '../kernel/exec.js';
 
+/**
+ * `MULTIHOME_COPY_REHEARSAL=0` in the daemon's environment: no rehearsal after the first
+ * resync (routecopy/warmup.ts). For bench/route-copy.ts, which measures with and without.
+ */
+export const REHEARSAL_ENV = 'MULTIHOME_COPY_REHEARSAL';
+
 export interface RouteCopyHandle {
   status(): CopyStatus;
   /** a full resync now (what the periodic check does) */
@@ -78,7 +84,8 @@ export async function startRouteCopy(cfg: ResolvedConfig, o: RouteCopyOptions): 
   const copier: RouteCopier = new RouteCopier(
     {
       dump: (f, cb) => dumpRoutes(f, cb),
-      write: async (d, seq) => {
+      write: async (d, seq, dry) => {
+        if (dry) return []; // the rehearsal (see routecopy/warmup.ts)
         const errors = await writer.send(d, seq);
         if (events) {
           pacer.wrote(messageCount(d) - errors.length);
@@ -106,6 +113,8 @@ export async function startRouteCopy(cfg: ResolvedConfig, o: RouteCopyOptions): 
       ownProtocol: cfg.route_protocol,
       filter: copyFilter(cfg.copy, excluded),
       log: o.log,
+      // the daemon: its first burst of changes is to be copied as fast as the later ones
+      rehearse: o.live && process.env[REHEARSAL_ENV] !== '0',
       ...(o.progress ? { progress: o.progress } : {}),
     },
   );

@@ -69,8 +69,8 @@ const EVENT_BUFFER = 2 << 10;
  * of peeking at every datagram's size first (two system calls per event); a longer
  * datagram arrives cut short, as a 'truncatedMessage'.
  */
-function open(recv = RECV_BUFFER, eventBuffer = 0): RawSocket {
-  const s = new RawNetlinkSocket(NETLINK_ROUTE, eventBuffer ? { messagePeeking: false, msgBufferSize: eventBuffer } : {});
+function open(recv = RECV_BUFFER, eventBuffer = 0, protocol = NETLINK_ROUTE): RawSocket {
+  const s = new RawNetlinkSocket(protocol, eventBuffer ? { messagePeeking: false, msgBufferSize: eventBuffer } : {});
   try {
     s.setRecvBufferSize(recv);
     s.setSendBufferSize(1 << 20);
@@ -255,24 +255,14 @@ export interface RouteEvents {
  * RTM_DELROUTE of both families, RTM_NEWLINK / RTM_DELLINK); `onOverflow` when events were lost.
  */
 export function followRoutes(onDatagram: (buf: Buffer) => void, onOverflow: (why: string) => void, o: { batchReads?: boolean } = {}): RouteEvents {
-  const s = open(RECV_BUFFER, EVENT_BUFFER);
-  s.addMembership(RTNLGRP.LINK); // a device going down takes its routes away without a route event each
-  s.addMembership(RTNLGRP.IPV4_ROUTE);
-  s.addMembership(RTNLGRP.IPV6_ROUTE);
-  const afterReads = o.batchReads ? batchReads() : () => {};
-  s.on(
-    'message',
-    guard((buf: Buffer) => {
-      afterReads();
-      onDatagram(buf);
-    }, report('route events')),
+  // a device going down takes its routes away without a route event each: links too
+  const s = subscribe(
+    NETLINK_ROUTE,
+    [RTNLGRP.LINK, RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE],
+    { recv: RECV_BUFFER, eventBuffer: EVENT_BUFFER, batchReads: o.batchReads ?? false, what: 'route events' },
+    onDatagram,
+    onOverflow,
   );
-  // an event longer than EVENT_BUFFER (a route with very many nexthops) was cut: treat it as lost
-  s.on('truncatedMessage', () => onOverflow(`a route event longer than ${EVENT_BUFFER} bytes`));
-  s.on('error', (e) => {
-    if (e.code === 'ENOBUFS' || e.errno === 105) onOverflow('the kernel dropped route events (receive buffer full)');
-    else onOverflow(`route events: ${e.message}`);
-  });
   return {
     close: () => s.close(),
     recvBuffer: s.getRecvBufferSize(),
@@ -280,22 +270,57 @@ export function followRoutes(onDatagram: (buf: Buffer) => void, onOverflow: (why
 }
 
 /**
+ * Largest rtnetlink event the daemon's kernel event listener reads whole (its links,
+ * addresses and rules too: a link event is about 1.5 KB, without the VF lists only a dump
+ * carries); a longer one counts as lost.
+ */
+const KERNEL_EVENT_BUFFER = 8 << 10;
+
+/**
  * Listen to multicast `groups` of a netlink `protocol` (NETLINK_ROUTE, NETLINK_NETFILTER):
  * each datagram to `onDatagram`; `onOverflow` when events were lost (the kernel reports
  * ENOBUFS, after which the addon may end the process: use it in a process of its own).
+ * rtnetlink is read as the route copier's listener reads it (a large buffer, batched
+ * reads without a peek each): its route groups bring every route event of a burst, the
+ * copier's echoes included, and with a 1 MB buffer read one event at a time the listener
+ * fell behind and was restarted in most bursts of 10,000 changes (bench/route-copy.ts).
+ * nftables events, few and of any size, are read whole, one at a time.
  */
 export function listen(protocol: number, groups: number[], onDatagram: (buf: Buffer) => void, onOverflow: (why: string) => void): { close(): void } {
-  const s = new RawNetlinkSocket(protocol, {});
-  try {
-    s.setRecvBufferSize(1 << 20);
-  } catch {
-    // capped by rmem_max: the kernel keeps the largest size allowed
-  }
-  for (const g of groups) s.addMembership(g);
-  s.on('message', guard(onDatagram, report('kernel events')));
-  s.on('truncatedMessage', () => onOverflow('an event was cut short'));
-  s.on('error', (e) => onOverflow(e.code === 'ENOBUFS' || e.errno === 105 ? 'the kernel dropped events (receive buffer full)' : `events: ${e.message}`));
+  const o =
+    protocol === NETLINK_ROUTE
+      ? { recv: RECV_BUFFER, eventBuffer: KERNEL_EVENT_BUFFER, batchReads: true, what: 'events' }
+      : { recv: 1 << 20, eventBuffer: 0, batchReads: false, what: 'events' };
+  const s = subscribe(protocol, groups, o, onDatagram, onOverflow);
   return { close: () => s.close() };
+}
+
+interface Subscription {
+  recv: number;
+  /** read into buffers of this size (see open); 0: peek at each datagram's size */
+  eventBuffer: number;
+  /** see batchReads: only in a process that does nothing but listen */
+  batchReads: boolean;
+  /** what the events are, in the reasons given to onOverflow */
+  what: string;
+}
+
+/** A socket of `protocol` subscribed to `groups`; a datagram cut short or dropped by the kernel is `onOverflow`. */
+function subscribe(protocol: number, groups: number[], o: Subscription, onDatagram: (buf: Buffer) => void, onOverflow: (why: string) => void): RawSocket {
+  const s = open(o.recv, o.eventBuffer, protocol);
+  for (const g of groups) s.addMembership(g);
+  const afterReads = o.batchReads ? batchReads() : () => {};
+  s.on(
+    'message',
+    guard((buf: Buffer) => {
+      afterReads();
+      onDatagram(buf);
+    }, report(o.what)),
+  );
+  // an event longer than the buffer (a route with very many nexthops) was cut: treat it as lost
+  s.on('truncatedMessage', () => onOverflow(`${o.what}: one longer than ${o.eventBuffer} bytes`));
+  s.on('error', (e) => onOverflow(e.code === 'ENOBUFS' || e.errno === 105 ? `the kernel dropped ${o.what} (receive buffer full)` : `${o.what}: ${e.message}`));
+  return s;
 }
 
 /** How long a listener sleeps, at most, between reads while events trickle in. */

@@ -117,8 +117,13 @@ export function decodeRoute(buf: Buffer, off: number): DecodedRoute | null {
   const oifs: number[] = [];
   // The value: type, scope, the onlink flag, then the copied attributes as the kernel dumped
   // them (it accepts its own encoding back; its attribute order is fixed, so equal routes give
-  // equal strings wherever they were read), built as one latin1 string for the store to intern.
-  let value = String.fromCharCode(rtype, scope, flags & RTNH_F_ONLINK, 0);
+  // equal strings wherever they were read), assembled in valueBytes and made one latin1
+  // string for the store to intern (one string per route, not one per attribute).
+  valueBytes[0] = rtype;
+  valueBytes[1] = scope;
+  valueBytes[2] = flags & RTNH_F_ONLINK;
+  valueBytes[3] = 0;
+  let v = 4;
   const end = off + msgLen;
   for (let a = r + RTMSG_LEN; a + 4 <= end;) {
     const alen = buf.readUInt16LE(a);
@@ -150,19 +155,30 @@ export function decodeRoute(buf: Buffer, off: number): DecodedRoute | null {
         break;
     }
     if (COPIED_SET.has(atype)) {
-      if (atype === RTA.MULTIPATH) {
-        const raw = Buffer.alloc(align4(alen));
-        buf.copy(raw, 0, a, a + alen);
-        maskNexthopFlags(raw);
-        value += raw.toString('latin1');
-      } else {
-        value += buf.toString('latin1', a, next);
-        for (let pad = next - a; pad < align4(alen); pad++) value += '\0';
-      }
+      // the attribute with its padding (zeros where the message ends first); multipath's
+      // padding is always zeros and its nexthops' flags masked
+      const size = align4(alen);
+      const to = atype === RTA.MULTIPATH ? Math.min(a + alen, buf.length) : next;
+      if (v + size > valueBytes.length) valueBytes = grown(valueBytes, v, v + size);
+      for (let i = a; i < to; i++) valueBytes[v + i - a] = buf[i]!;
+      valueBytes.fill(0, v + to - a, v + size);
+      if (atype === RTA.MULTIPATH) maskNexthopFlags(valueBytes.subarray(v, v + size));
+      v += size;
     }
     a = next;
   }
+  const value = valueBytes.toString('latin1', 0, v);
   return { family, dst, len, tos, metric, table, protocol, type: rtype, scope, oif, oifs, value, cloned: (flags & RTM_F_CLONED) !== 0 };
+}
+
+/** Where decodeRoute assembles a value; grown for a route with more attributes than it holds. */
+let valueBytes: Buffer = Buffer.alloc(1024);
+
+/** A buffer of at least `need` bytes holding the first `keep` of `b`. */
+function grown(b: Buffer, keep: number, need: number): Buffer {
+  const bigger = Buffer.alloc(Math.max(2 * b.length, need));
+  b.copy(bigger, 0, 0, keep);
+  return bigger;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -293,20 +309,31 @@ export function lookupRequest(dst: Uint8Array, mark: number, seq: number): Buffe
   return b;
 }
 
+/**
+ * Where the message after the one at `off` starts, or -1 when no whole message starts
+ * at `off`: `for (let off = 0, next; (next = nextMessage(buf, off)) > 0; off = next)`
+ * walks a datagram without an object per message (the per-event paths; see messages).
+ */
+export function nextMessage(buf: Buffer, off: number): number {
+  if (off + NLMSG_HDRLEN > buf.length) return -1;
+  const len = buf.readUInt32LE(off);
+  return len < NLMSG_HDRLEN || off + len > buf.length ? -1 : off + align4(len);
+}
+
+/** The type of the message at `off`. */
+export const messageType = (buf: Buffer, off: number): number => buf.readUInt16LE(off + 4);
+
 /** The messages of one datagram: [offset, type, flags, seq] per message. */
 export function* messages(buf: Buffer): Generator<{ off: number; type: number; flags: number; seq: number; len: number }> {
-  for (let off = 0; off + NLMSG_HDRLEN <= buf.length;) {
-    const len = buf.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || off + len > buf.length) return;
-    yield { off, type: buf.readUInt16LE(off + 4), flags: buf.readUInt16LE(off + 6), seq: buf.readUInt32LE(off + 8), len };
-    off += align4(len);
+  for (let off = 0, next; (next = nextMessage(buf, off)) > 0; off = next) {
+    yield { off, type: messageType(buf, off), flags: buf.readUInt16LE(off + 6), seq: buf.readUInt32LE(off + 8), len: buf.readUInt32LE(off) };
   }
 }
 
 /** The number of messages in a datagram. */
 export function messageCount(buf: Buffer): number {
   let n = 0;
-  for (const _ of messages(buf)) n++;
+  for (let off = 0, next; (next = nextMessage(buf, off)) > 0; off = next) n++;
   return n;
 }
 
@@ -357,21 +384,26 @@ const IFF_UP = 1;
 const IFLA_IFNAME = 3;
 
 /** Link messages in a datagram: index, whether it is up, its name when given. */
-export function linkEvent(buf: Buffer): { index: number; up: boolean; name?: string }[] {
-  const out: { index: number; up: boolean; name?: string }[] = [];
-  for (const m of messages(buf)) {
-    if (m.type !== RTM_NEWLINK && m.type !== RTM_DELLINK) continue;
-    const i = m.off + NLMSG_HDRLEN;
+export function linkEvent(buf: Buffer): readonly LinkChange[] {
+  // called for every route event too: no array, no object, for a datagram without links
+  let out: LinkChange[] | null = null;
+  for (let off = 0, next; (next = nextMessage(buf, off)) > 0; off = next) {
+    const type = messageType(buf, off);
+    if (type !== RTM_NEWLINK && type !== RTM_DELLINK) continue;
+    const i = off + NLMSG_HDRLEN;
     const index = buf.readInt32LE(i + 4);
     const flags = buf.readUInt32LE(i + 8);
     let name: string | undefined;
-    for (let a = i + 16; a + 4 <= m.off + m.len;) {
+    for (let a = i + 16; a + 4 <= off + buf.readUInt32LE(off);) {
       const alen = buf.readUInt16LE(a);
       if (alen < 4) break;
       if ((buf.readUInt16LE(a + 2) & 0x3fff) === IFLA_IFNAME) name = buf.toString('latin1', a + 4, a + alen).replace(/\0+$/, '');
       a += align4(alen);
     }
-    out.push({ index, up: m.type === RTM_NEWLINK && (flags & IFF_UP) !== 0, ...(name !== undefined ? { name } : {}) });
+    (out ??= []).push({ index, up: type === RTM_NEWLINK && (flags & IFF_UP) !== 0, ...(name !== undefined ? { name } : {}) });
   }
-  return out;
+  return out ?? NO_LINKS;
 }
+
+type LinkChange = { index: number; up: boolean; name?: string };
+const NO_LINKS: readonly LinkChange[] = Object.freeze([]);

@@ -17,15 +17,19 @@
 //     buffer overflowed) it resyncs again.
 // I/O comes through the port (src/kernel/rtnetlink.ts in the daemon, a fake in
 // the unit tests); the logic here is pure bookkeeping over buffers.
-import { decodeRoute, encodeRoute, messages, NLM_F, RTM, valueDevices, valueHasGateway, type DecodedRoute, type RouteKey } from './codec.js';
+import { decodeRoute, encodeRoute, messageType, NLM_F, nextMessage, RTM, valueDevices, valueHasGateway, type DecodedRoute, type RouteKey } from './codec.js';
 import type { CopyFilter } from './filter.js';
 import { formatKey, RouteSet, ValuePool } from './store.js';
+import { REHEARSAL_TURN, rehearsalEvents } from './warmup.js';
 
 export interface CopyPort {
   /** dump every route of a family (all tables) */
   dump(family: 4 | 6, onRoute: (buf: Buffer, off: number) => void): Promise<{ interrupted: boolean }>;
-  /** send a datagram of route messages whose last one asks for an ACK; the errors come back */
-  write(datagram: Buffer, ackSeq: number): Promise<{ seq: number; errno: number }[]>;
+  /**
+   * send a datagram of route messages whose last one asks for an ACK; the errors come back.
+   * `dry` (the rehearsal after the first resync, see warmup.ts): send nothing, no errors.
+   */
+  write(datagram: Buffer, ackSeq: number, dry?: boolean): Promise<{ seq: number; errno: number }[]>;
   /**
    * Stop / restart listening to route events around a bulk write: every copy written is
    * echoed to every listener, and a million echoes overflow any receive buffer (the
@@ -54,6 +58,8 @@ export interface CopyOptions {
   ownProtocol: number;
   filter: CopyFilter;
   log: (event: Record<string, unknown>) => void;
+  /** after the first resync, rehearse the live path with writes going nowhere (warmup.ts): the daemon */
+  rehearse?: boolean;
   /** progress of a resync: phase, done, total (total 0 when unknown) */
   progress?: (phase: string, done: number, total: number) => void;
   now?: () => number;
@@ -104,6 +110,8 @@ export class RouteCopier {
   private readonly pool = new ValuePool();
   private readonly main: { 4: RouteSet; 6: RouteSet } = { 4: new RouteSet(4), 6: new RouteSet(6) };
   private readonly copyTables: Map<number, CopyTable>;
+  /** the copy tables of each family (a plain array: enqueueAll runs for every event) */
+  private readonly tablesOf: { 4: number[]; 6: number[] };
   /** foreign routes per table, by key text */
   private readonly foreign = new Map<number, Map<string, ForeignRoute>>();
   private readonly now: () => number;
@@ -117,6 +125,9 @@ export class RouteCopier {
   private flushing: Promise<void> | null = null;
   private synced = false;
   private stopped = false;
+  /** the rehearsal runs: writes go nowhere */
+  private dry = false;
+  private rehearsed = false;
   private readonly st: CopyStatus;
 
   constructor(
@@ -124,6 +135,7 @@ export class RouteCopier {
     private readonly o: CopyOptions,
   ) {
     this.copyTables = new Map(o.tables.map((t) => [t.table, t]));
+    this.tablesOf = { 4: tablesWith(o.tables, 4), 6: tablesWith(o.tables, 6) };
     this.now = o.now ?? Date.now;
     this.st = {
       tables: o.tables.map((t) => ({ provider: t.provider, table: t.table })),
@@ -158,6 +170,11 @@ export class RouteCopier {
     this.stopped = true;
   }
 
+  /** Resolves once every write queued so far has been written. */
+  async idle(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
   /** A full resync (coalesced: a request while one runs makes one more run after it). */
   resync(why: string): Promise<void> {
     if (this.resyncing) {
@@ -169,6 +186,7 @@ export class RouteCopier {
         do {
           this.again = false;
           await this.fullResync(why);
+          if (this.o.rehearse && !this.rehearsed) await this.rehearse();
           why = 'events arrived that the last resync could not account for';
         } while (this.again && !this.stopped);
       } finally {
@@ -189,19 +207,78 @@ export class RouteCopier {
     void this.resync(why).catch((e: unknown) => this.o.log({ event: 'error', during: 'copy resync', error: e instanceof Error ? e.message : String(e) }));
   }
 
-  /** One datagram from the route event socket. */
-  onDatagram(buf: Buffer): void {
+  /** One datagram from the route event socket (`rehearsal`: the rehearsal's own, which passes while the others wait). */
+  onDatagram(buf: Buffer, rehearsal = false): void {
     if (this.stopped) return;
-    if (this.resyncing) {
+    if (this.resyncing && !rehearsal) {
       this.pendingEvents.push(buf);
       return;
     }
-    for (const m of messages(buf)) {
-      if (m.type !== RTM.NEWROUTE && m.type !== RTM.DELROUTE) continue;
-      const r = decodeRoute(buf, m.off);
-      if (r) this.onRouteEvent(m.type === RTM.NEWROUTE ? 'new' : 'del', r);
+    for (let off = 0, next; (next = nextMessage(buf, off)) > 0; off = next) {
+      const type = messageType(buf, off);
+      if (type !== RTM.NEWROUTE && type !== RTM.DELROUTE) continue;
+      const r = decodeRoute(buf, off);
+      if (r) this.onRouteEvent(type === RTM.NEWROUTE ? 'new' : 'del', r);
     }
     this.scheduleFlush();
+  }
+
+  /**
+   * Synthetic adds and deletes of main (warmup.ts) through the live path of this very
+   * instance, its writes going nowhere (`dry`), inside the first resync: live events wait
+   * meanwhile, so the queue holds only the rehearsal's writes. Main's set, the values, the
+   * counters and the tables are as they were after it, also when stopped in the middle.
+   */
+  private async rehearse(): Promise<void> {
+    this.rehearsed = true;
+    // a flush of events heard before the first resync began writes for real: let it end first
+    await this.idle();
+    const events = this.rehearsalEvents();
+    if (!events) return;
+    const { set, adds, deletes } = events;
+    const kept = { eventsApplied: this.st.eventsApplied, lastLagMs: this.st.lastLagMs };
+    this.dry = true;
+    try {
+      // as events arrive in a burst, some hundreds per turn of the event loop, flushed
+      // meanwhile; adds and their deletes in turn, so that main's set never holds more than
+      // one turn of them
+      for (let i = 0; i < adds.length && !this.stopped; i += REHEARSAL_TURN) {
+        for (const b of adds.slice(i, i + REHEARSAL_TURN)) this.onDatagram(b, true);
+        await new Promise((r) => setImmediate(r));
+        for (const b of deletes.slice(i, i + REHEARSAL_TURN)) this.onDatagram(b, true);
+        await new Promise((r) => setImmediate(r));
+      }
+      await this.idle();
+    } finally {
+      // never a synthetic write to the kernel, even if a flush was cut short; no synthetic
+      // key left in main (stopped between adds and their deletes; a live event for one of
+      // these keys waits in pendingEvents, applied after this)
+      this.queue = [];
+      this.dry = false;
+      for (const b of adds) set.delete(decodeRoute(b, 0)!);
+      Object.assign(this.st, kept);
+    }
+  }
+
+  /**
+   * The rehearsal's events: of the family main has routes of (IPv4 first), with the value of
+   * one of them, of a protocol the filter copies; null when there is none such.
+   */
+  private rehearsalEvents(): { set: RouteSet; adds: Buffer[]; deletes: Buffer[] } | null {
+    for (const f of [4, 6] as const) {
+      const set = this.main[f];
+      const first = set.slots().next();
+      if (first.done || this.tablesOf[f].length === 0) continue;
+      const value = this.pool.value(set.valueAt(first.value));
+      // by hand, static, BGP, the kernel's: the first one copy.exclude.protocols does not name
+      for (const protocol of [3, 4, 186, 2]) {
+        const probe = rehearsalEvents(value, () => true, { n: 1, family: f, protocol }).adds[0];
+        const r = probe && decodeRoute(probe, 0);
+        if (!r || !this.o.filter(r) || r.value !== value) continue;
+        return { set, ...rehearsalEvents(value, (k) => set.get(k) < 0, { family: f, protocol }) };
+      }
+    }
+    return null;
   }
 
   /** A device went away or down: the kernel dropped its routes from every table without an event per route. */
@@ -226,7 +303,9 @@ export class RouteCopier {
   }
 
   private onRouteEvent(kind: 'new' | 'del', r: DecodedRoute): void {
-    const key = keyOf(r);
+    // the decoded route is the key of its writes (its dst a view into the event, which
+    // nothing writes to again): no copy per event
+    const key: RouteKey = r;
     if (r.table === 254) {
       this.st.eventsApplied++;
       const set = this.main[r.family];
@@ -258,7 +337,8 @@ export class RouteCopier {
   }
 
   private enqueueAll(op: 'replace' | 'delete', key: RouteKey, value: number): void {
-    for (const t of this.copyTables.values()) if (t.families.includes(key.family)) this.enqueue({ op, key, value, table: t.table });
+    const tables = this.tablesOf[key.family];
+    for (let i = 0; i < tables.length; i++) this.enqueue({ op, key, value, table: tables[i]! });
   }
 
   private enqueue(w: Write): void {
@@ -268,7 +348,8 @@ export class RouteCopier {
   }
 
   private scheduleFlush(): void {
-    if (this.flushing || this.queue.length === 0) return;
+    // stopped: what is queued stays unwritten (a flush rescheduling itself for it would spin)
+    if (this.flushing || this.queue.length === 0 || this.stopped) return;
     this.flushing = (async () => {
       // let the rest of a burst that is already readable arrive first: one batch for all of it
       await new Promise((r) => setImmediate(r));
@@ -306,8 +387,6 @@ export class RouteCopier {
     let errors = 0;
     let done = 0;
     const inflight: Promise<void>[] = [];
-    // the writes of the datagrams in flight, to name the ones that failed
-    const bySeq = new Map<number, Write>();
     const send = () => {
       if (off === 0) return;
       const from = first;
@@ -316,18 +395,18 @@ export class RouteCopier {
       buf.writeUInt16LE(buf.readUInt16LE(lastOff + 6) | NLM_F.ACK, lastOff + 6);
       const dgram = Buffer.from(buf.subarray(0, off));
       inflight.push(
-        this.port.write(dgram, last).then((errs) => {
+        this.port.write(dgram, last, this.dry).then((errs) => {
           done += last - from + 1;
           if (phase) this.o.progress?.(phase, done, total);
           for (const e of errs) {
-            const w = bySeq.get(e.seq);
+            // the failed write, read back from the datagram (errors are rare: no record of every write)
+            const w = sentWrite(dgram, e.seq);
             // deleting a copy that is already gone is what was wanted
             if (w?.op === 'delete' && (e.errno === 3 || e.errno === 2)) continue;
             errors++;
             this.st.writeErrors++;
             this.st.lastWriteError = `${w ? `${w.op} ${formatKey(w.key)} table ${w.table}` : `message ${e.seq}`}: ${ERRNO[e.errno] ?? `errno ${e.errno}`}`;
           }
-          for (let q = from; q <= last; q++) bySeq.delete(q);
         }),
       );
       off = 0;
@@ -348,7 +427,7 @@ export class RouteCopier {
         } else if (inflight.length >= 4) await Promise.all(inflight.splice(0, inflight.length - 2));
         next = encode(w, 0);
       }
-      bySeq.set(this.seq++, w);
+      this.seq++;
       lastOff = off;
       off = next;
     }
@@ -388,7 +467,7 @@ export class RouteCopier {
       const fresh = await this.readMain(f);
       this.main[f] = fresh;
       // 2. the copy tables, compared with it as they stream: stale and changed copies
-      const tables = this.o.tables.filter((t) => t.families.includes(f)).map((t) => t.table);
+      const tables = this.tablesOf[f];
       const marks = new Map(tables.map((t) => [t, new Uint8Array(fresh.capacity)]));
       const marked = new Map(tables.map((t) => [t, 0]));
       const fixes: Write[] = [];
@@ -456,7 +535,7 @@ export class RouteCopier {
 
   /** After writing with events paused: main read again, its changes meanwhile written to the tables. */
   private async catchUp(f: 4 | 6, foreignNow: Map<number, Map<string, ForeignRoute>>): Promise<void> {
-    const tables = this.o.tables.filter((t) => t.families.includes(f)).map((t) => t.table);
+    const tables = this.tablesOf[f];
     const fresh = this.main[f];
     {
       {
@@ -504,6 +583,18 @@ export class RouteCopier {
     });
     this.synced = true;
   }
+}
+
+const tablesWith = (tables: CopyTable[], f: 4 | 6): number[] => tables.filter((t) => t.families.includes(f)).map((t) => t.table);
+
+/** The write with sequence number `seq` in a datagram the copier sent (op, key and table), or null. */
+function sentWrite(dgram: Buffer, seq: number): { op: 'replace' | 'delete'; key: RouteKey; table: number } | null {
+  for (let off = 0, next; (next = nextMessage(dgram, off)) > 0; off = next) {
+    if (dgram.readUInt32LE(off + 8) !== seq) continue;
+    const r = decodeRoute(dgram, off);
+    return r && { op: messageType(dgram, off) === RTM.DELROUTE ? 'delete' : 'replace', key: keyOf(r), table: r.table };
+  }
+  return null;
 }
 
 /** rtm_table of a route message (252 when the table id is ≥ 256 and in RTA_TABLE). */

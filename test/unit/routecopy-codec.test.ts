@@ -9,6 +9,8 @@ import {
   lookupRequest,
   messageCount,
   messages,
+  messageType,
+  nextMessage,
   NLM_F,
   RTM,
   valueDevices,
@@ -605,4 +607,56 @@ test('messageCount: the messages of a datagram', () => {
   const two = Buffer.concat([dumpRequest(4, 1), dumpRequest(6, 2)]);
   assert.equal(messageCount(two), 2);
   assert.equal(messageCount(Buffer.alloc(0)), 0);
+});
+
+test('nextMessage: the same walk as messages(), without an object per message', () => {
+  const a = sampleV4(254, 4);
+  const done = nlmsg(3, NLM_F.MULTI, 9, i32(0));
+  const odd = nlmsg(1, 0, 10, Buffer.from([1, 2]));
+  const b = sampleV6Multipath(254, 2);
+  for (const dgram of [
+    Buffer.concat([a, done, pad4(odd), b]),
+    Buffer.concat([a, b.subarray(0, b.length - 4)]),
+    Buffer.concat([a, Buffer.alloc(8)]),
+    Buffer.alloc(0),
+  ]) {
+    const walked: [number, number][] = [];
+    for (let off = 0, next; (next = nextMessage(dgram, off)) > 0; off = next) walked.push([off, messageType(dgram, off)]);
+    assert.deepEqual(
+      walked,
+      [...messages(dgram)].map((m) => [m.off, m.type]),
+    );
+  }
+  // the last message of a datagram may end unpadded: the next offset is past the end, and stops
+  assert.equal(nextMessage(odd, 0), 20);
+  assert.equal(nextMessage(odd, 20), -1);
+});
+
+test('decodeRoute: values of one route after another are their own (the bytes are assembled in one buffer)', () => {
+  const routes = [sampleV4(254, 4), sampleV6Multipath(254, 2, [1, 0]), sampleV4(254, 4, { gw: '192.0.2.9' }), sampleV4(100, 78)];
+  const values = routes.map((m) => decodeRoute(m, 0)!.value);
+  assert.equal(values[0], values[3], 'equal routes, equal values');
+  assert.notEqual(values[0], values[2]);
+  assert.equal(decodeRoute(routes[0]!, 0)!.value, values[0], 'decoding again gives the same value');
+  assert.equal(decodeRoute(routes[1]!, 0)!.value, decodeRoute(sampleV6Multipath(100, 78, [1, 0]), 0)!.value);
+});
+
+test('decodeRoute: a value longer than any so far (200 nexthops) is whole', () => {
+  const hops = Array.from({ length: 200 }, (_, i) => rtnh(0, 0, 3 + (i % 50), [rta(RTA_GATEWAY, ip6(`fe80::${(i + 1).toString(16)}`))]));
+  const msg = routeMsg({ family: AF_INET6, dstLen: 48, table: 254, protocol: 2, scope: 0, type: 1 }, [
+    rta(RTA_TABLE, u32(254)),
+    rta(RTA_DST, ip6('2001:db8:1::')),
+    rta(RTA_MULTIPATH, Buffer.concat(hops)),
+    rta(RTA_PREF, [0]),
+  ]);
+  const r = decodeRoute(msg, 0)!;
+  const multipath = 4 + hops.reduce((n, h) => n + h.length, 0);
+  // type, scope, onlink, 0; the multipath attribute; RTA_PREF (4 + 1 bytes, padded to 8)
+  assert.equal(r.value.length, 4 + multipath + 8);
+  assert.equal(r.oifs.length, 200);
+  const back = Buffer.alloc(msg.length + 64);
+  const end = encodeRoute(back, 0, 'replace', keyOf(r), r.value, 100, 78, 1);
+  assert.equal(decodeRoute(back.subarray(0, end), 0)!.value, r.value, 'it round-trips');
+  // and a short one after it is not padded by the long one's bytes
+  assert.equal(decodeRoute(sampleV4(254, 4), 0)!.value, decodeRoute(sampleV4(100, 78), 0)!.value);
 });

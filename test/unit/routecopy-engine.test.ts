@@ -115,6 +115,10 @@ class FakeKernel implements CopyPort {
   failWrite: ((op: 'replace' | 'delete', table: number, k: RouteKey) => number) | undefined;
   /** runs inside a write, before it is applied */
   onWrite: (() => void | Promise<void>) | undefined;
+  /** the datagrams of the rehearsal (written `dry`: not applied), as decoded writes */
+  readonly dry: WriteRecord[] = [];
+  /** runs inside a dry write */
+  onDryWrite: (() => void) | undefined;
 
   put(table: number, k: RouteKey, protocol: number, value: string): void {
     const t = this.tables.get(table) ?? new Map<string, KRoute>();
@@ -162,8 +166,16 @@ class FakeKernel implements CopyPort {
     return { interrupted: false };
   }
 
-  async write(datagram: Buffer, ackSeq: number): Promise<{ seq: number; errno: number }[]> {
+  async write(datagram: Buffer, ackSeq: number, dry = false): Promise<{ seq: number; errno: number }[]> {
     await new Promise((r) => setImmediate(r));
+    if (dry) {
+      for (const m of messages(datagram)) {
+        const r = decodeRoute(datagram, m.off)!;
+        this.dry.push({ op: m.type === RTM.NEWROUTE ? 'replace' : 'delete', table: r.table, route: formatKey(r), protocol: r.protocol, seq: m.seq });
+      }
+      this.onDryWrite?.();
+      return [];
+    }
     if (this.onWrite) await this.onWrite();
     const errors: { seq: number; errno: number }[] = [];
     const d = { seqs: [] as number[], acks: [] as boolean[], ackSeq };
@@ -1013,4 +1025,183 @@ test('a live write that fails (the socket reported an error) is followed by a re
   assert.equal(copier.status().resyncs, resyncs + 1);
   assert.ok(k.list(100).includes('10.5.0.0/16 proto 78 gw2'), k.list(100).join(', '));
   assert.ok(k.list(101).includes('10.5.0.0/16 proto 78 gw2'));
+});
+
+// ---------------------------------------------------------------------------
+// The rehearsal after the first resync (warmup.ts)
+
+test('rehearsal: after the first resync, synthetic adds and deletes go through the live path and nothing is written', async () => {
+  const { k, copier, logs } = setup({ rehearse: true });
+  const plain = setup();
+  await plain.copier.resync('start');
+  await copier.resync('start');
+  await settle();
+  // every synthetic key was written (dry) to both tables, added and then deleted
+  const added = k.dry.filter((w) => w.op === 'replace');
+  const deleted = k.dry.filter((w) => w.op === 'delete');
+  assert.ok(added.length > 1000, `${added.length} dry adds`);
+  assert.equal(deleted.length, added.length);
+  assert.deepEqual(new Set(added.map((w) => w.table)), new Set([100, 101]));
+  assert.ok(added.every((w) => w.route.startsWith('240.') && w.protocol === COPY));
+  // nothing of it in the kernel, main's set, the counters, the values or the logs
+  assert.deepEqual(k.list(100), EXPECT_100);
+  assert.deepEqual(k.list(101), EXPECT_101);
+  assert.deepEqual(k.writes, plain.k.writes);
+  const st = copier.status();
+  const { lastResync: _a, ...rest } = st;
+  const { lastResync: _b, ...restPlain } = plain.copier.status();
+  assert.deepEqual(rest, restPlain);
+  assert.deepEqual(
+    logs.map((l) => l.event),
+    plain.logs.map((l) => l.event),
+  );
+  // once: the next resync does not rehearse
+  const dry = k.dry.length;
+  await copier.resync('periodic check');
+  assert.equal(k.dry.length, dry);
+});
+
+test('rehearsal: events that arrive while it runs wait, and are copied after it', async () => {
+  const { k, copier } = setup({ rehearse: true });
+  let arrived = false;
+  k.onDryWrite = () => {
+    if (arrived) return;
+    arrived = true;
+    k.put(MAIN, N, 4, V.gw2);
+    copier.onDatagram(event('new', MAIN, N, 4, V.gw2));
+    assert.ok(!k.list(100).some((r) => r.startsWith('10.5.')));
+  };
+  await copier.resync('start');
+  await settle();
+  assert.ok(arrived);
+  assert.ok(k.list(100).includes('10.5.0.0/16 proto 78 gw2'));
+  assert.ok(k.list(101).includes('10.5.0.0/16 proto 78 gw2'));
+  assert.equal(copier.status().eventsApplied, 1);
+  assert.equal(copier.status().mainRoutes[4], 6);
+});
+
+test('rehearsal: stopped in the middle, none of its writes ever reaches the kernel and main keeps none of its keys', async () => {
+  const { k, copier } = setup({ rehearse: true });
+  // stopped after the first turn's adds were written (dry), before their deletes
+  k.onDryWrite = () => copier.stop();
+  await copier.resync('start');
+  await settle();
+  assert.ok(k.dry.length > 0);
+  assert.ok(
+    k.dry.every((w) => w.op === 'replace'),
+    'stopped before any delete',
+  );
+  assert.ok(!k.writes.some((w) => w.route.startsWith('240.')));
+  assert.deepEqual(copier.status().mainRoutes, { 4: 5, 6: 0 });
+  assert.equal(copier.status().eventsApplied, 0);
+  assert.deepEqual(k.list(100), EXPECT_100);
+});
+
+test('rehearsal: a resync asked for while it runs follows it, and does not rehearse again', async () => {
+  const { k, copier, logs } = setup({ rehearse: true });
+  const asked: { resync?: Promise<void> } = {};
+  k.onDryWrite = () => {
+    if (asked.resync) return;
+    // meanwhile a copy went missing behind the copier's back
+    k.remove(101, A);
+    asked.resync = copier.resync('periodic check');
+  };
+  await copier.resync('start');
+  assert.ok(asked.resync);
+  await asked.resync;
+  await settle();
+  const dry = k.dry.length;
+  assert.equal(k.dry.filter((w) => w.op === 'delete').length, dry / 2, 'one rehearsal, whole');
+  assert.equal(copier.status().resyncs, 2);
+  assert.deepEqual(
+    logs.filter((l) => l.event === 'copy-resync' || l.event === 'copy-drift-repaired').map((l) => l.event),
+    ['copy-resync', 'copy-drift-repaired'],
+  );
+  assert.deepEqual(k.list(101), EXPECT_101);
+  assert.ok(!k.writes.some((w) => w.route.startsWith('240.')));
+});
+
+test('rehearsal: writes of events heard before the first resync are written for real, never dry', async () => {
+  const { k, copier } = setup({ rehearse: true });
+  // enough routes for several datagrams, each write slow: the flush is still running when
+  // the resync (fast on the fake) is done and the rehearsal begins
+  const keys = Array.from({ length: 1500 }, (_, i) => key(`10.${100 + (i >> 8)}.${i & 255}.0/24`));
+  for (const x of keys) {
+    k.put(MAIN, x, 4, V.gw2);
+    copier.onDatagram(event('new', MAIN, x, 4, V.gw2));
+  }
+  k.onWrite = () => new Promise((r) => setTimeout(r, 5));
+  await copier.resync('start');
+  await copier.idle();
+  await settle();
+  assert.ok(k.dry.length > 0);
+  assert.deepEqual(
+    k.dry.filter((w) => !w.route.startsWith('240.')),
+    [],
+  );
+  for (const x of keys) assert.ok(k.get(100, x) && k.get(101, x), formatKey(x));
+});
+
+test('rehearsal: IPv6 only, keys of 100::/64', async () => {
+  const k = new FakeKernel();
+  const routes = [key('2001:db8:1::/48'), key('2001:db8:2::/48'), key('2001:db8:3::/48')];
+  for (const r of routes) k.put(MAIN, r, 4, V.link2);
+  const tables: CopyTable[] = [{ provider: 'isp1', table: 100, families: [6] }];
+  const copier = new RouteCopier(k, { tables, protocol: COPY, ownProtocol: OWN, filter: simpleFilter, log: () => {}, rehearse: true });
+  await copier.resync('start');
+  await settle();
+  assert.ok(k.dry.length > 1000, `${k.dry.length} dry writes`);
+  assert.ok(
+    k.dry.every((w) => w.route.startsWith('100::') && w.route.endsWith('/80') && w.table === 100),
+    k.dry[0]?.route,
+  );
+  assert.deepEqual(
+    k.list(100),
+    routes.map((r) => `${formatKey(r)} proto 78 link2`),
+  );
+  assert.deepEqual(copier.status().mainRoutes, { 4: 0, 6: 3 });
+  assert.equal(copier.status().values, 1);
+});
+
+test('rehearsal: with routes added by hand not copied, its events are of a protocol that is', async () => {
+  const boot: CopyFilter = (r) => simpleFilter(r) && r.protocol !== 3;
+  const { k, copier } = setup({ rehearse: true, filter: boot });
+  await copier.resync('start');
+  await settle();
+  assert.ok(k.dry.length > 1000, `${k.dry.length} dry writes`);
+  const plain = setup({ filter: boot });
+  await plain.copier.resync('start');
+  assert.deepEqual(copier.status().mainRoutes, plain.copier.status().mainRoutes);
+});
+
+test('rehearsal: nothing the filter copies in 240.0.0.0/4 (excluded): no rehearsal, nothing changed', async () => {
+  const no240: CopyFilter = (r) => simpleFilter(r) && !(r.family === 4 && r.dst[0]! >= 240);
+  const { k, copier } = setup({ rehearse: true, filter: no240 });
+  await copier.resync('start');
+  await settle();
+  assert.equal(k.dry.length, 0);
+  assert.deepEqual(k.list(100), EXPECT_100);
+});
+
+test('rehearsal: a key main holds is not rehearsed, and main keeps it', async () => {
+  const { k, copier } = setup({ rehearse: true });
+  const held = key('240.0.5.0/24');
+  k.put(MAIN, held, 4, V.gw2);
+  await copier.resync('start');
+  await settle();
+  assert.ok(!k.dry.some((w) => w.route === '240.0.5.0/24'));
+  assert.ok(k.list(100).includes('240.0.5.0/24 proto 78 gw2'));
+  assert.equal(copier.status().mainRoutes[4], 6);
+  // and it is still followed: deleted from main, deleted from the copies
+  k.remove(MAIN, held);
+  copier.onDatagram(event('del', MAIN, held, 4, V.gw2));
+  await settle();
+  assert.ok(!k.list(100).some((r) => r.startsWith('240.')));
+});
+
+test('rehearsal: without IPv4 routes in main there is nothing to rehearse', async () => {
+  const k = new FakeKernel();
+  const copier = new RouteCopier(k, { tables: TABLES, protocol: COPY, ownProtocol: OWN, filter: simpleFilter, log: () => {}, rehearse: true });
+  await copier.resync('start');
+  assert.equal(k.dry.length, 0);
 });
