@@ -64,9 +64,12 @@ async function brownout(t: { diagnostic(s: string): void }, inst: LabInstance, d
 test('10 % loss on isp1: voice (avoid_degraded) moves to isp2 within 6 s, bulk stays on isp1', async (t) => {
   await withSeedLab(t, async (router, inst) => {
     await startEchoServer(inst, 'inet');
-    // down: 5 — a lossy link must be degraded, not taken down by a run of lost probes
-    // probes every 200 ms with a 600 ms timeout: what is tested is degraded against down, not the default probe rate
-    const d = await startDaemon(router, config(`{ probe: icmp, targets: [${SEED_SERVER}], loss: 0.05, down: 5, interval: 200ms, timeout: 600ms }`));
+    // A lossy link must be degraded, not taken down by a run of lost probes. What is tested is
+    // degraded against down, not the default probe rate: probes every 200 ms with a 600 ms
+    // timeout, and down after 8 in a row. The drop (below) takes 10 % of the packets both ways,
+    // so a probe is lost with p = 0.19: 5 in a row took isp1 down in about one run in a hundred
+    // (0.19⁵ × ~40 rounds); 8 in a row, 0.19⁸ × 40 ≈ 7·10⁻⁵.
+    const d = await startDaemon(router, config(`{ probe: icmp, targets: [${SEED_SERVER}], loss: 0.05, down: 8, interval: 200ms, timeout: 600ms }`));
     try {
       await brownout(
         t,
