@@ -13,7 +13,7 @@ export function getTopology(name: string): Topology {
 }
 
 export { labDown, labDownAll, labUp, newLabId, nsOf } from './build.js';
-export { listInstances, type LabInstance } from './instances.js';
+export { listInstances, listInstancesChecked, type LabInstance } from './instances.js';
 export { runDemo } from './demo.js';
 export { type FlowRow } from './flows.js';
 export { applySeedRecipe } from './seed-recipe.js';

@@ -4,6 +4,7 @@
 // other process can always find and remove what a crashed run left behind.
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { listNetns } from '../kernel/netns.js';
 
 const LAB_DIR = process.env['MULTIHOME_LAB_DIR'] ?? '/run/multihome-lab';
 
@@ -71,4 +72,29 @@ export async function listInstances(): Promise<LabInstance[]> {
     if (inst) out.push(inst);
   }
   return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/** Whether process `pid` exists (signal 0 checks without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A record that stands for nothing any more: the process that built it is gone and none of its
+ * namespaces exists (a run killed after removing its namespaces, or records kept across a
+ * deletion by hand). A record whose builder still runs may be one being built.
+ */
+function isGone(inst: LabInstance, liveNamespaces: ReadonlySet<string>): boolean {
+  return !alive(inst.owner) && !Object.values(inst.namespaces).some((n) => liveNamespaces.has(n));
+}
+
+/** Every recorded instance, oldest first, each marked `gone` when it stands for nothing any more (`lab list`). */
+export async function listInstancesChecked(): Promise<(LabInstance & { gone: boolean })[]> {
+  const live = new Set(await listNetns());
+  return (await listInstances()).map((i) => ({ ...i, gone: isGone(i, live) }));
 }

@@ -7,7 +7,18 @@ import { describePlan } from '../../apply/render.js';
 import { applyPrepared, prepare } from '../../apply/session.js';
 import { realTarget } from '../../apply/transaction.js';
 import { EXIT, UserError } from '../../errors/index.js';
-import { getTopology, installUplinkCounter, labDown, labDownAll, labUp, listInstances, nsOf, runDemo, startEchoServer } from '../../lab/index.js';
+import {
+  getTopology,
+  installUplinkCounter,
+  labDown,
+  labDownAll,
+  labUp,
+  listInstances,
+  listInstancesChecked,
+  nsOf,
+  runDemo,
+  startEchoServer,
+} from '../../lab/index.js';
 import { packageRoot, readConfigFile, requireRoot } from '../context.js';
 import { printJson } from '../output.js';
 import { guarded } from './config-commands.js';
@@ -81,10 +92,14 @@ function registerList(lab: Command): void {
     .description('list running lab instances')
     .action((opts: LabOpts) =>
       guarded(opts.json, async () => {
-        const list = await listInstances();
+        const list = await listInstancesChecked();
         if (opts.json) printJson({ ok: true, instances: list });
         else if (list.length === 0) process.stdout.write('no lab instances\n');
-        else for (const i of list) process.stdout.write(`${i.id}  ${i.topology}  ${Object.values(i.namespaces).join(' ')}\n`);
+        else
+          for (const i of list)
+            process.stdout.write(
+              `${i.id}  ${i.topology}  ${Object.values(i.namespaces).join(' ')}${i.gone ? `  (gone: none of its namespaces exists; \`multihome lab down ${i.id}\` forgets it)` : ''}\n`,
+            );
         return EXIT.ok;
       }),
     );
