@@ -57,7 +57,10 @@
 // RTT of the answered ones. A usable provider is `degraded` when latency > latency.degraded or
 // loss > loss.degraded (still usable: groups may prefer a healthier member), and back `up` once
 // both are at or below 80 % of their thresholds (QUALITY_RECOVERY, so a mean hovering at the
-// threshold does not toggle every round). `loss.down`: loss ≥ this takes the provider down even
+// threshold does not toggle every round) over a whole window of probes sent since it became
+// degraded. Why the whole window: the first decision may rest on `minSamples` probes, where one
+// lost probe in 13 is 7.7 %; judging recovery on the next dozen probes would let a link losing
+// one probe in five toggle degraded → up → degraded, moving `avoid_degraded` traffic each time. `loss.down`: loss ≥ this takes the provider down even
 // without `down` consecutive failed rounds (a link losing 2 probes out of 3). The decisions only
 // look at probes since the provider last became usable (so the outage it just recovered from
 // does not keep it degraded or down), and need `minSamples` probes first; the reported
@@ -490,7 +493,7 @@ function evaluate(m: Mutable, now: number): StepResult {
   m.unanswered = unansweredRounds(m, now, windowStart);
   const rawCause = hysteresis(m, now, windowStart);
   const released = releaseDamping(m, now);
-  m.qualityBad = quality(m, windowStart);
+  m.qualityBad = quality(m, now, windowStart);
 
   const target: HealthState = !m.reachable || m.suppressed ? 'down' : m.qualityBad ? 'degraded' : 'up';
   if (target === m.state) return { machine: m };
@@ -581,7 +584,7 @@ function releaseDamping(m: Mutable, now: number): string | null {
 }
 
 /** Quality: what makes a usable provider degraded now (latency, loss, jitter over their thresholds, with recovery at QUALITY_RECOVERY of them), or null. */
-function quality(m: Mutable, windowStart: number): HealthMachine['qualityBad'] {
+function quality(m: Mutable, now: number, windowStart: number): HealthMachine['qualityBad'] {
   const { s, minSamples } = m.cfg;
   const latT = s.latency?.degraded;
   const lossT = s.loss?.degraded;
@@ -593,6 +596,8 @@ function quality(m: Mutable, windowStart: number): HealthMachine['qualityBad'] {
   if (lossT !== undefined && q.loss !== null && q.loss > lossT) return { cause: 'loss', text: `loss ${pct(q.loss)} > ${pct(lossT)}` };
   if (jitT !== undefined && q.jitter !== null && q.jitter > jitT) return { cause: 'jitter', text: `jitter ${Math.round(q.jitter)} ms > ${jitT} ms` };
   if (!m.qualityBad) return null;
+  // Recovery is judged on a whole window sent since it became degraded (see the header).
+  if (m.state === 'degraded' && now - m.since < s.window) return m.qualityBad;
   const latOk = latT === undefined || q.latency === null || q.latency <= latT * QUALITY_RECOVERY;
   const lossOk = lossT === undefined || q.loss === null || q.loss <= lossT * QUALITY_RECOVERY;
   const jitOk = jitT === undefined || q.jitter === null || q.jitter <= jitT * QUALITY_RECOVERY;

@@ -192,6 +192,23 @@ test('latency over the threshold gives degraded, and back to up when it falls', 
   assert.match(deg.reason, /latency \d+ ms > 100 ms/);
 });
 
+test('degraded on the first dozen probes: back up only after a whole window sent since, not after the next lucky dozen', () => {
+  // minSamples is 13 here (10 s / 200 ms / 4): one lost probe in the first 14 is 7.1 % > 5 %.
+  // The next eleven good ones bring the fraction to 4 % (at or below 80 % of 5 %), which is no
+  // evidence the link is good again; the provider stays degraded for one window (10 s).
+  const run = simulate({ loss: { degraded: 0.05 } }, { end: 30_000, lost: (i) => i === 13 });
+  assert.deepEqual(
+    run.transitions.map((t) => [t.to, t.cause]),
+    [
+      ['degraded', 'loss'],
+      ['up', 'quality-restored'],
+    ],
+  );
+  const [deg, back] = run.transitions as [Transition, Transition];
+  assert.equal(run.stateAt(deg.at + 5_000), 'degraded');
+  assert.ok(back.at >= deg.at + 10_000 && back.at <= deg.at + 10_400, `up ${back.at - deg.at} ms after degraded`);
+});
+
 test('loss over loss.degraded gives degraded and back; loss over loss.down takes it down without 3 failures in a row', () => {
   // every third probe lost between 10 s and 25 s: 33 % loss, never two in a row
   const third = simulate({ loss: { degraded: 0.2 } }, { end: 50_000, lost: (i) => i >= 50 && i < 125 && i % 3 === 0 });
