@@ -25,6 +25,12 @@ const INTERVAL = arg('interval', 0); // 0: the default
 const TIMEOUT = INTERVAL ? Math.max(250, 3 * INTERVAL) : 250;
 const RATE = 1000 / (INTERVAL || 50);
 
+/** Context switches so far (voluntary + not): how often the process woke up. */
+function switches(pid: number): number {
+  const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return [...st.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+}
+
 /** The daemon's resident set, MB. */
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -58,6 +64,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 3000));
       const pings = (await netnsPids(R)).filter((p) => p !== daemon.pid);
       const d0 = cpuSeconds(daemon.pid);
+      const w0 = switches(daemon.pid);
       const p0 = pings.reduce((s, p) => s + cpuSeconds(p), 0);
       const t0 = Date.now();
       await new Promise((r) => setTimeout(r, SECONDS * 1000));
@@ -65,6 +72,7 @@ async function main() {
       const d = (cpuSeconds(daemon.pid) - d0) / wall;
       const withPings = d + (pings.reduce((s, p) => s + cpuSeconds(p), 0) - p0) / wall;
       const rss = rssMb(daemon.pid);
+      const wakeups = (switches(daemon.pid) - w0) / wall;
       const status = JSON.parse((await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'status', '--json'], { netns: R })).stdout) as {
         providers: { state: string }[];
       };
@@ -73,13 +81,14 @@ async function main() {
       const withPingsPct = withPings * 100;
 
       // The floors, same namespace, same pings: what reading them costs before any daemon logic,
-      // as the daemon runs them (a line per reply) and quiet (ping-floor.ts --quiet: a line per
-      // miss and a summary a second). Each with its ping processes.
-      const floorOf = async (quiet: boolean): Promise<{ reader: number; withPings: number }> => {
+      // as the daemon ran them before issue 14 (a line per reply, read as it comes), as it reads
+      // them now (the same lines in batches) and quiet (ping-floor.ts --quiet: a line per miss and
+      // a summary a second). Each with its ping processes.
+      const floorOf = async (mode: boolean | string[]): Promise<{ reader: number; withPings: number }> => {
         const floor = spawnInNetns(R, [
           process.execPath,
           FLOOR,
-          ...(quiet ? ['--quiet'] : []),
+          ...(Array.isArray(mode) ? mode : mode ? ['--quiet'] : []),
           String(INTERVAL || 50),
           String(TIMEOUT),
           ...Array.from({ length: N }, (_, i) => `10.${i + 1}.0.2=10.${i + 1}.0.1`),
@@ -100,6 +109,9 @@ async function main() {
       };
       const lineFloor = await floorOf(false);
       const quietFloor = await floorOf(true);
+      // the daemon's reader: a line per reply, read in batches every timeout − interval (kernel/ping.ts)
+      const batchMs = Math.min(250, Math.max(25, TIMEOUT - (INTERVAL || 50)));
+      const batchFloor = await floorOf(['--batch', String(batchMs)]);
       const floorPct = lineFloor.reader;
       const out = {
         bench: 'daemon-cpu',
@@ -112,18 +124,22 @@ async function main() {
         pingProcesses: pings.length,
         floorPercentOfACore: Number(floorPct.toFixed(2)),
         floorWithPingsPercentOfACore: Number(lineFloor.withPings.toFixed(2)),
+        batchMs,
+        batchFloorPercentOfACore: Number(batchFloor.reader.toFixed(2)),
         quietFloorPercentOfACore: Number(quietFloor.reader.toFixed(2)),
         quietFloorWithPingsPercentOfACore: Number(quietFloor.withPings.toFixed(2)),
         rssMb: rss,
+        daemonWakeupsPerSecond: Math.round(wakeups),
         daemonOverFloor: Number((daemonPct / floorPct).toFixed(2)),
         machine: machine(),
       };
       console.log(
-        `${N} providers, ${N * RATE} probes/s: daemon ${out.daemonCpuPercentOfACore}% of a core, ${rss} MB RSS; with its ${pings.length} ping processes ${out.withPingProcessesPercentOfACore}% (${out.up}/${N} up)`,
+        `${N} providers, ${N * RATE} probes/s: daemon ${out.daemonCpuPercentOfACore}% of a core, ${rss} MB RSS, ${out.daemonWakeupsPerSecond} wake-ups/s; with its ${pings.length} ping processes ${out.withPingProcessesPercentOfACore}% (${out.up}/${N} up)`,
       );
       console.log(
         `floor (bare Node reading the same ${N} pings, same run): ${out.floorPercentOfACore}% (${out.floorWithPingsPercentOfACore}% with the pings) → daemon/floor ${out.daemonOverFloor}×`,
       );
+      console.log(`batched floor (the same lines read every ${batchMs} ms, as the daemon reads them): ${out.batchFloorPercentOfACore}%`);
       console.log(
         `quiet floor (ping -q -O: a line per miss, a SIGQUIT summary a second): ${out.quietFloorPercentOfACore}% (${out.quietFloorWithPingsPercentOfACore}% with the pings)`,
       );

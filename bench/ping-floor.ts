@@ -9,14 +9,19 @@
 // 0% loss, min/avg/ewma/max = …"). The reader wakes for misses and for one summary a second per
 // ping, instead of for every reply.
 //
-//   node dist/bench/ping-floor.js [--quiet] INTERVAL_MS TIMEOUT_MS SOURCE=TARGET...
+// With --batch MS, the reader the daemon has now: the same lines as without, written into a
+// FIFO and read every MS by src/kernel/batched-lines.ts instead of as each one comes.
+//
+//   node dist/bench/ping-floor.js [--quiet | --batch MS] INTERVAL_MS TIMEOUT_MS SOURCE=TARGET...
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openBatchedLines } from '../src/kernel/batched-lines.js';
 
 const args = process.argv.slice(2);
 const quiet = args[0] === '--quiet';
-const [interval, timeout, ...pairs] = quiet ? args.slice(1) : args;
+const batchMs = args[0] === '--batch' ? Number(args[1]) : 0;
+const [interval, timeout, ...pairs] = quiet ? args.slice(1) : batchMs ? args.slice(2) : args;
 const REPLY = /^\[(\d+\.\d+)\] \d+ bytes from \S+ icmp_seq=(\d+) .*time=([\d.]+) ms/;
-const MISS = /^no answer yet for icmp_seq=(\d+)/;
+const MISS = /^(?:\[[\d.]+\] )?no answer yet for icmp_seq=(\d+)/;
 const SUMMARY = /^(\d+)\/(\d+) packets, (\d+)% loss/;
 let lines = 0;
 let misses = 0;
@@ -39,6 +44,20 @@ function eachLine(stream: NodeJS.ReadableStream & { setEncoding(e: BufferEncodin
 
 const children: ChildProcess[] = [];
 for (const pair of pairs) {
+  if (batchMs) {
+    // the daemon's own reader (src/kernel/batched-lines.ts), at the period given
+    const [source, target] = pair.split('=');
+    const reader = await openBatchedLines(batchMs, (l) => {
+      if (REPLY.exec(l)) lines++;
+      else if (MISS.exec(l)) misses++;
+    });
+    const child = spawn('ping', ['-n', '-D', '-O', '-i', String(Number(interval) / 1000), '-W', String(Number(timeout) / 1000), '-I', source!, target!], {
+      stdio: ['ignore', reader.writeFd, 'pipe'],
+    });
+    reader.childStarted();
+    children.push(child);
+    continue;
+  }
   const [source, target] = pair.split('=');
   const opts = quiet ? ['-q', '-O'] : ['-D', '-O'];
   const child = spawn('ping', ['-n', ...opts, '-i', String(Number(interval) / 1000), '-W', String(Number(timeout) / 1000), '-I', source!, target!], {

@@ -383,6 +383,9 @@ export class Daemon {
       this.historyAt = Date.now();
       void this.serial(() => this.recordHistory(cur));
     }
+    // results already written but not yet read (ICMP lines are read in batches) first: time
+    // must not pass in a machine over an answer that has come
+    for (const r of this.runs.values()) r.prober?.flush();
     for (const [name, m] of cur.machines) this.step(cur, name, tick(m, Date.now()));
   }
 

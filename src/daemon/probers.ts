@@ -22,6 +22,8 @@ export interface ProbeReport {
 
 export interface Prober {
   stop(): Promise<void>;
+  /** report now every result already known (ICMP results are read in batches; see kernel/ping.ts) */
+  flush(): void;
 }
 
 /** The address a probe to `target` is sent from: the provider's own, of the target's family. */
@@ -54,6 +56,7 @@ export function startProber(p: ResolvedProvider, h: HealthConfig, facts: SystemF
         });
         pingers.push(pg);
         void pg.exited.then(({ code, stderr }) => {
+          pingers.splice(pingers.indexOf(pg), 1);
           if (stopped) return;
           report({
             provider: p.name,
@@ -85,6 +88,9 @@ export function startProber(p: ResolvedProvider, h: HealthConfig, facts: SystemF
     timers.push(timer);
   }
   return {
+    flush() {
+      for (const pg of pingers) pg.flush();
+    },
     async stop() {
       stopped = true;
       for (const t of timers) clearInterval(t);

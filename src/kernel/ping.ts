@@ -1,13 +1,20 @@
 // ICMP echo probes through one uplink. Node cannot send ICMP without a raw
 // socket, so this runs iputils `ping` (one long-running process per target),
 // bound with -I to the uplink's source address, and turns its lines into
-// probe results as they arrive. Parsing ping's output is fine here: it is a
-// probe result, not kernel state.
+// probe results. Parsing ping's output is fine here: it is a probe result, not
+// kernel state.
+//
+// The lines are read in batches (batched-lines.ts), every `batchMs`: by default
+// timeout − interval (at most 250 ms), so a "no answer yet" line is read before
+// its probe's timeout and a timeout is never reported late. Before it reports a
+// timeout the pinger reads what ping has written so far, so an answer that came
+// in meanwhile is never mistaken for silence; every result carries ping's own
+// time stamp, so a batch is the same results in the same order, only later.
 //
 //   -n no DNS · -D epoch timestamp per line · -O report unanswered probes ·
 //   -i interval · -W timeout (both in seconds)
-import { spawn } from 'node:child_process';
-import { InternalError } from '../errors/index.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openBatchedLines, type BatchedLines } from './batched-lines.js';
 import { nsArgv } from './exec.js';
 
 export interface PingResult {
@@ -29,10 +36,13 @@ export interface PingOptions {
   onResult: (r: PingResult) => void;
   /** run inside this named network namespace */
   netns?: string;
+  /** how often ping's lines are read; default timeout − interval, within 25–250 ms */
+  batchMs?: number;
 }
 
 export interface Pinger {
-  readonly pid: number;
+  /** read what ping has written so far and report its results now (the daemon does, before it lets time pass) */
+  flush(): void;
   /** the exit code and stderr once ping ends (e.g. the source address does not exist) */
   readonly exited: Promise<{ code: number; stderr: string }>;
   /** end ping (SIGTERM, then SIGKILL) and drop pending timeouts; no results after this resolves */
@@ -48,10 +58,11 @@ const secs = (ms: number) => (ms / 1000).toFixed(3);
 
 export function startPing(o: PingOptions): Pinger {
   const argv = nsArgv(['ping', '-n', '-D', '-O', '-i', secs(o.intervalMs), '-W', secs(o.timeoutMs), '-I', o.source, o.target], o.netns);
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new InternalError(`cannot start ${argv.join(' ')}`);
+  const batchMs = o.batchMs ?? Math.min(250, Math.max(25, o.timeoutMs - o.intervalMs));
   let stopped = false;
   let stderr = '';
+  let child: ChildProcess | null = null;
+  let lines: BatchedLines | null = null;
   // Sequence numbers already reported (ok or failed), so a probe counts once,
   // except that a reply arriving after its timeout is still reported as ok
   // (the machine lets a late answer count as good).
@@ -71,19 +82,6 @@ export function startPing(o: PingOptions): Pinger {
     pending.delete(seq);
   };
 
-  // Lines split by hand: readline's machinery is most of the cost of a ping line, and the
-  // daemon reads several of these a second per provider.
-  let partial = '';
-  child.stdout.setEncoding('latin1');
-  child.stdout.on('data', (chunk: string) => {
-    let text = partial + chunk;
-    let nl: number;
-    while ((nl = text.indexOf('\n')) >= 0) {
-      onLine(text.slice(0, nl));
-      text = text.slice(nl + 1);
-    }
-    partial = text;
-  });
   function onLine(line: string): void {
     let m: RegExpMatchArray | null;
     if ((m = REPLY.exec(line))) {
@@ -105,30 +103,54 @@ export function startPing(o: PingOptions): Pinger {
       const deadline = sentAt + o.timeoutMs;
       const fire = () => {
         pending.delete(seq);
+        lines?.flush(); // an answer written since the last read settles it
         if (!reported.has(seq)) emit({ at: Math.max(deadline, Date.now()), ok: false, seq, sentAt, error: `no reply within ${o.timeoutMs} ms` });
       };
       pending.set(seq, setTimeout(fire, Math.max(0, deadline - Date.now())));
     }
   }
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
 
-  const exited = new Promise<{ code: number; stderr: string }>((resolve) => {
-    child.on('error', (e) => resolve({ code: 127, stderr: e.message }));
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stderr: stderr.trim() }));
-  });
+  const exited = (async (): Promise<{ code: number; stderr: string }> => {
+    try {
+      lines = await openBatchedLines(batchMs, onLine);
+    } catch (e) {
+      return { code: 127, stderr: `cannot read ping's output: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    if (stopped) {
+      lines.close();
+      return { code: 143, stderr: '' };
+    }
+    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', lines.writeFd, 'pipe'] });
+    child = c;
+    lines.childStarted();
+    c.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    return new Promise((resolve) => {
+      c.on('error', (e) => resolve({ code: 127, stderr: e.message }));
+      c.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stderr: stderr.trim() }));
+    }).then((r) => {
+      lines?.flush(); // its last lines
+      lines?.close();
+      return r as { code: number; stderr: string };
+    });
+  })();
 
   return {
-    pid: child.pid,
     exited,
+    flush() {
+      lines?.flush();
+    },
     async stop() {
       stopped = true;
       for (const t of pending.values()) clearTimeout(t);
       pending.clear();
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const late = setTimeout(() => child.kill('SIGKILL'), 2000);
-      await exited;
-      clearTimeout(late);
+      lines?.close();
+      const c = child;
+      if (c && c.exitCode === null && c.signalCode === null) {
+        c.kill('SIGTERM');
+        const late = setTimeout(() => c.kill('SIGKILL'), 2000);
+        await exited;
+        clearTimeout(late);
+      } else await exited;
     },
   };
 }

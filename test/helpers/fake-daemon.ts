@@ -15,6 +15,7 @@ export function fakeProbers() {
   const start: typeof startProber = (p, _h, _f, _e, report) => {
     live.set(p.name, (r) => report({ provider: p.name, target: '203.0.113.10', ...r }));
     return {
+      flush: () => undefined, // results reach the daemon as the test reports them
       stop: () => {
         live.delete(p.name);
         return Promise.resolve();
