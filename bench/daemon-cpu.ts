@@ -8,7 +8,7 @@
 // RSS is the daemon's VmRSS at the end of the window. --interval MS probes at that interval
 // instead of the default (50 ms), to compare rates in one run.
 //
-//   node dist/bench/daemon-cpu.js [--providers 8] [--seconds 30] [--interval MS] [--profile DIR]
+//   node dist/bench/daemon-cpu.js [--providers 8] [--seconds 30] [--interval MS] [--settle S] [--profile DIR]
 // --profile writes a V8 CPU profile of the daemon into DIR (open it in Chrome DevTools).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +22,9 @@ import { arg, machine } from './stats.js';
 const N = arg('providers', 8);
 const SECONDS = arg('seconds', 30);
 const INTERVAL = arg('interval', 0); // 0: the default
+// seconds between the daemon answering `status` and the window: its start-up (module loading, the
+// first apply, the heap growing to its working size, the JIT) must not count as steady state
+const SETTLE = arg('settle', 3);
 const TIMEOUT = INTERVAL ? Math.max(250, 3 * INTERVAL) : 250;
 const RATE = 1000 / (INTERVAL || 50);
 
@@ -61,7 +64,7 @@ async function main() {
         if ((await run([process.execPath, MAIN, '--state-dir', path.join(dir, 'state'), 'status', '--json'], { netns: R })).code === 0) break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, SETTLE * 1000));
       const pings = (await netnsPids(R)).filter((p) => p !== daemon.pid);
       const d0 = cpuSeconds(daemon.pid);
       const w0 = switches(daemon.pid);
@@ -115,7 +118,7 @@ async function main() {
       const floorPct = lineFloor.reader;
       const out = {
         bench: 'daemon-cpu',
-        command: `node dist/bench/daemon-cpu.js --providers ${N} --seconds ${SECONDS}${INTERVAL ? ` --interval ${INTERVAL}` : ''}`,
+        command: `node dist/bench/daemon-cpu.js --providers ${N} --seconds ${SECONDS}${INTERVAL ? ` --interval ${INTERVAL}` : ''}${SETTLE !== 3 ? ` --settle ${SETTLE}` : ''}`,
         providers: N,
         probesPerSecond: N * RATE,
         up: status.providers.filter((p) => p.state === 'up').length,

@@ -35,43 +35,79 @@ async function leakCounter(inst: LabInstance): Promise<() => Promise<number>> {
 
 const table = (router: string, t: number) => runJson<{ dst: string; gateway?: string }[]>(['ip', '-j', 'route', 'show', 'table', String(t)], { netns: router });
 
-test("the router's uplink set down: the flow and new connections leave by isp1 with its source within 0.5 s; nothing leaks; up: table back, new connections back", async (t) => {
+/**
+ * Set eth4 down under a flow that runs by isp2 and return how long after the link went down the
+ * flow's first packet arrived by isp1. The link is down, and its netlink event sent, by the time
+ * `ip` exits; starting `ip` (inside the namespace, on a busy machine) can take longer than the
+ * daemon's whole reaction, so the reaction is measured from the exit (the moved packet may even
+ * come before it: a negative time).
+ */
+async function cutEth4(t: { diagnostic(s: string): void }, router: string, flow: Awaited<ReturnType<typeof startUdpFlow>>): Promise<number> {
+  assert.notEqual(await flow.waitFor(ISP2, 0, 3000), null, 'the flow starts on isp2');
+  const started = Date.now();
+  await runOk(['ip', 'link', 'set', 'dev', 'eth4', 'down'], { netns: router });
+  const cut = Date.now();
+  const moved = await flow.waitFor(ISP1, started, 3000);
+  assert.notEqual(moved, null, 'the existing flow moves to isp1');
+  t.diagnostic(`existing UDP flow on isp1 ${moved! - cut} ms after the link went down (\`ip link set\` took ${cut - started} ms)`);
+  return moved! - cut;
+}
+
+/** Set eth4 up again: isp2's table gets its route back (and, unless told not to wait, new connections return to isp2). */
+async function restoreEth4(router: string, inst: LabInstance, waitReturn = true): Promise<void> {
+  await runOk(['ip', 'link', 'set', 'dev', 'eth4', 'up'], { netns: router });
+  await until("isp2's table has its route again", 3000, async () => (await table(router, 101)).some((r) => r.dst === 'default' && r.gateway === '67.17.28.14'));
+  if (waitReturn) await until('new connections return to isp2', 6000, async () => (await seenFrom(inst)) === ISP2);
+}
+
+test("the router's uplink set down: the flow and new connections leave by isp1 with its source within 0.3 s of the event; nothing leaks; up: table back, new connections back", async (t) => {
   await withSeedLab(t, async (router, inst) => {
     await startEchoServer(inst, 'inet');
     const leaks = await leakCounter(inst);
     const d = await startDaemon(router, CONFIG);
-    const flow = await startUdpFlow(inst, { host: '203.0.113.10' });
+    let running = d.daemon;
+    const times: number[] = [];
     try {
-      assert.notEqual(await flow.waitFor(ISP2, 0, 3000), null, 'the flow starts on isp2');
-      const cut = Date.now();
-      await runOk(['ip', 'link', 'set', 'dev', 'eth4', 'down'], { netns: router });
-      const moved = await flow.waitFor(ISP1, cut, 3000);
-      assert.notEqual(moved, null, 'the existing flow moves to isp1');
-      const ms = moved! - cut;
-      t.diagnostic(`existing UDP flow on isp1 ${ms} ms after the link went down`);
-      // The daemon reacts in ~0.1 s on a quiet machine; 0.5 s (issue 14's failover bound) leaves
-      // room for this shared machine's other tenants without hiding a reaction that waits for a probe.
-      assert.ok(ms <= 500, `moved after ${ms} ms (at most 500)`);
-      assert.equal(await seenFrom(inst), ISP1, 'new connections leave by isp1 with its address');
-      const s = await d.status();
-      const isp2 = s.providers.find((p) => p.name === 'isp2')!;
-      assert.equal(isp2.state, 'down');
-      assert.equal(isp2.link, 'eth4 is administratively down');
-      assert.deepEqual(
-        s.groups.map((g) => ({ name: g.name, active: g.active })),
-        [{ name: 'web', active: ['isp1'] }],
-      );
-      assert.ok(d.events().some((e) => e.event === 'provider' && e.provider === 'isp2' && e.to === 'down' && /^link: /.test(String(e.reason))));
-
-      await runOk(['ip', 'link', 'set', 'dev', 'eth4', 'up'], { netns: router });
-      await until("isp2's table has its route again", 3000, async () =>
-        (await table(router, 101)).some((r) => r.dst === 'default' && r.gateway === '67.17.28.14'),
-      );
-      await until('new connections return to isp2', 6000, async () => (await seenFrom(inst)) === ISP2);
+      const flow = await startUdpFlow(inst, { host: '203.0.113.10' });
+      try {
+        times.push(await cutEth4(t, router, flow));
+        assert.equal(await seenFrom(inst), ISP1, 'new connections leave by isp1 with its address');
+        const s = await d.status();
+        const isp2 = s.providers.find((p) => p.name === 'isp2')!;
+        assert.equal(isp2.state, 'down');
+        assert.equal(isp2.link, 'eth4 is administratively down');
+        assert.deepEqual(
+          s.groups.map((g) => ({ name: g.name, active: g.active })),
+          [{ name: 'web', active: ['isp1'] }],
+        );
+        // the link event, not a probe, took isp2 down
+        assert.ok(d.events().some((e) => e.event === 'provider' && e.provider === 'isp2' && e.to === 'down' && /^link: /.test(String(e.reason))));
+        await restoreEth4(router, inst);
+      } finally {
+        await flow.stop();
+      }
+      // Two more cuts, so that one slow moment of this shared machine does not decide the figure:
+      // each under a flow of its own (a flow stays on the uplink it moved to) and a daemon started
+      // again (flap damping would hold isp2 down after a second outage within 10 s).
+      for (let i = 0; i < 2; i++) {
+        await running.stop();
+        running = d.start();
+        await until('the daemon answers again', 10_000, async () => (await d.cli(['status', '--json'])).code === 0);
+        const again = await startUdpFlow(inst, { host: '203.0.113.10' });
+        try {
+          times.push(await cutEth4(t, router, again));
+          await restoreEth4(router, inst, false);
+        } finally {
+          await again.stop();
+        }
+      }
+      // Issue 10: within 0.3 s of the netlink event; the goal, 0.1 s, is what a quiet machine does
+      // (BENCHMARKS.md, "The daemon's reaction to everyday events": p95 101 ms over 20 trials).
+      const median = [...times].sort((x, y) => x - y)[1]!;
+      assert.ok(median <= 300 && Math.max(...times) <= 500, `moved ${times.join(', ')} ms after the link went down (median at most 300, each at most 500)`);
       assert.equal(await leaks(), 0, "no packet left an uplink with another uplink's (or a LAN) source");
     } finally {
-      await flow.stop();
-      await d.daemon.stop();
+      await running.stop();
     }
   });
 });

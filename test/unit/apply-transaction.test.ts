@@ -62,51 +62,68 @@ test('a step the kernel refuses: everything is put back as it was, nothing left 
  * changes sysctls. After each kill: plan (with B) is empty only when the kernel holds exactly
  * B; apply of B completes it; down restores the namespace exactly as it was before A.
  */
-test('SIGKILL at every point of an apply: plan shows what is left, apply completes it, down restores exactly', async (t0) => {
-  // A: one uplink. B: both, rule_priority and table ids moved, a policy changed (sysctls, routes, rules, nft, deletions)
-  const A = 'providers:\n  isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179 }\ndefault: isp1\n';
-  const B = `rule_priority: 20000\n${SEED_TEXT.replace('table: 4, mark: 4', 'table: 220, mark: 4').replace('snat: 205.254.211.179 }', 'snat: 205.254.211.179, table: 120 }').replace('dport: [80, 443]', 'dport: [80, 443, 8080]')}`;
-  // what a clean apply of B gives, for comparison
-  const clean = fakeTarget();
-  await applyPrepared(prepFake(B, clean.kernel), clean);
-  const wantB = pristine(clean.kernel);
-  // the steps of A → B
+// The crash tests' configs. A: one uplink. B: both, rule_priority and table ids moved, a policy
+// changed (sysctls, routes, rules, nft, deletions): the apply from A to B that orphaned rules and
+// tables when ownership was only recorded after a verified apply (issue 10).
+const CRASH_A = 'providers:\n  isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179 }\ndefault: isp1\n';
+const CRASH_B = `rule_priority: 20000\n${SEED_TEXT.replace('table: 4, mark: 4', 'table: 220, mark: 4').replace('snat: 205.254.211.179 }', 'snat: 205.254.211.179, table: 120 }').replace('dport: [80, 443]', 'dport: [80, 443, 8080]')}`;
+
+type KillPoint = { step: number; ops: number; read?: boolean };
+
+/** Every point an apply of CRASH_A → CRASH_B can be killed at: every step, every line of each ip batch, and the read-back after the last step. */
+async function crashKillPoints(): Promise<KillPoint[]> {
   const probe = fakeTarget();
-  await applyPrepared(prepFake(A, probe.kernel), probe);
+  await applyPrepared(prepFake(CRASH_A, probe.kernel), probe);
   probe.kernel.transcript();
-  await applyPrepared(prepFake(B, probe.kernel), probe);
+  await applyPrepared(prepFake(CRASH_B, probe.kernel), probe);
   const steps = probe.kernel.transcript();
   assert.deepEqual(
     steps.map((s) => s.split(':')[0]!.split('=')[0]),
     ['sysctl net/ipv4/conf/eth4/src_valid_mark', 'ip -4', 'nft-load', 'ip -4'],
   );
-  // every step, every line of each ip batch, and the read-back after the last step
-  const points: { step: number; ops: number; read?: boolean }[] = [];
+  const points: KillPoint[] = [];
   for (const [i, s] of steps.entries()) {
     points.push({ step: i, ops: 0 });
     if (s.startsWith('ip ')) for (let k = 1; k < s.split(', ').length; k++) points.push({ step: i, ops: k });
   }
   points.push({ step: steps.length, ops: 0, read: true });
   assert.ok(points.length >= 20, `${points.length} kill points`);
+  return points;
+}
+
+/** A kernel with CRASH_A applied and an apply of CRASH_B killed at `at`; then a new process. */
+async function killedApply(at: KillPoint) {
+  const k = new FakeKernel(SEED_LINKS);
+  const empty = pristine(k);
+  const t = fakeTarget(k);
+  await applyPrepared(prepFake(CRASH_A, k), t);
+  k.transcript();
+  if (at.read)
+    k.crashAtRead = k.readCount + 1; // the read after the steps
+  else {
+    k.crashAt = k.stepCount + at.step;
+    k.crashAfterOps = at.ops;
+  }
+  await assert.rejects(applyPrepared(prepFake(CRASH_B, k), t));
+  assert.ok(k.dead);
+  k.crashAt = k.crashAtRead = null;
+  k.dead = false; // a new process
+  const where = at.read ? 'killed after the last step' : `killed at step ${at.step + 1}${at.ops ? ` after ${at.ops} lines` : ''}`;
+  assert.ok(readJournal(t.stateDir), `${where}: the journal says an apply did not finish`);
+  return { k, t, empty, where };
+}
+
+test('SIGKILL at every point of an apply: plan shows what is left, apply completes it, down restores exactly', async (t0) => {
+  const B = CRASH_B;
+  // what a clean apply of B gives, for comparison
+  const clean = fakeTarget();
+  await applyPrepared(prepFake(B, clean.kernel), clean);
+  const wantB = pristine(clean.kernel);
+  const points = await crashKillPoints();
+  const steps = points.filter((p) => p.ops === 0 && !p.read);
   let mixed = 0;
   for (const at of points) {
-    const k = new FakeKernel(SEED_LINKS);
-    const empty = pristine(k);
-    const t = fakeTarget(k);
-    await applyPrepared(prepFake(A, k), t);
-    k.transcript();
-    if (at.read)
-      k.crashAtRead = k.readCount + 1; // the read after the steps
-    else {
-      k.crashAt = k.stepCount + at.step;
-      k.crashAfterOps = at.ops;
-    }
-    await assert.rejects(applyPrepared(prepFake(B, k), t));
-    assert.ok(k.dead);
-    k.crashAt = k.crashAtRead = null;
-    k.dead = false; // a new process
-    const where = at.read ? 'killed after the last step' : `killed at step ${at.step + 1}${at.ops ? ` after ${at.ops} lines` : ''}`;
-    assert.ok(readJournal(t.stateDir), `${where}: the journal says an apply did not finish`);
+    const { k, t, empty, where } = await killedApply(at);
     const planned = await planPrepared(prepFake(B, k), t);
     if (isEmpty(planned.plan)) assert.equal(pristine(k), wantB, `${where}: plan says "No changes" only when the kernel holds B`);
     else mixed++;
@@ -120,6 +137,18 @@ test('SIGKILL at every point of an apply: plan shows what is left, apply complet
     assert.equal(pristine(k), empty, `${where}: down restores the namespace exactly`);
   }
   t0.diagnostic(`${points.length} kill points (${steps.length} steps, every line of each ip batch, the read-back): ${mixed} left a mix, and plan showed each`);
+});
+
+test('SIGKILL at every point of an apply that moves rule_priority and table ids, then down at once: nothing of A or B is left', async () => {
+  for (const at of await crashKillPoints()) {
+    const { k, t, empty, where } = await killedApply(at);
+    // no plan, no apply in between: down alone must find what the killed apply added (the journal)
+    await down(t);
+    assert.equal(pristine(k), empty, `${where}, then down: the namespace is exactly as before either apply`);
+    assert.equal(readJournal(t.stateDir), undefined, `${where}, then down: no journal left`);
+    await down(t); // and a second down has nothing to do, and fails on nothing
+    assert.equal(pristine(k), empty);
+  }
 });
 
 test('SIGKILL at every point of down: the next down finishes it', async () => {

@@ -280,6 +280,28 @@ test('a reconcile that fails is reported with its time and retried', async () =>
   }
 });
 
+test('status does not lie: when the kernel refuses the switch of a failover, status shows the group as the kernel still runs it, and the error', async () => {
+  const { d, k, probes } = await startDaemon();
+  try {
+    assert.equal(groupTarget(k), 'jump to_isp2');
+    k.failAt = k.stepCount; // the failover's first step is refused
+    probes.rounds('isp2', false, 3);
+    await d.idle();
+    assert.equal(groupTarget(k), 'jump to_isp2', 'the kernel still sends new connections by isp2');
+    const s = await d.status();
+    assert.equal(s.providers.find((p) => p.name === 'isp2')!.state, 'down', 'what the probes say');
+    assert.deepEqual(
+      s.groups.map((g) => [g.name, g.active]),
+      [['web', ['isp2']]],
+      'what the kernel does, not what the daemon wanted',
+    );
+    assert.equal(s.lastApply?.ok, false);
+    assert.match(s.lastError?.error ?? '', /injected kernel refusal/);
+  } finally {
+    await d.stop();
+  }
+});
+
 /** Every kind of config reloads: the golden cases (seed, dual stack, groups, three uplinks, copy) and every probe type. */
 test('reload works with every kind of config: each golden config, and health of every probe type', async () => {
   const golden = repoPath('test', 'golden', 'cases');
