@@ -38,12 +38,13 @@ export function fakeProbers() {
 export async function startDaemon(
   config = CONFIG,
   kernel = new FakeKernel(SEED_LINKS),
-  o: { runHook?: HookRunner; notify?: (state: string) => void; watchdogMs?: number } = {},
+  o: { runHook?: HookRunner; notify?: (state: string) => void; watchdogMs?: number; stateDir?: string } = {},
 ) {
   const dir = tmpStateDir();
   const file = path.join(dir, 'multihome.yaml');
   fs.writeFileSync(file, config);
-  const t = fakeTarget(kernel, path.join(dir, 'state'));
+  const { stateDir, ...daemonOptions } = o;
+  const t = fakeTarget(kernel, stateDir ?? path.join(dir, 'state'));
   const probes = fakeProbers();
   const events: Record<string, unknown>[] = [];
   const d = new Daemon({
@@ -51,7 +52,7 @@ export async function startDaemon(
     readConfig: () => ({ text: fs.readFileSync(file, 'utf8'), file }),
     log: (e) => events.push(e),
     startProber: probes.start,
-    ...o,
+    ...daemonOptions,
     checkEvery: 3_600_000,
   });
   await d.start();

@@ -12,7 +12,9 @@ import type { startRouteCopy } from '../../src/apply/route-copy.js';
 import type { LinkState } from '../../src/state/types.js';
 import { repoPath } from '../helpers/paths.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';
-import { fakeTarget, SEED_DAEMON_CONFIG, SEED_LINKS, tmpStateDir } from '../helpers/seed-fake.js';
+import { applyPrepared, down } from '../../src/apply/session.js';
+import { readJournal } from '../../src/apply/statedir.js';
+import { fakeTarget, prepFake, SEED_DAEMON_CONFIG, SEED_LINKS, tmpStateDir } from '../helpers/seed-fake.js';
 import { fakeProbers, groupTarget, routesOf, startDaemon } from '../helpers/fake-daemon.js';
 
 // The fake prober's rounds are 200 ms apart and time out at 600 ms (test/helpers/fake-daemon.ts):
@@ -299,6 +301,41 @@ test('status does not lie: when the kernel refuses the switch of a failover, sta
     assert.match(s.lastError?.error ?? '', /injected kernel refusal/);
   } finally {
     await d.stop();
+  }
+});
+
+test('a daemon started after an apply was killed part-way completes it from the journal: the kernel as after a clean start, and down leaves nothing', async () => {
+  // what a clean start gives
+  const ref = await startDaemon();
+  const want = JSON.stringify(ref.k.state);
+  await ref.d.stop();
+  const oneUplink = 'providers:\n  isp1: { interface: eth1, gateway: 205.254.211.254, snat: 205.254.211.179, table: 150 }\ndefault: isp1\n';
+  for (const [step, ops] of [
+    [0, 0],
+    [1, 1],
+    [2, 0],
+  ] as const) {
+    const k = new FakeKernel(SEED_LINKS);
+    const empty = JSON.stringify(k.state);
+    const stateDir = path.join(tmpStateDir(), 'state');
+    const t = fakeTarget(k, stateDir);
+    await applyPrepared(prepFake(oneUplink, k), t);
+    k.crashAt = k.stepCount + step;
+    k.crashAfterOps = ops;
+    await assert.rejects(applyPrepared(prepFake(SEED_DAEMON_CONFIG, k), t));
+    k.crashAt = null;
+    k.dead = false; // a new process: the daemon
+    const where = `apply killed at step ${step + 1}${ops ? ` after ${ops} lines` : ''}`;
+    assert.ok(readJournal(t.stateDir), `${where}: a journal is left`);
+    const { d } = await startDaemon(SEED_DAEMON_CONFIG, k, { stateDir });
+    try {
+      assert.equal(JSON.stringify(k.state), want, `${where}, then the daemon: the kernel as after a clean start`);
+      assert.equal(readJournal(t.stateDir), undefined, `${where}, then the daemon: the journal is done`);
+    } finally {
+      await d.stop();
+    }
+    await down(t);
+    assert.equal(JSON.stringify(k.state), empty, `${where}, then the daemon, then down: nothing of either config is left`);
   }
 });
 
