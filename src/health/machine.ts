@@ -60,10 +60,11 @@
 // threshold does not toggle every round) over a whole window of probes sent since it became
 // degraded. Why the whole window: the first decision may rest on `minSamples` probes, where one
 // lost probe in 13 is 7.7 %; judging recovery on the next dozen probes would let a link losing
-// one probe in five toggle degraded → up → degraded, moving `avoid_degraded` traffic each time. `loss.down`: loss ≥ this takes the provider down even
-// without `down` consecutive failed rounds (a link losing 2 probes out of 3). The decisions only
-// look at probes since the provider last became usable (so the outage it just recovered from
-// does not keep it degraded or down), and need `minSamples` probes first; the reported
+// one probe in five toggle degraded → up → degraded, moving `avoid_degraded` traffic each time.
+// `loss.down`: loss ≥ this takes the provider down even without `down` consecutive failed
+// rounds (a link losing 2 probes out of 3). The decisions only look at probes since the
+// provider last became usable (so the outage it just recovered from does not keep it degraded
+// or down), and need `minSamples` probes first; the reported
 // `latencyMs`/`loss` are always over the whole window.
 //
 // ## Flap damping: a decaying penalty (like BGP route-flap damping, RFC 2439)

@@ -85,7 +85,10 @@ export async function openBatchedLines(periodMs: number, onLine: (line: string) 
           n = fs.readSync(readFd, buf, 0, buf.length, null);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return; // nothing more for now
-          throw e;
+          // Anything else (it would be thrown from a timer, ending the daemon) ends the reading
+          // like EOF: the child's exit is what its owner reports.
+          r.close();
+          return;
         }
         if (n === 0) {
           // EOF: the child (every writer) is gone; its exit is reported by the caller
